@@ -1,0 +1,43 @@
+# Thin wrapper around CMake. `make run` starts the proxy, `make test` runs every test.
+# Both install missing system packages first (scripts/deps.sh).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+
+.PHONY: all deps build run test test-asan clean bench fuzz
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/claude-proxy $(ARGS)
+
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund
+
+test: build tests/node_modules/.package-lock.json
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps tests/node_modules/.package-lock.json
+	cmake -S . -B $(ASAN_BUILD) -DCP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Service management (install, start, stop, restart, status, logs, error-logs, uninstall, update-token)
+-include mk/service.mk

@@ -1,0 +1,78 @@
+-- claude-proxy configuration (Lua 5.4).
+--
+-- Edit and reload without a restart: `claude-proxy reload` or `kill -HUP <pid>`.
+-- A broken edit never takes the proxy down: the old config keeps serving and the error
+-- (file:line) is logged and shown in GET /health. Check an edit first: `claude-proxy --check`.
+--
+-- Settings of the original tool keep working: CLAUDE_CODE_OAUTH_TOKEN, AWS_PROFILE, AWS_REGION,
+-- PROXY_PORT, COOLDOWN_SECONDS, REQUEST_TIMEOUT.
+local util = require "util"
+local models = require "models"
+
+return {
+  -- Loopback only by default: anything that can reach the port can spend your subscription.
+  listen = util.env("PROXY_LISTEN", "127.0.0.1"),
+  port = util.env_number("PROXY_PORT", 47000),
+
+  -- Seconds to wait for response headers, and the longest silence allowed between streamed
+  -- bytes. Not a cap on a long stream.
+  request_timeout = util.env_number("REQUEST_TIMEOUT", 60),
+
+  max_body = 32 * 1024 * 1024,          -- bytes; larger requests get 413
+  log_level = util.env("CLAUDE_PROXY_LOG_LEVEL", "info"), -- debug, info, warn, error
+  log_format = util.env("CLAUDE_PROXY_LOG_FORMAT", "text"), -- text or json
+  log_file = util.env("CLAUDE_PROXY_LOG_FILE"),            -- nil: stderr
+  pid_file = util.env("CLAUDE_PROXY_PID_FILE"),            -- nil: $XDG_RUNTIME_DIR or /tmp
+
+  -- Provider chain: on a trigger outcome (see fallback_on) the next one serves the request.
+  order = { "anthropic", "bedrock" },
+
+  -- Cooldowns taken from the upstream's retry-after / rate-limit reset headers are kept in
+  -- [cooldown_min, cooldown_max] seconds.
+  cooldown_min = 1,
+  cooldown_max = 6 * 3600,
+
+  providers = {
+    anthropic = {
+      type = "anthropic",
+      -- Never ANTHROPIC_BASE_URL: that is where Claude Code sends to us.
+      base_url = util.env("CLAUDE_PROXY_ANTHROPIC_URL", "https://api.anthropic.com"),
+      token = util.oauth_token(),        -- CLAUDE_CODE_OAUTH_TOKEN or ~/.config/claude-proxy/token
+      ca_file = util.env("CLAUDE_PROXY_ANTHROPIC_CA_FILE"),
+      cooldown = util.env_number("COOLDOWN_SECONDS", 300),
+      fallback_on = { 429, 529, "connect" }, -- also possible: "5xx", "timeout", any status
+    },
+    bedrock = {
+      type = "bedrock",
+      region = util.env("AWS_REGION"),   -- else AWS_DEFAULT_REGION, the profile's region, us-west-2
+      profile = util.env("AWS_PROFILE"), -- else default; env keys, credentials/config files, credential_process
+      -- InvokeModel endpoint; AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL override it.
+      endpoint = util.env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", util.env("AWS_ENDPOINT_URL")),
+      -- Messages-format endpoint for the models InvokeModel does not serve.
+      mantle_endpoint = util.env("CLAUDE_PROXY_BEDROCK_MANTLE_URL"),
+      ca_file = util.env("CLAUDE_PROXY_BEDROCK_CA_FILE"),
+      cooldown = util.env_number("COOLDOWN_SECONDS", 300),
+      fallback_on = { 429, 529, "connect" },
+      -- A request that falls back was written for the direct API. These defaults mirror what
+      -- Claude Code itself sends to Bedrock: betas Bedrock knows pass, the rest are dropped,
+      -- and body fields Bedrock refuses are removed.
+      betas_allowed = {
+        "interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14",
+        "token-efficient-tools-2025-02-19", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29",
+        "computer-use-2025-01-24", "computer-use-2025-11-24", "output-128k-2025-02-19",
+      },
+      drop_fields = { "context_management", "output_config" },
+      -- Adaptive thinking is newer than InvokeModel's models: ask for a budget instead.
+      adaptive_thinking_budget = 31999,
+    },
+  },
+
+  -- Model names: see lua/models.lua. Override per model here, e.g.
+  -- models.map["claude-sonnet-5"] = { id = "anthropic.claude-sonnet-5", route = "mantle" }
+  models = models,
+
+  -- Optional per-request routing: return a provider order (and optionally a model).
+  -- route = function(req)
+  --   if req.model:match("haiku") then return { "bedrock" } end
+  -- end,
+}

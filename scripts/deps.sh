@@ -1,0 +1,51 @@
+#!/bin/sh
+# Installs the system packages claude-proxy needs, if any is missing.
+# Debian/Ubuntu: apt-get (with sudo when not root). macOS: Homebrew.
+set -e
+
+missing_pkgconfig() {
+    for m in libh2o libuv openssl libcjson zlib; do
+        pkg-config --exists "$m" 2>/dev/null || { echo "$m"; return; }
+    done
+    pkg-config --exists lua5.4 2>/dev/null || pkg-config --exists lua 2>/dev/null || echo lua
+}
+
+if command -v pkg-config >/dev/null 2>&1 && [ -z "$(missing_pkgconfig)" ] \
+   && command -v cmake >/dev/null 2>&1 && command -v node >/dev/null 2>&1 \
+   && command -v openssl >/dev/null 2>&1; then
+    exit 0
+fi
+
+case "$(uname -s)" in
+Linux)
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl nodejs npm curl"
+        echo "Installing build dependencies: $PKGS"
+        $SUDO apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $PKGS
+        exit 0
+    fi
+    echo "Please install: cmake pkg-config libh2o (2.2, libuv build) libuv openssl>=3 lua5.4 cjson zlib node npm" >&2
+    exit 1
+    ;;
+Darwin)
+    if command -v brew >/dev/null 2>&1; then
+        brew install cmake pkg-config libuv openssl@3 lua cjson node
+        if ! pkg-config --exists libh2o; then
+            echo "libh2o (libuv build) is not packaged by Homebrew; install it with our formula:" >&2
+            echo "  brew install --build-from-source packaging/homebrew/claude-proxy.rb" >&2
+            echo "or build h2o 2.2.6 with -DWITH_BUNDLED_SSL=off -DLIBUV=ON and install libh2o." >&2
+            exit 1
+        fi
+        exit 0
+    fi
+    echo "Install Homebrew (https://brew.sh) first, then re-run." >&2
+    exit 1
+    ;;
+*)
+    echo "Unsupported OS: install cmake pkg-config libh2o libuv openssl lua5.4 cjson zlib node" >&2
+    exit 1
+    ;;
+esac

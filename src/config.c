@@ -1,0 +1,674 @@
+#include "config.h"
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "embedded.h"
+#include "provider.h"
+#include "provider_state.h"
+
+#define ROUTE_INSTRUCTION_LIMIT 1000000 /* route() is a small function; a loop is a bug */
+#define DEFAULT_CONFIG_NAME "claude-proxy.lua"
+
+const struct embedded_file *embedded_find(const char *name)
+{
+    for (const struct embedded_file *f = embedded_files; f->name != NULL; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+const char *config_default_path(char *buf, size_t bufsize)
+{
+    const char *env = getenv("CLAUDE_PROXY_CONFIG");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg != NULL && xdg[0] != '\0')
+        snprintf(buf, bufsize, "%s/claude-proxy/%s", xdg, DEFAULT_CONFIG_NAME);
+    else if (home != NULL)
+        snprintf(buf, bufsize, "%s/.config/claude-proxy/%s", home, DEFAULT_CONFIG_NAME);
+    else
+        buf[0] = '\0';
+    if (buf[0] != '\0' && access(buf, R_OK) == 0)
+        return buf;
+    snprintf(buf, bufsize, "%s/claude-proxy/%s", CP_INSTALL_SYSCONFDIR, DEFAULT_CONFIG_NAME);
+    if (access(buf, R_OK) == 0)
+        return buf;
+    return NULL;
+}
+
+/* package.preload loader for the embedded lua/ helpers. */
+static int load_embedded_module(lua_State *L)
+{
+    const struct embedded_file *f = lua_touserdata(L, lua_upvalueindex(1));
+    char chunkname[128];
+    snprintf(chunkname, sizeof(chunkname), "@lua/%s", f->name);
+    if (luaL_loadbufferx(L, f->data, f->len, chunkname, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    return 1;
+}
+
+/* proxy.check_secret_file(path): a file holding a secret must not be readable by others. */
+static int lua_check_secret_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+        return luaL_error(L, "%s holds a secret but is readable by other users (mode %04o); run: chmod 600 %s", path,
+                          (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
+
+static int lua_log(lua_State *L)
+{
+    log_info("config: %s", luaL_checkstring(L, 1));
+    return 0;
+}
+
+static void install_helpers(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const struct embedded_file *f = embedded_files; f->name != NULL; f++) {
+        size_t n = strlen(f->name);
+        if (n < 5 || strcmp(f->name + n - 4, ".lua") != 0 || strcmp(f->name, DEFAULT_CONFIG_NAME) == 0)
+            continue;
+        lua_pushlightuserdata(L, (void *)f);
+        lua_pushcclosure(L, load_embedded_module, 1);
+        char modname[64];
+        snprintf(modname, sizeof(modname), "%.*s", (int)(n - 4), f->name);
+        lua_setfield(L, -2, modname);
+    }
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushcfunction(L, lua_check_secret_file);
+    lua_setfield(L, -2, "check_secret_file");
+    lua_pushcfunction(L, lua_log);
+    lua_setfield(L, -2, "log");
+    lua_pushstring(L, CP_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_setglobal(L, "proxy");
+}
+
+static int traceback_handler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL)
+        msg = luaL_tolstring(L, 1, NULL);
+    lua_pushstring(L, msg); /* keep it short: file:line: message */
+    return 1;
+}
+
+/* ---- reading typed fields from the config table at the top of the stack ---- */
+
+static int get_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err,
+                            size_t errlen)
+{
+    lua_getfield(L, idx, key);
+    int t = lua_type(L, -1);
+    if (t == LUA_TNIL) {
+        *out = def ? strdup(def) : NULL;
+    } else if (t == LUA_TSTRING) {
+        *out = strdup(lua_tostring(L, -1));
+    } else {
+        snprintf(err, errlen, "config: '%s' must be a string, not %s", key, lua_typename(L, t));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static int get_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
+                            char *err, size_t errlen)
+{
+    lua_getfield(L, idx, key);
+    if (lua_isnil(L, -1)) {
+        *out = def;
+    } else if (lua_type(L, -1) == LUA_TNUMBER) {
+        *out = lua_tonumber(L, -1);
+    } else {
+        snprintf(err, errlen, "config: '%s' must be a number, not %s", key, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pop(L, 1);
+    if (*out < min || *out > max) {
+        snprintf(err, errlen, "config: '%s' = %g is out of range [%g, %g]", key, *out, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen)
+{
+    return get_field_string(L, idx, key, out, def, err, errlen);
+}
+
+int config_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
+                        char *err, size_t errlen)
+{
+    return get_field_number(L, idx, key, out, def, min, max, err, errlen);
+}
+
+/* fallback_on = { 429, 529, "connect", "timeout", "5xx" } */
+static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
+{
+    lua_getfield(L, idx, "fallback_on");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        p->fallback_flags = FALLBACK_CONNECT;
+        p->fallback_statuses[0] = 429;
+        p->fallback_statuses[1] = 529;
+        p->num_fallback_statuses = 2;
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "config: providers.%s.fallback_on must be a list", p->name);
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        if (lua_type(L, -1) == LUA_TNUMBER && p->num_fallback_statuses < FALLBACK_MAX_STATUSES) {
+            p->fallback_statuses[p->num_fallback_statuses++] = (int)lua_tointeger(L, -1);
+        } else if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *s = lua_tostring(L, -1);
+            if (strcmp(s, "connect") == 0)
+                p->fallback_flags |= FALLBACK_CONNECT;
+            else if (strcmp(s, "timeout") == 0)
+                p->fallback_flags |= FALLBACK_TIMEOUT;
+            else if (strcmp(s, "5xx") == 0)
+                p->fallback_flags |= FALLBACK_5XX;
+            else {
+                snprintf(err, errlen, "config: providers.%s.fallback_on: unknown outcome \"%s\" (use a status, "
+                         "\"connect\", \"timeout\" or \"5xx\")", p->name, s);
+                lua_pop(L, 2);
+                return -1;
+            }
+        } else {
+            snprintf(err, errlen, "config: providers.%s.fallback_on: entries must be statuses or names", p->name);
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static int add_provider(struct proxy_config *c, lua_State *L, const char *name, int tidx, char *err, size_t errlen)
+{
+    if (c->num_providers == CONFIG_MAX_PROVIDERS) {
+        snprintf(err, errlen, "config: too many providers (at most %d)", CONFIG_MAX_PROVIDERS);
+        return -1;
+    }
+    for (size_t i = 0; i < c->num_providers; i++) {
+        if (strcmp(c->providers[i]->name, name) == 0) {
+            snprintf(err, errlen, "config: provider \"%s\" is defined twice", name);
+            return -1;
+        }
+    }
+    char *type = NULL;
+    if (get_field_string(L, tidx, "type", &type, name, err, errlen) != 0)
+        return -1;
+    const struct provider_ops *ops = provider_ops_find(type);
+    if (ops == NULL) {
+        snprintf(err, errlen, "config: provider \"%s\" has unknown type \"%s\" (known: anthropic, bedrock)", name, type);
+        free(type);
+        return -1;
+    }
+    free(type);
+    struct provider *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->ops = ops;
+    p->name = strdup(name);
+    p->config = c;
+    c->providers[c->num_providers++] = p;
+    double cooldown;
+    if (get_field_number(L, tidx, "cooldown", &cooldown, 300, 0, 7 * 86400, err, errlen) != 0)
+        return -1;
+    p->cooldown_s = (unsigned)cooldown;
+    if (read_fallback_on(L, tidx, p, err, errlen) != 0)
+        return -1;
+    char perr[400];
+    perr[0] = '\0';
+    if (ops->configure(p, L, tidx, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "config: providers.%s: %s", name, perr);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_providers(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
+{
+    lua_getfield(L, cidx, "providers");
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "config: 'providers' must be a table of provider settings");
+        lua_pop(L, 1);
+        return -1;
+    }
+    int pidx = lua_gettop(L);
+    /* Either a list of tables with `name`, or a map name -> table (visited in sorted order so
+     * that loading is deterministic). */
+    lua_Integer n = luaL_len(L, pidx);
+    if (n > 0) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, pidx, i);
+            char *name = NULL;
+            if (!lua_istable(L, -1) || get_field_string(L, -1, "name", &name, NULL, err, errlen) != 0 || name == NULL) {
+                if (err[0] == '\0')
+                    snprintf(err, errlen, "config: providers[%d] needs a name", (int)i);
+                free(name);
+                lua_pop(L, 2);
+                return -1;
+            }
+            int r = add_provider(c, L, name, lua_gettop(L), err, errlen);
+            free(name);
+            lua_pop(L, 1);
+            if (r != 0) {
+                lua_pop(L, 1);
+                return -1;
+            }
+        }
+    } else {
+        const char *names[CONFIG_MAX_PROVIDERS];
+        size_t count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, pidx) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1) && count < CONFIG_MAX_PROVIDERS)
+                names[count++] = lua_tostring(L, -2); /* keys stay alive in the table */
+            lua_pop(L, 1);
+        }
+        for (size_t i = 1; i < count; i++)
+            for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+                const char *t = names[j];
+                names[j] = names[j - 1];
+                names[j - 1] = t;
+            }
+        for (size_t i = 0; i < count; i++) {
+            lua_getfield(L, pidx, names[i]);
+            int r = add_provider(c, L, names[i], lua_gettop(L), err, errlen);
+            lua_pop(L, 1);
+            if (r != 0) {
+                lua_pop(L, 1);
+                return -1;
+            }
+        }
+    }
+    lua_pop(L, 1);
+    if (c->num_providers == 0) {
+        snprintf(err, errlen, "config: no providers defined");
+        return -1;
+    }
+    return 0;
+}
+
+static int find_provider_index(const struct proxy_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->num_providers; i++)
+        if (strcmp(c->providers[i]->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+struct provider *config_find_provider(const struct proxy_config *c, const char *name)
+{
+    int i = find_provider_index(c, name);
+    return i < 0 ? NULL : c->providers[i];
+}
+
+static int read_order(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
+{
+    lua_getfield(L, cidx, "order");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        for (size_t i = 0; i < c->num_providers; i++)
+            c->order[c->order_len++] = i;
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "config: 'order' must be a list of provider names");
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n && c->order_len < CONFIG_MAX_PROVIDERS; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *name = lua_tostring(L, -1);
+        int idx = name ? find_provider_index(c, name) : -1;
+        if (idx < 0) {
+            snprintf(err, errlen, "config: order[%d] = %s is not a defined provider", (int)i, name ? name : "?");
+            lua_pop(L, 2);
+            return -1;
+        }
+        c->order[c->order_len++] = (size_t)idx;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (c->order_len == 0) {
+        snprintf(err, errlen, "config: 'order' is empty");
+        return -1;
+    }
+    return 0;
+}
+
+static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
+{
+    lua_getfield(L, cidx, "models");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "require");
+        lua_pushstring(L, "models");
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+            snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return -1;
+        }
+    }
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "config: 'models' must be a table (see lua/models.lua)");
+        lua_pop(L, 1);
+        return -1;
+    }
+    static const char *const required[] = {"for_anthropic", "to_bedrock"};
+    for (size_t i = 0; i < 2; i++) {
+        lua_getfield(L, -1, required[i]);
+        int ok = lua_isfunction(L, -1);
+        lua_pop(L, 1);
+        if (!ok) {
+            snprintf(err, errlen, "config: models.%s must be a function", required[i]);
+            lua_pop(L, 1);
+            return -1;
+        }
+    }
+    c->models_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, cidx, "route");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        c->route_ref = LUA_NOREF;
+    } else if (lua_isfunction(L, -1)) {
+        c->route_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else {
+        snprintf(err, errlen, "config: 'route' must be a function");
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_loopback_or_any(const char *host)
+{
+    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "[::1]") == 0 || strcmp(host, "0.0.0.0") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
+int config_url_points_at_proxy(const struct proxy_config *c, const char *host, uint16_t port)
+{
+    if (port != c->port)
+        return 0;
+    return strcmp(host, c->listen_host) == 0 || (is_loopback_or_any(host) && is_loopback_or_any(c->listen_host));
+}
+
+static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
+{
+    double port, timeout, max_body, cmin, cmax;
+    char *level = NULL, *format = NULL;
+    if (get_field_string(L, cidx, "listen", &c->listen_host, "127.0.0.1", err, errlen) != 0 ||
+        get_field_number(L, cidx, "port", &port, 47000, 1, 65535, err, errlen) != 0 ||
+        get_field_number(L, cidx, "request_timeout", &timeout, 60, 0.05, 86400, err, errlen) != 0 ||
+        get_field_number(L, cidx, "max_body", &max_body, 32.0 * 1024 * 1024, 1024, 1024.0 * 1024 * 1024, err, errlen) !=
+            0 ||
+        get_field_number(L, cidx, "cooldown_min", &cmin, 1, 0, 7 * 86400, err, errlen) != 0 ||
+        get_field_number(L, cidx, "cooldown_max", &cmax, 6 * 3600, 0, 30 * 86400, err, errlen) != 0 ||
+        get_field_string(L, cidx, "log_level", &level, "info", err, errlen) != 0 ||
+        get_field_string(L, cidx, "log_format", &format, "text", err, errlen) != 0 ||
+        get_field_string(L, cidx, "log_file", &c->log_file, NULL, err, errlen) != 0 ||
+        get_field_string(L, cidx, "pid_file", &c->pid_file, NULL, err, errlen) != 0) {
+        free(level);
+        free(format);
+        return -1;
+    }
+    c->port = (uint16_t)port;
+    c->timeout_ms = (uint64_t)(timeout * 1000);
+    c->max_body = (size_t)max_body;
+    c->cooldown_min_s = (unsigned)cmin;
+    c->cooldown_max_s = (unsigned)cmax;
+    int bad_level = log_parse_level(level, &c->log_level) != 0;
+    if (bad_level)
+        snprintf(err, errlen, "config: log_level \"%s\" is not one of debug, info, warn, error", level);
+    c->log_json = strcmp(format, "json") == 0;
+    if (!bad_level && !c->log_json && strcmp(format, "text") != 0) {
+        snprintf(err, errlen, "config: log_format \"%s\" is not text or json", format);
+        bad_level = 1;
+    }
+    free(level);
+    free(format);
+    return bad_level ? -1 : 0;
+}
+
+struct proxy_config *config_load(const char *path, char *err, size_t errlen)
+{
+    struct proxy_config *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->refcount = 1;
+    c->models_ref = c->route_ref = LUA_NOREF;
+    c->source = strdup(path ? path : "(built-in default)");
+    err[0] = '\0';
+    lua_State *L = c->L = luaL_newstate();
+    if (L == NULL)
+        abort();
+    luaL_openlibs(L);
+    install_helpers(L);
+
+    lua_pushcfunction(L, traceback_handler);
+    int status;
+    if (path != NULL) {
+        status = luaL_loadfilex(L, path, "t");
+    } else {
+        const struct embedded_file *f = embedded_find(DEFAULT_CONFIG_NAME);
+        status = luaL_loadbufferx(L, f->data, f->len, "@etc/claude-proxy.lua (built-in)", "t");
+    }
+    if (status == LUA_OK)
+        status = lua_pcall(L, 0, 1, -2);
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s", msg ? msg : "unknown Lua error");
+        goto Error;
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "config");
+    }
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "%s: the config must return a table (or set the global 'config')", c->source);
+        goto Error;
+    }
+    int cidx = lua_gettop(L);
+    if (read_top_level(c, L, cidx, err, errlen) != 0 || read_providers(c, L, cidx, err, errlen) != 0 ||
+        read_order(c, L, cidx, err, errlen) != 0 || read_models_and_route(c, L, cidx, err, errlen) != 0)
+        goto Error;
+    for (size_t i = 0; i < c->num_providers; i++)
+        c->providers[i]->state = provider_state_get(c->providers[i]->name);
+    lua_settop(L, 0);
+    return c;
+Error:
+    config_release(c);
+    return NULL;
+}
+
+int config_start(struct proxy_config *c, void *h2o_context, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->num_providers; i++) {
+        struct provider *p = c->providers[i];
+        char perr[300];
+        if (p->ops->start != NULL && p->ops->start(p, h2o_context, perr, sizeof(perr)) != 0) {
+            snprintf(err, errlen, "provider %s: %s", p->name, perr);
+            return -1;
+        }
+    }
+    c->started = 1;
+    return 0;
+}
+
+void config_retain(struct proxy_config *c) { c->refcount++; }
+
+void config_release(struct proxy_config *c)
+{
+    if (c == NULL || --c->refcount > 0)
+        return;
+    for (size_t i = 0; i < c->num_providers; i++) {
+        struct provider *p = c->providers[i];
+        if (p->ops->destroy != NULL)
+            p->ops->destroy(p);
+        free(p->name);
+        free(p);
+    }
+    if (c->L != NULL)
+        lua_close(c->L);
+    free(c->source);
+    free(c->listen_host);
+    free(c->log_file);
+    free(c->pid_file);
+    free(c);
+}
+
+/* Calls models.<fn>(args...) leaving results on the stack; returns 0 or -1 (message on stack). */
+static int call_models(struct proxy_config *c, const char *fn, int nargs, int nresults)
+{
+    lua_State *L = c->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->models_ref);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+    lua_insert(L, -(nargs + 1));
+    return lua_pcall(L, nargs, nresults, 0) == LUA_OK ? 0 : -1;
+}
+
+int config_model_for_anthropic(struct proxy_config *c, const char *model, char *out, size_t outsize)
+{
+    lua_State *L = c->L;
+    lua_pushstring(L, model);
+    if (call_models(c, "for_anthropic", 1, 1) != 0) {
+        log_warn("models.for_anthropic(\"%s\") failed: %s", model, lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return -1;
+    }
+    const char *r = lua_tostring(L, -1);
+    int changed = 0;
+    if (r != NULL && strcmp(r, model) != 0 && strlen(r) < outsize) {
+        snprintf(out, outsize, "%s", r);
+        changed = 1;
+    }
+    lua_settop(L, 0);
+    return changed;
+}
+
+int config_model_for_bedrock(struct proxy_config *c, const char *model, const char *region, char *id, size_t idsize,
+                             char *route, size_t routesize, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    lua_pushstring(L, model);
+    lua_pushstring(L, region);
+    if (call_models(c, "to_bedrock", 2, 2) != 0) {
+        snprintf(err, errlen, "models.to_bedrock failed: %s", lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return -1;
+    }
+    const char *r_id = lua_tostring(L, -2), *r_route = lua_tostring(L, -1);
+    if (r_id == NULL) {
+        snprintf(err, errlen, "no Bedrock model for \"%s\"%s%s", model, r_route ? ": " : "", r_route ? r_route : "");
+        lua_settop(L, 0);
+        return -1;
+    }
+    snprintf(id, idsize, "%s", r_id);
+    snprintf(route, routesize, "%s", r_route ? r_route : "invoke");
+    lua_settop(L, 0);
+    return 0;
+}
+
+static void route_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "route() ran for more than %d instructions (a loop?)", ROUTE_INSTRUCTION_LIMIT);
+}
+
+size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
+                    size_t model_override_size)
+{
+    static int logged_errors;
+    if (c->route_ref == LUA_NOREF)
+        return 0;
+    lua_State *L = c->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->route_ref);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, view->path);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, view->model);
+    lua_setfield(L, -2, "model");
+    lua_pushboolean(L, view->stream);
+    lua_setfield(L, -2, "stream");
+    lua_pushstring(L, view->client_addr);
+    lua_setfield(L, -2, "client");
+    lua_newtable(L);
+    for (size_t i = 0; view->header_names && view->header_names[i] != NULL; i++) {
+        lua_pushstring(L, view->header_values[i]);
+        lua_setfield(L, -2, view->header_names[i]);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_sethook(L, route_hook, LUA_MASKCOUNT, ROUTE_INSTRUCTION_LIMIT);
+    int status = lua_pcall(L, 1, 2, 0);
+    lua_sethook(L, NULL, 0, 0);
+    size_t n = 0;
+    if (status != LUA_OK) {
+        if (logged_errors++ < 1 || log_get_level() == LOG_DEBUG)
+            log_error("route() failed, using the static order: %s", lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return 0;
+    }
+    if (lua_istable(L, -2)) {
+        lua_Integer len = luaL_len(L, -2);
+        for (lua_Integer i = 1; i <= len && n < CONFIG_MAX_PROVIDERS; i++) {
+            lua_rawgeti(L, -2, i);
+            const char *name = lua_tostring(L, -1);
+            int idx = name ? find_provider_index(c, name) : -1;
+            if (idx >= 0)
+                order[n++] = (size_t)idx;
+            else if (logged_errors++ < 1)
+                log_error("route() returned unknown provider \"%s\"", name ? name : "?");
+            lua_pop(L, 1);
+        }
+    }
+    if (lua_type(L, -1) == LUA_TSTRING && model_override != NULL)
+        snprintf(model_override, model_override_size, "%s", lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return n;
+}
+
+void config_describe(const struct proxy_config *c, FILE *out)
+{
+    fprintf(out, "config: %s\n", c->source);
+    fprintf(out, "listen: http://%s:%u\n", c->listen_host, c->port);
+    fprintf(out, "request_timeout: %.3gs, max_body: %zu bytes, log_level: %d\n", c->timeout_ms / 1000.0, c->max_body,
+            (int)c->log_level);
+    fprintf(out, "order:");
+    for (size_t i = 0; i < c->order_len; i++)
+        fprintf(out, " %s", c->providers[c->order[i]]->name);
+    fprintf(out, "\nroute(): %s\n", c->route_ref == LUA_NOREF ? "none" : "defined");
+    for (size_t i = 0; i < c->num_providers; i++) {
+        struct provider *p = c->providers[i];
+        sbuf d = SBUF_INIT;
+        if (p->ops->describe)
+            p->ops->describe(p, &d);
+        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        fprintf(out, "provider %s (%s): cooldown %us {%s}%s%s\n", p->name, p->ops->type, p->cooldown_s,
+                d.data ? d.data : "", problem ? " -- problem: " : "", problem ? problem : "");
+        sbuf_free(&d);
+    }
+}

@@ -1,0 +1,86 @@
+/* The Lua configuration: one lua_State per loaded generation. A reload builds a new
+ * generation; requests hold a reference to the one they started with, so in-flight requests
+ * finish on the old config while new ones use the new. */
+#ifndef CP_CONFIG_H
+#define CP_CONFIG_H
+#include <lua.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include "log.h"
+
+struct provider;
+struct provider_state;
+
+#define CONFIG_MAX_PROVIDERS 16
+
+struct proxy_config {
+    int refcount;
+    lua_State *L;
+    char *source; /* file path, or "(built-in default)" */
+    char *listen_host;
+    uint16_t port;
+    uint64_t timeout_ms;
+    size_t max_body;
+    enum log_level log_level;
+    int log_json;
+    char *log_file;
+    char *pid_file;
+    unsigned cooldown_min_s, cooldown_max_s;
+    struct provider *providers[CONFIG_MAX_PROVIDERS];
+    size_t num_providers;
+    size_t order[CONFIG_MAX_PROVIDERS]; /* indexes into providers */
+    size_t order_len;
+    int models_ref; /* the `models` table (for_anthropic, to_bedrock, list) */
+    int route_ref;  /* route(req) or LUA_NOREF */
+    int started;
+};
+
+/* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,
+ * ~/.config/claude-proxy/claude-proxy.lua, the installed etc file; NULL means the built-in
+ * default. The returned string is static or from getenv. */
+const char *config_default_path(char *buf, size_t bufsize);
+
+/* Loads and validates a config (path NULL: built-in default). On error returns NULL and err
+ * holds a message with file:line for Lua errors. */
+struct proxy_config *config_load(const char *path, char *err, size_t errlen);
+/* Starts providers (connection pools). Returns 0 or -1 with err. */
+int config_start(struct proxy_config *c, void *h2o_context, char *err, size_t errlen);
+void config_retain(struct proxy_config *c);
+void config_release(struct proxy_config *c);
+
+struct provider *config_find_provider(const struct proxy_config *c, const char *name);
+
+/* Model mapping through lua/models.lua (or the config's override). */
+/* The model name to send to Anthropic: Bedrock-form ids become Anthropic names. Writes out and
+ * returns 1 if it differs from `model`, 0 if unchanged, -1 on a Lua error (logged). */
+int config_model_for_anthropic(struct proxy_config *c, const char *model, char *out, size_t outsize);
+/* Bedrock id and route ("invoke" or "mantle") for a model. Returns 0, or -1 with err. */
+int config_model_for_bedrock(struct proxy_config *c, const char *model, const char *region, char *id, size_t idsize,
+                             char *route, size_t routesize, char *err, size_t errlen);
+
+/* The read-only view route() gets. */
+struct route_view {
+    const char *path;
+    const char *model;
+    int stream;
+    const char *client_addr;
+    const char *const *header_names; /* NULL-terminated */
+    const char *const *header_values;
+};
+/* Calls route(req) if the config has one. Fills order (provider indexes) and returns its length,
+ * or 0 to use the static order. An error or a runaway loop logs once and yields 0. */
+size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
+                    size_t model_override_size);
+
+/* Field readers for providers' configure(): the table is at stack index idx. */
+int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen);
+int config_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
+                        char *err, size_t errlen);
+/* 1 if host:port is the proxy's own listen address (a provider must never call the proxy). */
+int config_url_points_at_proxy(const struct proxy_config *c, const char *host, uint16_t port);
+
+/* Prints what the config would do (for --check), never a secret. */
+void config_describe(const struct proxy_config *c, FILE *out);
+
+#endif

@@ -1,0 +1,86 @@
+#include "errors.h"
+#include <string.h>
+
+const char *error_type_for_status(int status)
+{
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 402: return "billing_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 405: return "invalid_request_error";
+    case 409: return "conflict_error";
+    case 413: return "request_too_large";
+    case 415: return "invalid_request_error";
+    case 429: return "rate_limit_error";
+    case 504: return "timeout_error";
+    case 503:
+    case 529: return "overloaded_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+void error_json(sbuf *out, enum api_format api, const char *type, const char *message)
+{
+    if (api == API_OPENAI) {
+        sbuf_puts(out, "{\"error\":{\"message\":");
+        sbuf_json_string(out, message, strlen(message));
+        sbuf_puts(out, ",\"type\":");
+        sbuf_json_string(out, type, strlen(type));
+        sbuf_puts(out, ",\"param\":null,\"code\":null}}");
+    } else {
+        sbuf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
+        sbuf_json_string(out, type, strlen(type));
+        sbuf_puts(out, ",\"message\":");
+        sbuf_json_string(out, message, strlen(message));
+        sbuf_puts(out, "}}");
+    }
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 529: return "Overloaded";
+    default: return "Error";
+    }
+}
+
+void send_error(h2o_req_t *req, enum api_format api, int status, const char *type, const char *message,
+                const char *extra_header, const char *extra_value)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    sbuf body = SBUF_INIT;
+    error_json(&body, api, type ? type : error_type_for_status(status), message);
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body.data, body.len);
+    sbuf_free(&body);
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = buf.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    if (extra_header != NULL && extra_value != NULL)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, extra_header, strlen(extra_header), 0, NULL,
+                              h2o_strdup(&req->pool, extra_value, SIZE_MAX).base, strlen(extra_value));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+void sse_error_event(sbuf *out, const char *type, const char *message)
+{
+    sbuf_puts(out, "event: error\ndata: ");
+    error_json(out, API_ANTHROPIC, type, message);
+    sbuf_puts(out, "\n\n");
+}

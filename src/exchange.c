@@ -1,0 +1,752 @@
+#include "exchange.h"
+#include <string.h>
+#include <time.h>
+#include "config.h"
+#include <lauxlib.h>
+#include "cooldown.h"
+#include "log.h"
+#include "metrics.h"
+#include "provider_state.h"
+#include "redact.h"
+#include "upstream.h"
+
+/* Backpressure: stop reading the upstream when this much output waits for a slow client,
+ * start again when it has drained below the low mark. */
+#define PENDING_HIGH_WATER (1024 * 1024)
+#define PENDING_LOW_WATER (256 * 1024)
+/* Upstream error bodies are read whole (to convert them); they are small. */
+#define MAX_ERROR_BODY (1024 * 1024)
+
+struct exchange_stats exchange_stats;
+static uint64_t in_flight;
+
+int exchange_idle(void) { return in_flight == 0; }
+
+enum outcome { OUTCOME_CONNECT, OUTCOME_TIMEOUT, OUTCOME_STATUS, OUTCOME_UNAVAILABLE };
+
+struct exchange {
+    h2o_generator_t super;
+    h2o_req_t *req;
+    struct proxy_config *cfg;
+    struct exchange_params params;
+    struct client_request cr;
+    struct json_object_scan scan;
+    char model_override[256];
+
+    size_t order[CONFIG_MAX_PROVIDERS];
+    size_t order_len, attempt;
+    struct provider *provider;
+    struct upstream_request ur;
+    void *prepare_handle;
+    int preparing;
+    h2o_http1client_t *client;
+    h2o_iovec_t reqbufs[2];
+    h2o_timeout_entry_t deferred; /* runs the next attempt outside upstream callbacks */
+
+    /* what happened so far, for the answer when every provider fails */
+    int fallbacks;
+    enum outcome last_outcome;
+    int last_status;
+    char last_error[256];
+
+    /* the response */
+    int status;
+    int started;    /* h2o_start_response called */
+    int is_sse;
+    int error_mode; /* collecting an upstream error body to convert it */
+    sbuf error_body;
+    h2o_header_t *up_headers;
+    size_t num_up_headers;
+    struct body_filter *filter;
+    int filter_ended;
+    sbuf scratch;
+    h2o_buffer_t *pending;
+    h2o_doublebuffer_t sending;
+    int upstream_done;
+    int send_error;
+    int final_sent;
+    int paused;
+    h2o_socket_cb saved_read_cb;
+    int counted_stream;
+
+    uint64_t started_ms, ttfb_ms;
+    size_t bytes_out;
+};
+
+static void next_attempt(struct exchange *ex);
+static void try_send(struct exchange *ex);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Logging */
+
+static void log_request(struct exchange *ex)
+{
+    h2o_req_t *req = ex->req;
+    uint64_t dur = monotonic_ms() - ex->started_ms;
+    log_info("%.*s %.*s model=%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s", (int)req->method.len,
+             req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
+             ex->provider ? ex->provider->name : "-", req->res.status, (unsigned long long)dur,
+             (unsigned long long)ex->ttfb_ms, ex->bytes_out, ex->fallbacks ? " fallback=" : "",
+             ex->fallbacks ? "yes" : "");
+    metrics_record_request(ex->provider ? ex->provider->name : "none", ex->cr.endpoint, ex->params.format.api,
+                           req->res.status, dur, ex->ttfb_ms, ex->bytes_out);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifetime */
+
+static void cancel_upstream(struct exchange *ex)
+{
+    if (ex->preparing && ex->prepare_handle != NULL && ex->provider->ops->cancel_prepare != NULL)
+        ex->provider->ops->cancel_prepare(ex->prepare_handle);
+    ex->preparing = 0;
+    ex->prepare_handle = NULL;
+    if (ex->client != NULL) {
+        h2o_http1client_cancel(ex->client);
+        ex->client = NULL;
+    }
+}
+
+static void reset_upstream_request(struct exchange *ex)
+{
+    sbuf_free(&ex->ur.head);
+    sbuf_free(&ex->ur.owned_body);
+    memset(&ex->ur, 0, sizeof(ex->ur));
+}
+
+static void on_dispose(void *p)
+{
+    struct exchange *ex = p;
+    in_flight--;
+    if (h2o_timeout_is_linked(&ex->deferred))
+        h2o_timeout_unlink(&ex->deferred);
+    cancel_upstream(ex);
+    if (ex->req->res.status != 0)
+        log_request(ex);
+    if (ex->counted_stream)
+        exchange_stats.active_streams--;
+    if (ex->filter != NULL)
+        ex->filter->destroy(ex->filter);
+    reset_upstream_request(ex);
+    sbuf_free(&ex->error_body);
+    sbuf_free(&ex->scratch);
+    h2o_buffer_dispose(&ex->pending);
+    h2o_doublebuffer_dispose(&ex->sending);
+    config_release(ex->cfg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sending to the client */
+
+static void append_pending(struct exchange *ex, const char *data, size_t len)
+{
+    if (len == 0)
+        return;
+    h2o_iovec_t dst = h2o_buffer_reserve(&ex->pending, len);
+    memcpy(dst.base, data, len);
+    ex->pending->size += len;
+}
+
+static void try_send(struct exchange *ex)
+{
+    if (ex->final_sent || ex->sending.bytes_inflight != 0 || !ex->started)
+        return;
+    h2o_iovec_t vec = h2o_doublebuffer_prepare(&ex->sending, &ex->pending, ex->req->preferred_chunk_size);
+    h2o_send_state_t state = H2O_SEND_STATE_IN_PROGRESS;
+    if (ex->upstream_done && vec.len == ex->sending.buf->size && ex->pending->size == 0)
+        state = ex->send_error ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL;
+    else if (vec.len == 0)
+        return;
+    if (state != H2O_SEND_STATE_IN_PROGRESS)
+        ex->final_sent = 1;
+    if (vec.len != 0 && ex->bytes_out == 0)
+        ex->ttfb_ms = monotonic_ms() - ex->started_ms;
+    ex->bytes_out += vec.len;
+    exchange_stats.bytes_streamed += vec.len;
+    h2o_send(ex->req, &vec, vec.len ? 1 : 0, state);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    struct exchange *ex = (struct exchange *)gen;
+    (void)req;
+    if (ex->sending.bytes_inflight != 0)
+        h2o_doublebuffer_consume(&ex->sending);
+    if (ex->paused && ex->client != NULL && ex->pending->size < PENDING_LOW_WATER) {
+        ex->paused = 0;
+        h2o_socket_read_start(ex->client->sock, ex->saved_read_cb);
+    }
+    try_send(ex);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    struct exchange *ex = (struct exchange *)gen;
+    (void)req;
+    /* the client went away: nobody wants the rest of the upstream response */
+    cancel_upstream(ex);
+}
+
+/* A complete response from the proxy itself (errors), in the client's API format. */
+static void respond_error(struct exchange *ex, int status, const char *type, const char *message,
+                          const char *retry_after)
+{
+    send_error(ex->req, ex->params.format.api, status, type, message, retry_after ? "retry-after" : NULL,
+               retry_after);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Upstream response */
+
+static int header_is_hop_by_hop(const h2o_iovec_t *name)
+{
+    static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+                                        "trailer", "upgrade", "content-length", "date", "server"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (h2o_memis(name->base, name->len, names[i], strlen(names[i])))
+            return 1;
+    return 0;
+}
+
+static const h2o_iovec_t *find_up_header(const h2o_header_t *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h2o_memis(h[i].name->base, h[i].name->len, name, strlen(name)))
+            return &h[i].value;
+    return NULL;
+}
+
+/* Copies the upstream's headers into the response (all but hop-by-hop ones) and keeps a copy
+ * for converting an error body later. */
+static void copy_response_headers(struct exchange *ex, const h2o_header_t *headers, size_t n, int replace_type)
+{
+    h2o_req_t *req = ex->req;
+    ex->up_headers = h2o_mem_alloc_pool(&req->pool, sizeof(*ex->up_headers) * (n ? n : 1));
+    ex->num_up_headers = n;
+    for (size_t i = 0; i < n; i++) {
+        h2o_iovec_t name = h2o_strdup(&req->pool, headers[i].name->base, headers[i].name->len);
+        h2o_iovec_t value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
+        ex->up_headers[i].name = h2o_mem_alloc_pool(&req->pool, sizeof(h2o_iovec_t));
+        *ex->up_headers[i].name = name;
+        ex->up_headers[i].value = value;
+        ex->up_headers[i].orig_name = NULL;
+        if (header_is_hop_by_hop(&name))
+            continue;
+        if (replace_type && (h2o_memis(name.base, name.len, H2O_STRLIT("content-type")) ||
+                             h2o_memis(name.base, name.len, H2O_STRLIT("content-encoding"))))
+            continue;
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, headers[i].orig_name, value.base,
+                              value.len);
+    }
+}
+
+static void start_response(struct exchange *ex)
+{
+    ex->started = 1;
+    if (ex->is_sse) {
+        ex->counted_stream = 1;
+        exchange_stats.active_streams++;
+    }
+    h2o_start_response(ex->req, &ex->super);
+}
+
+/* Turns the collected upstream error body into the client's format and sends it whole. */
+static void finish_error_response(struct exchange *ex)
+{
+    h2o_req_t *req = ex->req;
+    int status = ex->status;
+    sbuf converted = SBUF_INIT;
+    const char *body = ex->error_body.data ? ex->error_body.data : "";
+    size_t len = ex->error_body.len;
+    if (ex->provider->ops->convert_error != NULL &&
+        ex->provider->ops->convert_error(ex->provider, ex->status, ex->up_headers, ex->num_up_headers, body, len, &status,
+                                         &converted) == 1) {
+        body = converted.data;
+        len = converted.len;
+    }
+    sbuf client_body = SBUF_INIT;
+    struct body_filter *f =
+        ex->params.format.make_filter ? ex->params.format.make_filter(ex->params.format.ctx, status, 0) : NULL;
+    if (f != NULL) {
+        f->feed(f, body, len, &client_body);
+        f->finish(f, NULL, &client_body);
+        f->destroy(f);
+        body = client_body.data ? client_body.data : "";
+        len = client_body.len;
+    }
+    req->res.status = status;
+    req->res.reason = "Error";
+    h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+    append_pending(ex, body, len);
+    sbuf_free(&converted);
+    sbuf_free(&client_body);
+    ex->upstream_done = 1;
+    req->res.content_length = ex->pending->size;
+    start_response(ex);
+    try_send(ex);
+}
+
+static void pause_upstream(struct exchange *ex)
+{
+    if (ex->paused || ex->client == NULL || ex->client->sock == NULL)
+        return;
+    ex->paused = 1;
+    ex->saved_read_cb = ex->client->sock->_cb.read;
+    h2o_socket_read_stop(ex->client->sock);
+}
+
+static void log_upstream_failure(struct exchange *ex, const char *what)
+{
+    log_warn("%s: %s (%s)", ex->provider->name, what, ex->ur.target ? ex->ur.target->origin : "-");
+}
+
+static int on_body(h2o_http1client_t *client, const char *errstr)
+{
+    struct exchange *ex = client->data;
+    h2o_buffer_t **inbuf = &client->sock->input;
+    int stop_reading = 0;
+
+    if (ex->error_mode) {
+        if (ex->error_body.len + (*inbuf)->size <= MAX_ERROR_BODY)
+            sbuf_append(&ex->error_body, (*inbuf)->bytes, (*inbuf)->size);
+        h2o_buffer_consume(inbuf, (*inbuf)->size);
+        if (errstr != NULL) {
+            ex->client = NULL;
+            finish_error_response(ex);
+        }
+        return 0;
+    }
+
+    if ((*inbuf)->size != 0) {
+        if (ex->filter != NULL) {
+            if (!ex->filter_ended) {
+                sbuf_reset(&ex->scratch);
+                int r = ex->filter->feed(ex->filter, (*inbuf)->bytes, (*inbuf)->size, &ex->scratch);
+                append_pending(ex, ex->scratch.data, ex->scratch.len);
+                if (r == 1) {
+                    ex->filter_ended = 1;
+                    stop_reading = 1;
+                }
+            }
+            h2o_buffer_consume(inbuf, (*inbuf)->size);
+        } else if (ex->pending->size == 0) {
+            /* the common case: hand the socket's buffer over instead of copying it */
+            h2o_buffer_t *t = ex->pending;
+            ex->pending = *inbuf;
+            *inbuf = t;
+        } else {
+            append_pending(ex, (*inbuf)->bytes, (*inbuf)->size);
+            h2o_buffer_consume(inbuf, (*inbuf)->size);
+        }
+    }
+
+    if (errstr != NULL || stop_reading) {
+        ex->client = NULL; /* the client closes itself after this callback */
+        ex->upstream_done = 1;
+        const char *err = errstr == h2o_http1client_error_is_eos ? NULL : errstr;
+        if (stop_reading)
+            err = NULL;
+        if (err != NULL) {
+            log_upstream_failure(ex, err);
+            ex->provider->state->errors++;
+        }
+        if (ex->filter != NULL && !ex->filter_ended) {
+            sbuf_reset(&ex->scratch);
+            ex->filter->finish(ex->filter, err, &ex->scratch);
+            append_pending(ex, ex->scratch.data, ex->scratch.len);
+        } else if (err != NULL && ex->filter == NULL) {
+            if (ex->is_sse) {
+                /* bytes already went out: no replay, but a clean end the client understands */
+                sbuf e = SBUF_INIT;
+                int timeout = strcmp(err, "I/O timeout") == 0;
+                char msg[300];
+                snprintf(msg, sizeof(msg), "upstream %s %s mid-stream", ex->provider->name,
+                         timeout ? "went silent for longer than request_timeout" : "failed");
+                sse_error_event(&e, timeout ? "timeout_error" : "api_error", msg);
+                append_pending(ex, e.data, e.len);
+                sbuf_free(&e);
+            } else {
+                ex->send_error = 1;
+            }
+        }
+        try_send(ex);
+        return stop_reading ? -1 : 0;
+    }
+
+    if (ex->pending->size > PENDING_HIGH_WATER)
+        pause_upstream(ex);
+    try_send(ex);
+    return 0;
+}
+
+/* Is there a provider after the current one that could still take the request? */
+static int later_provider_available(struct exchange *ex)
+{
+    uint64_t now = monotonic_ms();
+    for (size_t i = ex->attempt; i < ex->order_len; i++) {
+        struct provider *p = ex->cfg->providers[ex->order[i]];
+        if (!provider_state_is_cooling(p->state, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+            return 1;
+    }
+    return 0;
+}
+
+static const char *next_provider_name(struct exchange *ex)
+{
+    uint64_t now = monotonic_ms();
+    for (size_t i = ex->attempt; i < ex->order_len; i++) {
+        struct provider *p = ex->cfg->providers[ex->order[i]];
+        if (!provider_state_is_cooling(p->state, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+            return p->name;
+    }
+    return NULL;
+}
+
+/* Puts the current provider in cooldown after a trigger outcome, with one log line per
+ * transition (concurrent failures extend the same cooldown silently). */
+static void cool_provider(struct exchange *ex, unsigned seconds, const char *why)
+{
+    struct provider *p = ex->provider;
+    char reason[160];
+    snprintf(reason, sizeof(reason), "%s", why);
+    if (provider_state_cool(p->state, monotonic_ms(), seconds, reason)) {
+        struct tm tm;
+        localtime_r(&p->state->cooling_until_wall, &tm);
+        char until[16];
+        strftime(until, sizeof(until), "%H:%M:%S", &tm);
+        const char *next = next_provider_name(ex);
+        if (next != NULL)
+            log_warn("%s %s, using %s until %s", p->name, why, next, until);
+        else
+            log_warn("%s %s, cooling until %s (no other provider available)", p->name, why, until);
+        metrics_record_cooldown(p->name);
+    }
+}
+
+static void defer_next_attempt_cb(h2o_timeout_entry_t *entry)
+{
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, deferred, entry);
+    next_attempt(ex);
+}
+
+/* Moves on to the next provider from outside the current upstream's callbacks. */
+static void fall_back(struct exchange *ex)
+{
+    ex->fallbacks++;
+    ex->provider->state->fallbacks++;
+    metrics_record_fallback(ex->provider->name);
+    ex->deferred.cb = defer_next_attempt_cb;
+    h2o_timeout_link(ex->req->conn->ctx->loop, &ex->req->conn->ctx->zero_timeout, &ex->deferred);
+}
+
+/* A failure before any response (connect, TLS, reset, timeout). */
+static void on_failure_before_response(struct exchange *ex, enum outcome outcome, const char *errstr)
+{
+    struct provider *p = ex->provider;
+    p->state->errors++;
+    ex->last_outcome = outcome;
+    snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, errstr);
+    log_upstream_failure(ex, errstr);
+    unsigned flag = outcome == OUTCOME_TIMEOUT ? FALLBACK_TIMEOUT : FALLBACK_CONNECT;
+    /* A network failure cools the provider only when another one can take over: with no
+     * alternative the client is better served by the real error than by a cooldown. */
+    if ((p->fallback_flags & flag) && later_provider_available(ex)) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s (%s)", outcome == OUTCOME_TIMEOUT ? "timed out" : "unreachable", errstr);
+        cool_provider(ex, p->cooldown_s, why);
+        fall_back(ex);
+        return;
+    }
+    if (outcome == OUTCOME_TIMEOUT) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "upstream %s did not answer within %llu ms", p->name,
+                 (unsigned long long)ex->cfg->timeout_ms);
+        respond_error(ex, 504, "timeout_error", msg, NULL);
+    } else {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "upstream %s unreachable: %s", p->name, errstr);
+        respond_error(ex, 502, "api_error", msg, NULL);
+    }
+}
+
+static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
+                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+{
+    struct exchange *ex = client->data;
+    struct provider *p = ex->provider;
+    (void)minor_version, (void)msg, (void)rlen;
+
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        ex->client = NULL;
+        on_failure_before_response(ex, strcmp(errstr, "I/O timeout") == 0 ? OUTCOME_TIMEOUT : OUTCOME_CONNECT, errstr);
+        return NULL;
+    }
+
+    if (provider_should_fallback_status(p, status)) {
+        const char *source;
+        unsigned secs = cooldown_seconds(headers, num_headers, time(NULL), p->cooldown_s, ex->cfg->cooldown_min_s,
+                                         ex->cfg->cooldown_max_s, &source);
+        char why[200];
+        snprintf(why, sizeof(why), "%s (%d, cooldown %us from %s)",
+                 status == 429 ? "rate-limited" : status == 529 ? "overloaded" : "failed", status, secs, source);
+        cool_provider(ex, secs, why);
+        ex->last_outcome = OUTCOME_STATUS;
+        ex->last_status = status;
+        if (later_provider_available(ex)) {
+            ex->client = NULL;
+            fall_back(ex);
+            return NULL;
+        }
+        /* the last provider in the chain: its own answer is the most precise one */
+    }
+
+    ex->status = status;
+    h2o_req_t *req = ex->req;
+    req->res.status = status;
+    req->res.reason = "OK";
+    const h2o_iovec_t *ctype = find_up_header(headers, num_headers, "content-type");
+    int upstream_sse = ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
+
+    if (status < 200 || status > 299) {
+        p->state->errors++;
+        int needs_conversion = p->ops->convert_error != NULL || ex->params.format.make_filter != NULL;
+        copy_response_headers(ex, headers, num_headers, needs_conversion);
+        if (needs_conversion && errstr == NULL) {
+            ex->error_mode = 1;
+            return on_body;
+        }
+    } else {
+        if (p->ops->response_filter != NULL)
+            ex->filter = p->ops->response_filter(p, &ex->ur, status);
+        int provider_sse = ex->filter != NULL ? ex->filter->content_type != NULL &&
+                                                    strstr(ex->filter->content_type, "event-stream") != NULL
+                                              : upstream_sse;
+        if (ex->params.format.make_filter != NULL)
+            ex->filter =
+                body_filter_chain(ex->filter, ex->params.format.make_filter(ex->params.format.ctx, status, provider_sse));
+        copy_response_headers(ex, headers, num_headers, ex->filter != NULL);
+        if (ex->filter != NULL && ex->filter->content_type != NULL)
+            h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, ex->filter->content_type,
+                           strlen(ex->filter->content_type), 1);
+        const h2o_iovec_t *type = &req->res.headers.entries[0].value;
+        ssize_t ti = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        ex->is_sse = ti >= 0 && (type = &req->res.headers.entries[ti].value,
+                                 h2o_strstr(type->base, type->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX);
+    }
+    if (ex->filter == NULL) {
+        const h2o_iovec_t *cl = find_up_header(headers, num_headers, "content-length");
+        if (cl != NULL)
+            req->res.content_length = h2o_strtosize(cl->base, cl->len);
+    }
+    if (ex->is_sse) /* no buffering anywhere between us and the client */
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-cache"), 1);
+    start_response(ex);
+    if (errstr == h2o_http1client_error_is_eos) {
+        ex->client = NULL;
+        ex->upstream_done = 1;
+        if (ex->filter != NULL) {
+            sbuf_reset(&ex->scratch);
+            ex->filter->finish(ex->filter, NULL, &ex->scratch);
+            append_pending(ex, ex->scratch.data, ex->scratch.len);
+        }
+        try_send(ex);
+        return NULL;
+    }
+    return on_body;
+}
+
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head)
+{
+    struct exchange *ex = client->data;
+    if (errstr != NULL) {
+        ex->client = NULL;
+        on_failure_before_response(ex, OUTCOME_CONNECT, errstr);
+        return NULL;
+    }
+    ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
+    ex->reqbufs[1] = ex->ur.body;
+    *reqbufs = ex->reqbufs;
+    *reqbufcnt = ex->ur.body.len != 0 ? 2 : 1;
+    *method_is_head = h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD"));
+    return on_head;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Attempts */
+
+static void on_prepared(void *ud, const char *error_type, const char *error)
+{
+    struct exchange *ex = ud;
+    ex->preparing = 0;
+    ex->prepare_handle = NULL;
+    if (error != NULL) {
+        /* this provider cannot take the request (credentials, unknown model...): try the next */
+        log_warn("%s: cannot serve this request: %s", ex->provider->name, error);
+        ex->last_outcome = OUTCOME_UNAVAILABLE;
+        snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", ex->provider->name, error);
+        ex->provider->state->errors++;
+        if (later_provider_available(ex)) {
+            fall_back(ex);
+        } else {
+            int status = strcmp(error_type, "invalid_request_error") == 0 ? 400 : 502;
+            respond_error(ex, status, error_type, ex->last_error, NULL);
+        }
+        return;
+    }
+    struct upstream *t = ex->ur.target;
+    h2o_http1client_connect_with_pool(&ex->client, ex, &t->client_ctx, &t->pool, on_connect);
+}
+
+/* Every provider in the chain is cooling or failed for this request. */
+static void respond_exhausted(struct exchange *ex)
+{
+    uint64_t now = monotonic_ms(), soonest = 0;
+    sbuf msg = SBUF_INIT;
+    sbuf_puts(&msg, "all providers are rate-limited or unavailable:");
+    for (size_t i = 0; i < ex->order_len; i++) {
+        struct provider *p = ex->cfg->providers[ex->order[i]];
+        if (provider_state_is_cooling(p->state, now)) {
+            uint64_t left = p->state->cooling_until_ms - now;
+            if (soonest == 0 || left < soonest)
+                soonest = left;
+            sbuf_printf(&msg, " %s cooling for %llus (%s);", p->name, (unsigned long long)((left + 999) / 1000),
+                        p->state->reason);
+        } else if (p->ops->problem != NULL && p->ops->problem(p) != NULL) {
+            sbuf_printf(&msg, " %s unavailable (%s);", p->name, p->ops->problem(p));
+        }
+    }
+    if (ex->last_error[0] != '\0')
+        sbuf_printf(&msg, " last error: %s", ex->last_error);
+    if (soonest == 0 && ex->last_outcome != OUTCOME_STATUS && ex->last_error[0] != '\0') {
+        respond_error(ex, ex->last_outcome == OUTCOME_TIMEOUT ? 504 : 502,
+                      ex->last_outcome == OUTCOME_TIMEOUT ? "timeout_error" : "api_error", msg.data, NULL);
+    } else {
+        char retry[24];
+        snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(soonest ? (soonest + 999) / 1000 : 1));
+        respond_error(ex, 429, "rate_limit_error", msg.data, retry);
+    }
+    sbuf_free(&msg);
+}
+
+static void next_attempt(struct exchange *ex)
+{
+    uint64_t now = monotonic_ms();
+    while (ex->attempt < ex->order_len) {
+        struct provider *p = ex->cfg->providers[ex->order[ex->attempt++]];
+        if (provider_state_is_cooling(p->state, now))
+            continue;
+        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        if (problem != NULL) {
+            snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, problem);
+            ex->last_outcome = OUTCOME_UNAVAILABLE;
+            continue;
+        }
+        ex->provider = p;
+        p->state->requests++;
+        reset_upstream_request(ex);
+        ex->preparing = 1;
+        void *handle = p->ops->prepare(p, &ex->cr, &ex->ur, on_prepared, ex);
+        if (ex->preparing)
+            ex->prepare_handle = handle;
+        return;
+    }
+    respond_exhausted(ex);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Entry */
+
+static int validate_body(struct exchange *ex, const char **err)
+{
+    struct client_request *cr = &ex->cr;
+    if (json_scan_object(cr->body.base, cr->body.len, &ex->scan, err) != 0)
+        return -1;
+    cr->scan = &ex->scan;
+    const struct json_member *model = json_scan_find(&ex->scan, "model");
+    if (model == NULL) {
+        *err = "model: field required";
+        return -1;
+    }
+    if (json_span_string(model->value, cr->model, sizeof(cr->model)) != 0 || cr->model[0] == '\0') {
+        *err = "model: must be a non-empty string";
+        return -1;
+    }
+    const struct json_member *messages = json_scan_find(&ex->scan, "messages");
+    if (messages == NULL) {
+        *err = "messages: field required";
+        return -1;
+    }
+    if (messages->value.p[0] != '[') {
+        *err = "messages: must be an array";
+        return -1;
+    }
+    const struct json_member *stream = json_scan_find(&ex->scan, "stream");
+    cr->stream = stream != NULL && json_span_is(stream->value, "true");
+    return 0;
+}
+
+/* The order for this request: route() if the config has one, else the static order. */
+static void choose_order(struct exchange *ex)
+{
+    struct proxy_config *c = ex->cfg;
+    if (c->route_ref != LUA_NOREF) {
+        h2o_req_t *req = ex->req;
+        const char *names[65], *values[65];
+        size_t n = 0;
+        for (size_t i = 0; i < req->headers.size && n < 64; i++) {
+            const h2o_header_t *h = &req->headers.entries[i];
+            if (redact_header_is_secret(h->name->base, h->name->len))
+                continue;
+            names[n] = h2o_strdup(&req->pool, h->name->base, h->name->len).base;
+            values[n] = h2o_strdup(&req->pool, h->value.base, h->value.len).base;
+            n++;
+        }
+        names[n] = values[n] = NULL;
+        char addr[64] = "";
+        struct sockaddr_storage ss;
+        socklen_t sslen = req->conn->callbacks->get_peername(req->conn, (void *)&ss);
+        if (sslen > 0)
+            h2o_socket_getnumerichost((void *)&ss, sslen, addr);
+        char path[1024];
+        snprintf(path, sizeof(path), "%.*s", (int)req->path_normalized.len, req->path_normalized.base);
+        struct route_view view = {path, ex->cr.model, ex->cr.stream, addr, names, values};
+        ex->order_len = config_route(c, &view, ex->order, ex->model_override, sizeof(ex->model_override));
+        if (ex->model_override[0] != '\0')
+            ex->cr.model_override = ex->model_override;
+    }
+    if (ex->order_len == 0) {
+        memcpy(ex->order, c->order, sizeof(c->order[0]) * c->order_len);
+        ex->order_len = c->order_len;
+    }
+}
+
+void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct exchange_params *params)
+{
+    struct exchange *ex = h2o_mem_alloc_shared(&req->pool, sizeof(*ex), on_dispose);
+    memset(ex, 0, sizeof(*ex));
+    ex->super.proceed = on_proceed;
+    ex->super.stop = on_stop;
+    ex->req = req;
+    ex->cfg = cfg;
+    config_retain(cfg);
+    ex->params = *params;
+    ex->started_ms = monotonic_ms();
+    in_flight++;
+    h2o_buffer_init(&ex->pending, &h2o_socket_buffer_prototype);
+    h2o_doublebuffer_init(&ex->sending, &h2o_socket_buffer_prototype);
+    ex->cr.req = req;
+    ex->cr.endpoint = params->endpoint;
+    ex->cr.body = params->body;
+    ex->cr.path = params->path;
+
+    if (params->endpoint != ENDPOINT_PASSTHROUGH) {
+        const char *err = NULL;
+        if (validate_body(ex, &err) != 0) {
+            respond_error(ex, 400, "invalid_request_error", err, NULL);
+            return;
+        }
+    }
+    choose_order(ex);
+    next_attempt(ex);
+}

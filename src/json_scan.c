@@ -1,0 +1,307 @@
+#include "json_scan.h"
+#include <string.h>
+
+struct scanner {
+    const char *p, *end;
+    const char *err;
+};
+
+static void skip_ws(struct scanner *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static int fail(struct scanner *s, const char *msg)
+{
+    if (s->err == NULL)
+        s->err = msg;
+    return -1;
+}
+
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* At an opening quote; leaves p after the closing quote. */
+static int scan_string(struct scanner *s)
+{
+    s->p++;
+    for (;;) {
+        /* Fast path: most bytes are plain text. */
+        const char *q = s->p;
+        while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+            q++;
+        s->p = q;
+        if (q >= s->end)
+            return fail(s, "body is not valid JSON: unterminated string");
+        if (*q == '"') {
+            s->p++;
+            return 0;
+        }
+        if ((unsigned char)*q < 0x20)
+            return fail(s, "body is not valid JSON: control character in string");
+        /* backslash */
+        if (q + 1 >= s->end)
+            return fail(s, "body is not valid JSON: unterminated escape");
+        switch (q[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            s->p = q + 2;
+            break;
+        case 'u':
+            if (q + 6 > s->end || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
+                return fail(s, "body is not valid JSON: bad \\u escape");
+            s->p = q + 6;
+            break;
+        default:
+            return fail(s, "body is not valid JSON: bad escape");
+        }
+    }
+}
+
+static int scan_number(struct scanner *s)
+{
+    const char *p = s->p;
+    if (p < s->end && *p == '-')
+        p++;
+    if (p >= s->end)
+        return fail(s, "body is not valid JSON: bad number");
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return fail(s, "body is not valid JSON: unexpected character");
+    }
+    if (p < s->end && *p == '.') {
+        p++;
+        if (p >= s->end || !(*p >= '0' && *p <= '9'))
+            return fail(s, "body is not valid JSON: bad number");
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < s->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < s->end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= s->end || !(*p >= '0' && *p <= '9'))
+            return fail(s, "body is not valid JSON: bad number");
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    s->p = p;
+    return 0;
+}
+
+static int scan_literal(struct scanner *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return fail(s, "body is not valid JSON: unexpected character");
+    s->p += n;
+    return 0;
+}
+
+static int scan_value(struct scanner *s, int depth);
+
+static int scan_container(struct scanner *s, int depth, char close, int is_object)
+{
+    if (depth >= JSON_SCAN_MAX_DEPTH)
+        return fail(s, "body is not valid JSON: nested too deeply");
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(s);
+        if (is_object) {
+            if (s->p >= s->end || *s->p != '"')
+                return fail(s, "body is not valid JSON: expected a member name");
+            if (scan_string(s) != 0)
+                return -1;
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':')
+                return fail(s, "body is not valid JSON: expected ':'");
+            s->p++;
+        }
+        if (scan_value(s, depth + 1) != 0)
+            return -1;
+        skip_ws(s);
+        if (s->p >= s->end)
+            return fail(s, "body is not valid JSON: unexpected end");
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == close) {
+            s->p++;
+            return 0;
+        }
+        return fail(s, "body is not valid JSON: expected ',' or a closing bracket");
+    }
+}
+
+static int scan_value(struct scanner *s, int depth)
+{
+    skip_ws(s);
+    if (s->p >= s->end)
+        return fail(s, "body is not valid JSON: unexpected end");
+    switch (*s->p) {
+    case '{': return scan_container(s, depth, '}', 1);
+    case '[': return scan_container(s, depth, ']', 0);
+    case '"': return scan_string(s);
+    case 't': return scan_literal(s, "true");
+    case 'f': return scan_literal(s, "false");
+    case 'n': return scan_literal(s, "null");
+    default: return scan_number(s);
+    }
+}
+
+int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
+{
+    struct scanner s = {str, str + len, NULL};
+    out->count = 0;
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p != '{') {
+        *err = s.p >= s.end ? "body is empty; expected a JSON object" : "body must be a JSON object";
+        return -1;
+    }
+    s.p++;
+    skip_ws(&s);
+    if (s.p < s.end && *s.p == '}') {
+        s.p++;
+    } else {
+        for (;;) {
+            skip_ws(&s);
+            if (s.p >= s.end || *s.p != '"') {
+                fail(&s, "body is not valid JSON: expected a member name");
+                goto Error;
+            }
+            struct json_member m;
+            const char *key_start = s.p;
+            if (scan_string(&s) != 0)
+                goto Error;
+            m.key.p = key_start + 1;
+            m.key.len = (size_t)(s.p - key_start) - 2;
+            skip_ws(&s);
+            if (s.p >= s.end || *s.p != ':') {
+                fail(&s, "body is not valid JSON: expected ':'");
+                goto Error;
+            }
+            s.p++;
+            skip_ws(&s);
+            const char *value_start = s.p;
+            if (scan_value(&s, 1) != 0)
+                goto Error;
+            m.value.p = value_start;
+            m.value.len = (size_t)(s.p - value_start);
+            m.whole.p = key_start;
+            m.whole.len = (size_t)(s.p - key_start);
+            if (out->count == JSON_SCAN_MAX_MEMBERS) {
+                fail(&s, "request body has too many top-level members");
+                goto Error;
+            }
+            out->members[out->count++] = m;
+            skip_ws(&s);
+            if (s.p < s.end && *s.p == ',') {
+                s.p++;
+                continue;
+            }
+            if (s.p < s.end && *s.p == '}') {
+                s.p++;
+                break;
+            }
+            fail(&s, "body is not valid JSON: expected ',' or '}'");
+            goto Error;
+        }
+    }
+    skip_ws(&s);
+    if (s.p != s.end) {
+        fail(&s, "body is not valid JSON: trailing characters after the object");
+        goto Error;
+    }
+    return 0;
+Error:
+    *err = s.err;
+    return -1;
+}
+
+int json_member_key_is(const struct json_member *m, const char *key)
+{
+    size_t n = strlen(key);
+    return m->key.len == n && memcmp(m->key.p, key, n) == 0;
+}
+
+const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key)
+{
+    for (size_t i = o->count; i-- > 0;)
+        if (json_member_key_is(&o->members[i], key))
+            return &o->members[i];
+    return NULL;
+}
+
+int json_span_string(struct json_span v, char *buf, size_t bufsize)
+{
+    if (v.len < 2 || v.p[0] != '"' || v.p[v.len - 1] != '"' || bufsize == 0)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 1; i + 1 < v.len; i++) {
+        char c = v.p[i];
+        if (c == '\\') {
+            char e = v.p[++i];
+            if (e != '"' && e != '\\' && e != '/')
+                return -1;
+            c = e;
+        }
+        if (o + 1 >= bufsize)
+            return -1;
+        buf[o++] = c;
+    }
+    buf[o] = '\0';
+    return 0;
+}
+
+int json_span_is(struct json_span v, const char *literal)
+{
+    size_t n = strlen(literal);
+    return v.len == n && memcmp(v.p, literal, n) == 0;
+}
+
+static int key_in(const struct json_member *m, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_member_key_is(m, keys[i]))
+            return (int)i;
+    return -1;
+}
+
+void json_splice(const struct json_object_scan *o, const char *const *drop, size_t ndrop,
+                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace,
+                 const char *extra, sbuf *out)
+{
+    int first = 1;
+    sbuf_putc(out, '{');
+    for (size_t i = 0; i < o->count; i++) {
+        const struct json_member *m = &o->members[i];
+        if (key_in(m, drop, ndrop) >= 0)
+            continue;
+        if (!first)
+            sbuf_putc(out, ',');
+        first = 0;
+        int r = key_in(m, replace_keys, nreplace);
+        if (r >= 0) {
+            sbuf_append(out, m->key.p - 1, m->key.len + 2);
+            sbuf_putc(out, ':');
+            sbuf_puts(out, replace_values[r]);
+        } else {
+            sbuf_append(out, m->whole.p, m->whole.len);
+        }
+    }
+    if (extra != NULL && *extra != '\0') {
+        if (!first)
+            sbuf_putc(out, ',');
+        sbuf_puts(out, extra);
+    }
+    sbuf_putc(out, '}');
+}

@@ -1,0 +1,196 @@
+/* claude-proxy: keeps Claude Code working when the Anthropic subscription hits its rate limit.
+ *
+ *   Claude Code -> claude-proxy -> Anthropic (OAuth)  --429-->  AWS Bedrock (SigV4)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/ssl.h>
+#include "config.h"
+#include "exchange.h"
+#include "log.h"
+#include "metrics.h"
+#include "pidfile.h"
+#include "provider_state.h"
+#include "server.h"
+#include "upstream.h"
+
+/* How long in-flight requests get to finish after SIGTERM/SIGINT. */
+#define SHUTDOWN_GRACE_MS 5000
+
+static const char usage[] =
+    "usage: claude-proxy [--config FILE]           run the proxy (foreground, logs to stderr)\n"
+    "       claude-proxy --check [--config FILE]   validate the config and print what it would do\n"
+    "       claude-proxy reload [--config FILE]    make the running proxy re-read its config (SIGHUP)\n"
+    "       claude-proxy --version | --help\n"
+    "\n"
+    "Config: --config, else $CLAUDE_PROXY_CONFIG, else ~/.config/claude-proxy/claude-proxy.lua,\n"
+    "else " CP_INSTALL_SYSCONFDIR "/claude-proxy/claude-proxy.lua, else the built-in default.\n"
+    "Environment: CLAUDE_CODE_OAUTH_TOKEN, PROXY_PORT (47000), REQUEST_TIMEOUT (60),\n"
+    "COOLDOWN_SECONDS (300), AWS_PROFILE, AWS_REGION (us-west-2), CLAUDE_PROXY_ANTHROPIC_URL.\n"
+    "Point Claude Code at it: ANTHROPIC_BASE_URL=http://127.0.0.1:47000 claude (or use proxy-claude).\n";
+
+static struct server server;
+static uv_signal_t sig_hup, sig_term, sig_int;
+static uv_timer_t shutdown_timer;
+static char pid_path[4200];
+static int shutting_down;
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    (void)t;
+    uv_stop(server.loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)h;
+    if (signum == SIGHUP) {
+        log_info("SIGHUP: reloading the config");
+        server_reload(&server);
+        return;
+    }
+    if (shutting_down++) {
+        uv_stop(server.loop); /* a second signal: stop now */
+        return;
+    }
+    log_info("%s: shutting down (in-flight requests get %d s)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+             SHUTDOWN_GRACE_MS / 1000);
+    server_stop_listening(&server);
+    h2o_context_request_shutdown(&server.ctx);
+    uv_timer_start(&shutdown_timer, on_shutdown_timer, exchange_idle() ? 0 : SHUTDOWN_GRACE_MS, 0);
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static int cmd_reload(const char *config_path)
+{
+    char err[1024];
+    struct proxy_config *c = config_load(config_path, err, sizeof(err));
+    if (c == NULL) {
+        fprintf(stderr, "claude-proxy: not reloading, the config has an error:\n  %s\n", err);
+        return 1;
+    }
+    char path[4200];
+    pidfile_path(c->pid_file, c->port, path, sizeof(path));
+    config_release(c);
+    pid_t pid = pidfile_read(path);
+    if (pid <= 0) {
+        fprintf(stderr, "claude-proxy: no running instance found (pid file %s)\n", path);
+        return 1;
+    }
+    if (kill(pid, SIGHUP) != 0) {
+        fprintf(stderr, "claude-proxy: cannot signal pid %d: %s\n", (int)pid, strerror(errno));
+        return 1;
+    }
+    printf("claude-proxy: asked pid %d to reload its config (see its log or GET /health)\n", (int)pid);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_arg = NULL;
+    int check = 0, reload = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
+            if (++i == argc) {
+                fprintf(stderr, "claude-proxy: --config needs a file\n%s", usage);
+                return 2;
+            }
+            config_arg = argv[i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config_arg = argv[i] + 9;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "reload") == 0) {
+            reload = 1;
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            printf("claude-proxy %s (h2o %s, %s, %s)\n", CP_VERSION, H2O_VERSION, LUA_RELEASE,
+                   OpenSSL_version(OPENSSL_VERSION));
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "claude-proxy: unknown argument \"%s\"\n%s", argv[i], usage);
+            return 2;
+        }
+    }
+
+    char pathbuf[4096];
+    const char *config_path = config_arg ? config_arg : config_default_path(pathbuf, sizeof(pathbuf));
+    if (reload)
+        return cmd_reload(config_path);
+
+    char err[1024];
+    struct proxy_config *cfg = config_load(config_path, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "claude-proxy: config error:\n  %s\n", err);
+        return 1;
+    }
+    if (check) {
+        config_describe(cfg, stdout);
+        printf("config OK\n");
+        config_release(cfg);
+        provider_state_free_all();
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    static uv_loop_t loop; /* static: still reachable if we exit with connections open */
+    uv_loop_init(&loop);
+    if (server_start(&server, &loop, cfg, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "claude-proxy: %s\n", err);
+        return 1;
+    }
+    pidfile_path(cfg->pid_file, cfg->port, pid_path, sizeof(pid_path));
+    if (pidfile_write(pid_path) != 0)
+        log_warn("cannot write pid file %s: %s (claude-proxy reload will not find this instance)", pid_path,
+                 strerror(errno));
+    uv_signal_init(&loop, &sig_hup);
+    uv_signal_start(&sig_hup, on_signal, SIGHUP);
+    uv_signal_init(&loop, &sig_term);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_init(&loop, &sig_int);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_init(&loop, &shutdown_timer);
+
+    if (strcmp(cfg->listen_host, "127.0.0.1") != 0 && strcmp(cfg->listen_host, "::1") != 0 &&
+        strcmp(cfg->listen_host, "localhost") != 0)
+        log_warn("listening on %s: anyone who can reach this address can use your subscription", cfg->listen_host);
+    log_info("claude-proxy %s listening on http://%s:%u (config: %s)", CP_VERSION, cfg->listen_host, cfg->port,
+             cfg->source);
+    for (size_t i = 0; i < cfg->order_len; i++) {
+        struct provider *p = cfg->providers[cfg->order[i]];
+        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        if (problem)
+            log_warn("provider %s unavailable: %s", p->name, problem);
+    }
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    pidfile_remove(pid_path);
+    if (!h2o_linklist_is_empty(&server.ctx.http1._conns) || !exchange_idle()) {
+        /* H2O 2.2.5 cannot close idle keep-alive client connections on request; their memory is
+         * still referenced from the loop, so the OS takes it back with the process. */
+        log_info("stopped");
+        return 0;
+    }
+    server_dispose(&server);
+    upstream_shutdown_all();
+    uv_walk(&loop, close_walk_cb, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    upstream_free_all();
+    provider_state_free_all();
+    metrics_free();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,14 @@
+/* The pid file lets `claude-proxy reload` find the running instance. */
+#ifndef CP_PIDFILE_H
+#define CP_PIDFILE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* configured (may be NULL) or ${XDG_RUNTIME_DIR:-/tmp}/claude-proxy-<uid>-<port>.pid */
+void pidfile_path(const char *configured, uint16_t port, char *out, size_t outsize);
+int pidfile_write(const char *path);
+pid_t pidfile_read(const char *path); /* -1 if absent or stale */
+void pidfile_remove(const char *path);
+
+#endif

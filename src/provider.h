@@ -1,0 +1,102 @@
+/* A provider does the protocol work for one upstream (Anthropic, Bedrock, ...): it reads its
+ * settings from the Lua config, turns a client request into an upstream request, and can
+ * convert the upstream's response into Anthropic's format. Adding a provider is one file with a
+ * `const struct provider_ops` and one line in provider_registry.c. */
+#ifndef CP_PROVIDER_H
+#define CP_PROVIDER_H
+#include <h2o.h>
+#include <lua.h>
+#include <stdint.h>
+#include "json_scan.h"
+#include "sbuf.h"
+
+struct provider;
+struct upstream;
+struct body_filter;
+
+/* What the core knows about an incoming request; providers read it, never change it. */
+struct client_request {
+    h2o_req_t *req;
+    enum {
+        ENDPOINT_MESSAGES,     /* POST /v1/messages */
+        ENDPOINT_COUNT_TOKENS, /* POST /v1/messages/count_tokens */
+        ENDPOINT_PASSTHROUGH,  /* any other /v1/... request, relayed unchanged */
+    } endpoint;
+    h2o_iovec_t body;                   /* Anthropic-format JSON (translated for OpenAI clients) */
+    struct json_object_scan *scan;      /* top-level members of body (NULL for passthrough) */
+    char model[256];                    /* the model the client asked for ("" if none) */
+    const char *model_override;         /* from route(); NULL if none */
+    int stream;                         /* "stream": true */
+    h2o_iovec_t path;                   /* Anthropic path + query to request ("/v1/messages?beta=true") */
+};
+
+/* One attempt's upstream request, built by the provider. */
+struct upstream_request {
+    struct upstream *target;
+    sbuf head;          /* request line + headers + blank line */
+    h2o_iovec_t body;   /* points into the client request or into owned_body */
+    sbuf owned_body;
+    enum { RESPONSE_NATIVE, RESPONSE_EVENTSTREAM } response_format;
+    char model_sent[256]; /* for the log line */
+};
+
+typedef void (*provider_prepared_cb)(void *ud, const char *error_type, const char *error);
+
+struct provider_ops {
+    const char *type;
+    /* Reads settings from the Lua table at index idx; returns 0, or -1 with err filled. */
+    int (*configure)(struct provider *p, lua_State *L, int idx, char *err, size_t errlen);
+    /* Opens connection pools etc. Called only when the config goes live (not for --check). */
+    int (*start)(struct provider *p, h2o_context_t *ctx, char *err, size_t errlen);
+    /* Fills out (already zeroed) for one attempt. May finish later (credential lookups): calls
+     * done(ud, NULL, NULL) when ready or done(ud, type, message) if the request cannot go to this
+     * provider. Returns a cancel handle or NULL if done already ran. */
+    void *(*prepare)(struct provider *p, const struct client_request *cr, struct upstream_request *out,
+                     provider_prepared_cb done, void *ud);
+    void (*cancel_prepare)(void *handle);
+    /* A filter that turns a successful upstream body into Anthropic SSE/JSON; NULL: relay as is. */
+    struct body_filter *(*response_filter)(struct provider *p, const struct upstream_request *ur, int status);
+    /* Turns an upstream error body into an Anthropic error (NULL to relay as is). Returns 1 if
+     * it wrote out_json/out_status. */
+    int (*convert_error)(struct provider *p, int status, const h2o_header_t *headers, size_t num_headers,
+                         const char *body, size_t len, int *out_status, sbuf *out_json);
+    /* Why the provider cannot serve now (missing credentials...), or NULL. Never a secret. */
+    const char *(*problem)(struct provider *p);
+    /* Extra facts for /health (non-secret), appended as JSON members ("k":v,...) or nothing. */
+    void (*describe)(struct provider *p, sbuf *json_members);
+    void (*destroy)(struct provider *p);
+};
+
+/* Outcomes a provider's `fallback_on` can name. */
+#define FALLBACK_CONNECT 0x1 /* no connection / TLS failure before any response */
+#define FALLBACK_TIMEOUT 0x2 /* no response headers within request_timeout */
+#define FALLBACK_5XX 0x4     /* any 500-599 */
+#define FALLBACK_MAX_STATUSES 16
+
+struct provider_state; /* survives reloads: cooldown and counters, keyed by name */
+
+struct provider {
+    const struct provider_ops *ops;
+    char *name;
+    unsigned cooldown_s;
+    unsigned fallback_flags;
+    int fallback_statuses[FALLBACK_MAX_STATUSES];
+    size_t num_fallback_statuses;
+    struct provider_state *state;
+    struct proxy_config *config; /* the config this provider belongs to */
+    void *impl;
+};
+
+/* Registry */
+const struct provider_ops *provider_ops_find(const char *type);
+extern const struct provider_ops provider_anthropic;
+extern const struct provider_ops provider_bedrock;
+
+/* Shared helpers for providers. */
+int provider_should_fallback_status(const struct provider *p, int status);
+/* Appends "name: value\r\n" for the client's headers worth forwarding (anthropic-*, x-*,
+ * user-agent, content-type, accept...), skipping hop-by-hop and the names in skip[]. */
+void provider_copy_client_headers(const h2o_req_t *req, sbuf *head, const char *const *skip, size_t nskip);
+const h2o_iovec_t *provider_client_header(const h2o_req_t *req, const char *name);
+
+#endif

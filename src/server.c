@@ -1,0 +1,372 @@
+#include "server.h"
+#include <string.h>
+#include "config.h"
+#include "errors.h"
+#include "exchange.h"
+#include "log.h"
+#include "metrics.h"
+#include "provider.h"
+#include "provider_state.h"
+#include "sbuf.h"
+#include "endpoint_openai.h"
+
+struct proxy_handler {
+    h2o_handler_t super;
+    struct server *server;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* GET / and GET /health */
+
+static void send_json(h2o_req_t *req, int status, const char *content_type, sbuf *body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body->data, body->len);
+    req->res.status = status;
+    req->res.reason = status == 200 ? "OK" : "Error";
+    req->res.content_length = buf.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+static void append_time(sbuf *out, time_t t)
+{
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sbuf_json_string(out, buf, strlen(buf));
+}
+
+static void append_providers(sbuf *out, struct proxy_config *c)
+{
+    uint64_t now = monotonic_ms();
+    sbuf_puts(out, "\"providers\":[");
+    for (size_t i = 0; i < c->num_providers; i++) {
+        struct provider *p = c->providers[i];
+        struct provider_state *s = p->state;
+        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        int cooling = provider_state_is_cooling(s, now);
+        if (i)
+            sbuf_putc(out, ',');
+        sbuf_puts(out, "{\"name\":");
+        sbuf_json_string(out, p->name, strlen(p->name));
+        sbuf_puts(out, ",\"type\":");
+        sbuf_json_string(out, p->ops->type, strlen(p->ops->type));
+        sbuf_printf(out, ",\"state\":\"%s\"", cooling ? "cooling" : problem ? "unavailable" : "ok");
+        if (cooling) {
+            sbuf_puts(out, ",\"cooling_until\":");
+            append_time(out, s->cooling_until_wall);
+            sbuf_printf(out, ",\"cooling_seconds_left\":%llu,\"reason\":",
+                        (unsigned long long)((s->cooling_until_ms - now + 999) / 1000));
+            sbuf_json_string(out, s->reason, strlen(s->reason));
+        } else if (problem) {
+            sbuf_puts(out, ",\"reason\":");
+            sbuf_json_string(out, problem, strlen(problem));
+        }
+        sbuf_printf(out, ",\"requests\":%llu,\"fallbacks\":%llu,\"errors\":%llu", (unsigned long long)s->requests,
+                    (unsigned long long)s->fallbacks, (unsigned long long)s->errors);
+        if (p->ops->describe) {
+            sbuf d = SBUF_INIT;
+            p->ops->describe(p, &d);
+            if (d.len) {
+                sbuf_putc(out, ',');
+                sbuf_append(out, d.data, d.len);
+            }
+            sbuf_free(&d);
+        }
+        sbuf_putc(out, '}');
+    }
+    sbuf_puts(out, "],\"order\":[");
+    for (size_t i = 0; i < c->order_len; i++) {
+        const char *n = c->providers[c->order[i]]->name;
+        if (i)
+            sbuf_putc(out, ',');
+        sbuf_json_string(out, n, strlen(n));
+    }
+    sbuf_putc(out, ']');
+}
+
+static void append_config_state(sbuf *out, struct server *s)
+{
+    sbuf_puts(out, ",\"config\":{\"source\":");
+    sbuf_json_string(out, s->config->source, strlen(s->config->source));
+    sbuf_printf(out, ",\"reloads\":%llu", (unsigned long long)s->reloads);
+    if (s->last_reload_error) {
+        sbuf_puts(out, ",\"reload_error\":");
+        sbuf_json_string(out, s->last_reload_error, strlen(s->last_reload_error));
+    }
+    sbuf_putc(out, '}');
+}
+
+static void handle_health(struct server *s, h2o_req_t *req)
+{
+    sbuf out = SBUF_INIT;
+    sbuf_puts(&out, "{\"status\":\"ok\",");
+    append_providers(&out, s->config);
+    append_config_state(&out, s);
+    sbuf_printf(&out, ",\"active_streams\":%llu}", (unsigned long long)exchange_stats.active_streams);
+    send_json(req, 200, "application/json", &out);
+    sbuf_free(&out);
+}
+
+static void handle_root(struct server *s, h2o_req_t *req)
+{
+    sbuf out = SBUF_INIT;
+    sbuf_printf(&out, "{\"name\":\"claude-proxy\",\"version\":\"%s\",\"listen\":", CP_VERSION);
+    char listen[300];
+    snprintf(listen, sizeof(listen), "http://%s:%u", s->config->listen_host, s->config->port);
+    sbuf_json_string(&out, listen, strlen(listen));
+    sbuf_puts(&out, ",\"started\":");
+    append_time(&out, s->started_at);
+    sbuf_puts(&out, ",\"endpoints\":[\"GET /\",\"GET /health\",\"GET /metrics\",\"POST /v1/messages\","
+                    "\"POST /v1/messages/count_tokens\",\"POST /v1/chat/completions\",\"POST /chat/completions\"],");
+    append_providers(&out, s->config);
+    append_config_state(&out, s);
+    sbuf_putc(&out, '}');
+    send_json(req, 200, "application/json", &out);
+    sbuf_free(&out);
+}
+
+static void handle_metrics(struct server *s, h2o_req_t *req)
+{
+    sbuf out = SBUF_INIT;
+    metrics_render(&out, s->config);
+    send_json(req, 200, "text/plain; version=0.0.4", &out);
+    sbuf_free(&out);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Routing */
+
+static int path_is(h2o_iovec_t path, const char *s) { return h2o_memis(path.base, path.len, s, strlen(s)); }
+
+static int method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
+
+static void method_not_allowed(h2o_req_t *req, enum api_format api, const char *allowed)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "method %.*s is not allowed here; use %s", (int)req->method.len, req->method.base,
+             allowed);
+    send_error(req, api, 405, "invalid_request_error", msg, "allow", allowed);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct server *s = ((struct proxy_handler *)self)->server;
+    h2o_iovec_t path = req->path_normalized;
+    struct proxy_config *cfg = s->config;
+
+    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics")) {
+        if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
+            method_not_allowed(req, API_ANTHROPIC, "GET");
+        } else if (path_is(path, "/health")) {
+            handle_health(s, req);
+        } else if (path_is(path, "/metrics")) {
+            handle_metrics(s, req);
+        } else {
+            handle_root(s, req);
+        }
+        return 0;
+    }
+    if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions")) {
+        if (!method_is(req, "POST"))
+            method_not_allowed(req, API_OPENAI, "POST");
+        else
+            endpoint_openai_chat(req, cfg);
+        return 0;
+    }
+    if (path_is(path, "/v1/models") && method_is(req, "GET") &&
+        h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0) {
+        endpoint_openai_models(req, cfg);
+        return 0;
+    }
+    struct exchange_params params = {0};
+    params.body = req->entity.base ? req->entity : h2o_iovec_init("", 0);
+    params.path = req->path;
+    params.format.api = API_ANTHROPIC;
+    if (path_is(path, "/v1/messages") || path_is(path, "/v1/messages/count_tokens")) {
+        if (!method_is(req, "POST")) {
+            method_not_allowed(req, API_ANTHROPIC, "POST");
+            return 0;
+        }
+        params.endpoint = path_is(path, "/v1/messages") ? ENDPOINT_MESSAGES : ENDPOINT_COUNT_TOKENS;
+        exchange_start(req, cfg, &params);
+        return 0;
+    }
+    if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0) {
+        params.endpoint = ENDPOINT_PASSTHROUGH;
+        exchange_start(req, cfg, &params);
+        return 0;
+    }
+    char msg[300];
+    snprintf(msg, sizeof(msg), "no endpoint %.*s %.*s (this is claude-proxy: use POST /v1/messages)",
+             (int)req->method.len, req->method.base, (int)(path.len > 200 ? 200 : path.len), path.base);
+    send_error(req, API_ANTHROPIC, 404, "not_found_error", msg, NULL, NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors that H2O itself answers (413 body too large, 400 malformed request...) come as
+ * text/plain; give clients the same JSON error shape as everything else. */
+
+struct json_error_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+};
+
+static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                               h2o_send_state_t state)
+{
+    struct json_error_ostream *o = (struct json_error_ostream *)self;
+    (void)bufs, (void)bufcnt;
+    h2o_ostream_send_next(&o->super, req, &o->body, o->body.len ? 1 : 0, state);
+    o->body.len = 0;
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (req->res.status >= 400 && ct >= 0 &&
+        h2o_memis(req->res.headers.entries[ct].value.base, 10, H2O_STRLIT("text/plain"))) {
+        sbuf body = SBUF_INIT;
+        const char *msg = req->res.status == 413 ? "request body is larger than max_body" : req->res.reason;
+        error_json(&body, API_ANTHROPIC, error_type_for_status(req->res.status), msg);
+        struct json_error_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = json_error_do_send;
+        o->body = h2o_strdup(&req->pool, body.data, body.len);
+        sbuf_free(&body);
+        req->res.content_length = o->body.len;
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Listener */
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    struct server *s = listener->data;
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = h2o_mem_alloc(sizeof(*conn));
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(conn, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_accept(&s->accept_ctx, sock);
+}
+
+static int bind_listener(struct server *s, const char *host, uint16_t port, char *err, size_t errlen)
+{
+    struct sockaddr_storage addr;
+    int r;
+    const char *bind_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    if (uv_ip4_addr(bind_host, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(bind_host, port, (struct sockaddr_in6 *)&addr) != 0) {
+        snprintf(err, errlen, "listen address \"%s\" is not an IP address", host);
+        return -1;
+    }
+    uv_tcp_init(s->loop, &s->listener);
+    s->listener.data = s;
+    if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0)) != 0 ||
+        (r = uv_listen((uv_stream_t *)&s->listener, 1024, on_accept)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s%s", host, port, uv_strerror(r),
+                 r == UV_EADDRINUSE ? " (is another claude-proxy running? set PROXY_PORT)" : "");
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void apply_globals(struct server *s, struct proxy_config *c)
+{
+    s->globalconf.max_request_entity_size = c->max_body;
+    log_set_level(c->log_level);
+    log_set_json(c->log_json);
+    if (c->log_file != NULL && log_set_file(c->log_file) != 0)
+        log_error("cannot open log file %s: %s", c->log_file, strerror(errno));
+}
+
+int server_start(struct server *s, uv_loop_t *loop, struct proxy_config *cfg, const char *config_path, char *err,
+                 size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->loop = loop;
+    s->config = cfg;
+    s->config_path = config_path ? strdup(config_path) : NULL;
+    s->started_at = time(NULL);
+    h2o_config_init(&s->globalconf);
+    s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("claude-proxy"));
+    apply_globals(s, cfg);
+    h2o_hostconf_t *hostconf = h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    struct proxy_handler *handler = (void *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = on_req;
+    handler->server = s;
+    h2o_filter_t *filter = h2o_create_filter(&hostconf->fallback_path, sizeof(*filter));
+    filter->on_setup_ostream = json_error_setup;
+    h2o_context_init(&s->ctx, loop, &s->globalconf);
+    s->accept_ctx.ctx = &s->ctx;
+    s->accept_ctx.hosts = s->globalconf.hosts;
+    if (config_start(cfg, &s->ctx, err, errlen) != 0)
+        return -1;
+    return bind_listener(s, cfg->listen_host, cfg->port, err, errlen);
+}
+
+int server_reload(struct server *s)
+{
+    char err[1024];
+    struct proxy_config *c = config_load(s->config_path, err, sizeof(err));
+    if (c != NULL && (c->port != s->config->port || strcmp(c->listen_host, s->config->listen_host) != 0)) {
+        snprintf(err, sizeof(err), "%s: listen address and port cannot change on reload (restart instead)",
+                 c->source);
+        config_release(c);
+        c = NULL;
+    }
+    if (c != NULL && config_start(c, &s->ctx, err, sizeof(err)) != 0) {
+        config_release(c);
+        c = NULL;
+    }
+    if (c == NULL) {
+        log_error("reload failed, keeping the running config: %s", err);
+        free(s->last_reload_error);
+        s->last_reload_error = strdup(err);
+        return -1;
+    }
+    struct proxy_config *old = s->config;
+    s->config = c;
+    apply_globals(s, c);
+    free(s->last_reload_error);
+    s->last_reload_error = NULL;
+    s->reloads++;
+    s->last_reload_at = time(NULL);
+    log_info("config reloaded from %s (order:%s%s%s)", c->source, c->order_len > 0 ? " " : "",
+             c->providers[c->order[0]]->name, c->order_len > 1 ? " ..." : "");
+    config_release(old); /* in-flight requests hold their own reference */
+    return 0;
+}
+
+void server_stop_listening(struct server *s)
+{
+    if (!uv_is_closing((uv_handle_t *)&s->listener))
+        uv_close((uv_handle_t *)&s->listener, NULL);
+}
+
+void server_dispose(struct server *s)
+{
+    config_release(s->config);
+    s->config = NULL;
+    h2o_context_dispose(&s->ctx);
+    h2o_config_dispose(&s->globalconf);
+    free(s->config_path);
+    free(s->last_reload_error);
+}

@@ -1,0 +1,47 @@
+/* Upstream origins (scheme://host:port[/base]): a keep-alive connection pool, a TLS context
+ * that verifies the chain and the host name, and the client context with the request timeout.
+ *
+ * Upstreams are shared and never freed while the loop runs: a config reload that keeps the
+ * same URL keeps its warm connections, and H2O's embedded libuv handles stay valid until
+ * their asynchronous close has finished (see upstream_free_all). */
+#ifndef CP_UPSTREAM_H
+#define CP_UPSTREAM_H
+#include <h2o.h>
+#include <openssl/ssl.h>
+
+struct upstream {
+    char *key;         /* url + ca_file + timeout: what makes two upstreams the same */
+    char *origin;      /* "https://api.anthropic.com" (for logs) */
+    char *host;        /* for TLS SNI and certificate verification */
+    char *host_header; /* host[:port] as sent in Host */
+    char *base_path;   /* path prefix without trailing slash ("" if none) */
+    uint16_t port;
+    int is_tls;
+    SSL_CTX *ssl_ctx;
+    h2o_socketpool_t pool;
+    h2o_timeout_t io_timeout;
+    h2o_http1client_ctx_t client_ctx;
+    h2o_loop_t *loop;
+    struct upstream *next;
+};
+
+struct upstream_url {
+    int is_tls;
+    uint16_t port;
+    char host[256];
+    char origin[300];
+};
+
+/* Validates url (http:// or https://host[:port][/path]) without touching the network. */
+int upstream_parse_url(const char *url, struct upstream_url *out, char *err, size_t errlen);
+
+/* The shared upstream for url; ca_file may be NULL (system store, which honours SSL_CERT_FILE
+ * and SSL_CERT_DIR). Returns NULL with err filled on failure. */
+struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *ca_file, uint64_t timeout_ms, char *err,
+                              size_t errlen);
+
+/* At exit: close every pool and timer (asynchronously), then after the loop has run, free. */
+void upstream_shutdown_all(void);
+void upstream_free_all(void);
+
+#endif

@@ -1,0 +1,489 @@
+// Core proxy, end to end: the real binary between clients and a loopback mock Anthropic API.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  startMock, startProxy, stopProxy, request, anthropicHandler, sseEvents, messageJson, makePki, sleep,
+  OAUTH_TOKEN, API_KEY, TEST_DATA, claudeCodeHeaders, parseSse, freePort, PROXY_BIN,
+} from './lib/harness.mjs';
+
+const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 100,
+  messages: [{ role: 'user', content: 'Say hello' }], ...extra });
+
+function anthropicOnly(mock, extra = {}) {
+  return { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: mock.url, ...extra } } };
+}
+
+describe('auth and headers towards Anthropic', () => {
+  let mock, proxy;
+  before(async () => {
+    mock = await startMock(anthropicHandler());
+    proxy = await startProxy({ config: anthropicOnly(mock, { token: OAUTH_TOKEN.replace('TEST', 'CONF') }) });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  test('client OAuth bearer: Bearer upstream, oauth beta merged once, no x-api-key, query kept', async () => {
+    const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: body(), headers: {
+      authorization: `Bearer ${OAUTH_TOKEN}`, 'anthropic-beta': 'claude-code-20250219, oauth-2025-04-20,interleaved-thinking-2025-05-14',
+      'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-stainless-os': 'Linux',
+      'user-agent': 'claude-cli/2.1.197 (external, sdk-cli)', 'keep-alive': 'timeout=5', te: 'trailers',
+      'x-app': 'cli' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.content[0].text, 'Hello there');
+    const up = mock.requests.at(-1);
+    assert.equal(up.url, '/v1/messages?beta=true');
+    assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+    assert.equal(up.headers['x-api-key'], undefined);
+    assert.equal(up.headers['anthropic-beta'], 'claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14');
+    assert.equal(up.headers['anthropic-version'], '2023-06-01');
+    assert.equal(up.headers['x-stainless-os'], 'Linux');
+    assert.equal(up.headers['x-app'], 'cli');
+    assert.equal(up.headers['user-agent'], 'claude-cli/2.1.197 (external, sdk-cli)');
+    assert.equal(up.headers['keep-alive'], undefined, 'hop-by-hop header dropped');
+    assert.equal(up.headers.te, undefined, 'hop-by-hop header dropped');
+    assert.equal(up.headers.host, new URL(mock.url).host);
+    assert.equal(r.headers['request-id'], 'req_json1', 'upstream response headers reach the client');
+  });
+
+  test('OAuth token sent as x-api-key becomes a Bearer with the oauth beta', async () => {
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: {
+      'x-api-key': OAUTH_TOKEN, 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+    const up = mock.requests.at(-1);
+    assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+    assert.equal(up.headers['x-api-key'], undefined);
+    assert.equal(up.headers['anthropic-beta'], 'oauth-2025-04-20');
+    assert.equal(up.headers['anthropic-version'], '2023-06-01', 'default version added');
+  });
+
+  test('a real API key from the client goes as x-api-key without the oauth beta', async () => {
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: {
+      'x-api-key': API_KEY, 'anthropic-beta': 'interleaved-thinking-2025-05-14', 'anthropic-version': '2023-01-01' } });
+    assert.equal(r.status, 200);
+    const up = mock.requests.at(-1);
+    assert.equal(up.headers['x-api-key'], API_KEY);
+    assert.equal(up.headers.authorization, undefined);
+    assert.equal(up.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
+    assert.equal(up.headers['anthropic-version'], '2023-01-01', "client's version kept");
+  });
+
+  test('no client credential: the configured CLAUDE_CODE_OAUTH_TOKEN is used', async () => {
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+    assert.equal(r.status, 200);
+    const up = mock.requests.at(-1);
+    assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN.replace('TEST', 'CONF')}`);
+    assert.equal(up.headers['anthropic-beta'], 'oauth-2025-04-20');
+  });
+
+  test('count_tokens and other /v1 paths pass through with the same auth', async () => {
+    let r = await request(`${proxy.url}/v1/messages/count_tokens?beta=true`, { method: 'POST', body: body(),
+      headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { input_tokens: 42 });
+    assert.equal(mock.requests.at(-1).url, '/v1/messages/count_tokens?beta=true');
+    r = await request(`${proxy.url}/v1/models?limit=5`, { headers: { authorization: `Bearer ${OAUTH_TOKEN}`,
+      'anthropic-version': '2023-06-01' } });
+    const up = mock.requests.at(-1);
+    assert.equal(up.method, 'GET');
+    assert.equal(up.url, '/v1/models?limit=5');
+    assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+  });
+
+  test('Bedrock-form model names are normalised to Anthropic names, other bytes untouched', async () => {
+    const sent = '{"model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "max_tokens":5,"messages":[{"role":"user","content":"hi \\u00e9"}]}';
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: sent,
+      headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+    assert.equal(r.status, 200);
+    const got = mock.requests.at(-1).body.toString();
+    assert.equal(JSON.parse(got).model, 'claude-sonnet-4-5-20250929');
+    assert.ok(got.includes('"max_tokens":5,"messages":[{"role":"user","content":"hi \\u00e9"}]'), got);
+    for (const [m, want] of [['anthropic.claude-opus-4-6-v1', 'claude-opus-4-6'],
+      ['anthropic.claude-3-5-haiku-20241022-v1:0', 'claude-3-5-haiku-20241022'],
+      ['global.anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-haiku-4-5-20251001']]) {
+      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: m }) });
+      assert.equal(JSON.parse(mock.requests.at(-1).body).model, want);
+    }
+    // an Anthropic name is forwarded byte for byte
+    const plain = JSON.stringify(body());
+    await request(`${proxy.url}/v1/messages`, { method: 'POST', body: plain });
+    assert.equal(mock.requests.at(-1).body.toString(), plain);
+  });
+});
+
+describe('a real Claude Code request', () => {
+  test('116 KB body and Claude Code headers are relayed exactly; SSE comes back event by event', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const raw = fs.readFileSync(path.join(TEST_DATA, 'claude-code-request.json'));
+      assert.ok(raw.length > 100000);
+      const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: raw,
+        headers: { ...claudeCodeHeaders(), 'content-length': raw.length } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers['content-type'], /text\/event-stream/);
+      const events = parseSse(r.text);
+      assert.deepEqual(events.map((e) => e.event).slice(0, 2), ['message_start', 'content_block_start']);
+      assert.equal(events.at(-1).event, 'message_stop');
+      const up = mock.requests.at(-1);
+      assert.ok(up.body.equals(raw), 'the body reaches Anthropic byte for byte');
+      const want = claudeCodeHeaders();
+      for (const h of ['anthropic-beta', 'anthropic-version', 'x-app', 'user-agent', 'x-claude-code-session-id',
+        'anthropic-dangerous-direct-browser-access', 'x-stainless-retry-count', 'content-type']) {
+        assert.equal(up.headers[h], want[h], h);
+      }
+      assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+      assert.equal(up.headers['accept-encoding'], 'identity');
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+});
+
+describe('streaming, keep-alive, cancellation, timeouts', () => {
+  test('SSE events reach the client before the upstream has sent the last one', async () => {
+    let lastSentAt = 0;
+    const mock = await startMock(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const evs = sseEvents('one two three four');
+      for (const e of evs) { res.write(e); await sleep(150); }
+      lastSentAt = Date.now();
+      res.end();
+    });
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const firstAt = await new Promise((resolve, reject) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST' }, (res) => {
+          let first = 0;
+          res.on('data', (d) => { if (!first && d.toString().includes('message_start')) first = Date.now(); });
+          res.on('end', () => resolve(first));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body({ stream: true })));
+      });
+      assert.ok(firstAt > 0 && lastSentAt > 0);
+      assert.ok(firstAt < lastSentAt - 500, `first event at ${firstAt}, last sent at ${lastSentAt}`);
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+
+  test('upstream connections are kept alive and reused', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: i % 2 === 1 }) });
+        assert.equal(r.status, 200);
+      }
+      assert.equal(mock.requests.length, 5);
+      assert.equal(mock.connections, 1, 'one upstream connection for five requests');
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+
+  test('a client that disconnects cancels its upstream request', async () => {
+    let upstreamClosed = false;
+    const mock = await startMock(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.on('close', () => { upstreamClosed = true; });
+      for (let i = 0; i < 100 && !res.destroyed; i++) { res.write(sseEvents()[3]); await sleep(100); }
+      res.end();
+    });
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      await new Promise((resolve) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST' }, (res) => {
+          res.once('data', () => { req.destroy(); resolve(); });
+        });
+        req.on('error', () => {});
+        req.end(JSON.stringify(body({ stream: true })));
+      });
+      for (let i = 0; i < 40 && !upstreamClosed; i++) await sleep(50);
+      assert.ok(upstreamClosed, 'the upstream saw its connection close');
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+
+  test('an upstream that never answers gives 504 timeout_error after request_timeout', async () => {
+    const mock = await startMock(() => {}); // never responds
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), request_timeout: 0.5 } });
+    try {
+      const t0 = Date.now();
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      const took = Date.now() - t0;
+      assert.equal(r.status, 504);
+      assert.equal(r.json.type, 'error');
+      assert.equal(r.json.error.type, 'timeout_error');
+      assert.ok(took >= 400 && took < 3000, `took ${took} ms`);
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+
+  test('an upstream silent mid-stream gives an SSE error event and a clean end; a slow stream is fine', async () => {
+    const mock = await startMock(async (req, res, raw) => {
+      const b = JSON.parse(raw);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const evs = sseEvents('a b c');
+      if (b.max_tokens === 1) {
+        res.write(evs[0]); // then silence
+        return;
+      }
+      // 1.2 s in total but never silent for 0.6 s: not a timeout
+      for (const e of evs) { res.write(e); await sleep(150); }
+      res.end();
+    });
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), request_timeout: 0.6 } });
+    try {
+      const silent = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true, max_tokens: 1 }) });
+      assert.equal(silent.status, 200);
+      const evs = parseSse(silent.text);
+      assert.equal(evs[0].event, 'message_start');
+      assert.equal(evs.at(-1).event, 'error');
+      assert.equal(JSON.parse(evs.at(-1).data).error.type, 'timeout_error');
+      const slow = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      assert.equal(parseSse(slow.text).at(-1).event, 'message_stop');
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+});
+
+describe('bad input and upstream failures get Anthropic error JSON', () => {
+  let mock, proxy;
+  before(async () => {
+    mock = await startMock(anthropicHandler());
+    proxy = await startProxy({ config: { ...anthropicOnly(mock), max_body: 64 * 1024 } });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  const cases = [
+    ['invalid JSON', '{"model": "x", "messages": [}', 400, 'invalid_request_error', /not valid JSON/],
+    ['not an object', '[1,2]', 400, 'invalid_request_error', /JSON object/],
+    ['empty body', '', 400, 'invalid_request_error', /empty/],
+    ['missing model', '{"messages":[]}', 400, 'invalid_request_error', /model/],
+    ['model not a string', '{"model":5,"messages":[]}', 400, 'invalid_request_error', /model/],
+    ['missing messages', '{"model":"claude-sonnet-5"}', 400, 'invalid_request_error', /messages/],
+    ['messages not an array', '{"model":"claude-sonnet-5","messages":{}}', 400, 'invalid_request_error', /messages/],
+    ['trailing garbage', '{"model":"m","messages":[]} x', 400, 'invalid_request_error', /trailing/],
+  ];
+  for (const [name, raw, status, type, re] of cases) {
+    test(name, async () => {
+      const before = mock.requests.length;
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: raw });
+      assert.equal(r.status, status);
+      assert.equal(r.json.type, 'error');
+      assert.equal(r.json.error.type, type);
+      assert.match(r.json.error.message, re);
+      assert.match(r.headers['content-type'], /application\/json/);
+      assert.equal(mock.requests.length, before, 'nothing went upstream');
+    });
+  }
+
+  test('a body over max_body gets 413 in JSON', async () => {
+    const big = JSON.stringify(body({ padding: 'x'.repeat(100 * 1024) }));
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: big });
+    assert.equal(r.status, 413);
+    assert.equal(r.json.type, 'error');
+    assert.equal(r.json.error.type, 'request_too_large');
+  });
+
+  test('unknown path 404, wrong method 405', async () => {
+    let r = await request(`${proxy.url}/nope`);
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.type, 'not_found_error');
+    r = await request(`${proxy.url}/v1/messages`);
+    assert.equal(r.status, 405);
+    assert.equal(r.json.error.type, 'invalid_request_error');
+    assert.equal(r.headers.allow, 'POST');
+  });
+
+  test('upstream error responses are relayed as they are', async () => {
+    const m = await startMock((req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json', 'request-id': 'req_401' });
+      res.end('{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}');
+    });
+    const p = await startProxy({ config: anthropicOnly(m) });
+    try {
+      const r = await request(`${p.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 401);
+      assert.equal(r.json.error.message, 'invalid x-api-key');
+      assert.equal(r.headers['request-id'], 'req_401');
+    } finally { await stopProxy(p, assert); await m.close(); }
+  });
+
+  test('an unreachable upstream gives 502 api_error', async () => {
+    const port = await freePort();
+    const p = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: {
+      type: 'anthropic', base_url: `http://127.0.0.1:${port}` } } } });
+    try {
+      const r = await request(`${p.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.equal(r.json.error.type, 'api_error');
+      assert.match(r.json.error.message, /anthropic/);
+    } finally { await stopProxy(p, assert); }
+  });
+
+  test('an upstream that resets the connection before answering gives 502', async () => {
+    const srv = net.createServer((s) => s.once('data', () => s.destroy()));
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const p = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: {
+      type: 'anthropic', base_url: `http://127.0.0.1:${srv.address().port}` } } } });
+    try {
+      const r = await request(`${p.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.equal(r.json.type, 'error');
+    } finally { await stopProxy(p, assert); srv.close(); }
+  });
+});
+
+describe('TLS to the upstream', () => {
+  test('https with a CA file works; TLS 1.2 and 1.3', async () => {
+    const pki = makePki();
+    for (const v of ['TLSv1.2', 'TLSv1.3']) {
+      const mock = await startMock(anthropicHandler(), { tls: pki.localhost, tlsOptions: { minVersion: v, maxVersion: v } });
+      const proxy = await startProxy({ config: anthropicOnly(mock, { ca_file: pki.caFile }) });
+      try {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+        assert.equal(r.status, 200, v);
+        assert.equal(parseSse(r.text).at(-1).event, 'message_stop');
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+    }
+  });
+
+  test('SSL_CERT_FILE is honoured for private CAs', async () => {
+    const pki = makePki();
+    const mock = await startMock(anthropicHandler(), { tls: pki.localhost });
+    const proxy = await startProxy({ config: anthropicOnly(mock), env: { SSL_CERT_FILE: pki.caFile } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('a certificate for another host is refused, on TLS 1.2 and on TLS 1.3', async () => {
+    const pki = makePki();
+    for (const v of ['TLSv1.2', 'TLSv1.3']) {
+      const mock = await startMock(anthropicHandler(), { tls: pki.other, tlsOptions: { minVersion: v, maxVersion: v } });
+      const proxy = await startProxy({ config: anthropicOnly(mock, { ca_file: pki.caFile }) });
+      try {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(r.status, 502, `${v}: ${r.text}`);
+        assert.equal(mock.requests.length, 0, 'no request reached the impostor');
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+    }
+  });
+
+  test('an unknown CA is refused', async () => {
+    const pki = makePki();
+    const mock = await startMock(anthropicHandler(), { tls: pki.localhost });
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.equal(mock.requests.length, 0);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+describe('the official @anthropic-ai/sdk as the client', () => {
+  let mock, proxy, client;
+  before(async () => {
+    mock = await startMock(anthropicHandler({ delayMs: 5 }));
+    proxy = await startProxy({ config: anthropicOnly(mock) });
+    client = new Anthropic({ authToken: OAUTH_TOKEN, apiKey: null, baseURL: proxy.url, maxRetries: 0 });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  test('messages.create', async () => {
+    const msg = await client.messages.create(body());
+    assert.equal(msg.content[0].text, 'Hello there');
+    assert.equal(msg.usage.output_tokens, 5);
+    assert.equal(mock.requests.at(-1).headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+  });
+
+  test('messages.stream', async () => {
+    const stream = client.messages.stream(body());
+    const deltas = [];
+    stream.on('text', (t) => deltas.push(t));
+    const final = await stream.finalMessage();
+    assert.equal(deltas.join(''), 'Hello there');
+    assert.ok(deltas.length >= 2, 'text arrived in several deltas');
+    assert.equal(final.stop_reason, 'end_turn');
+  });
+
+  test('SDK errors carry the Anthropic error type', async () => {
+    await assert.rejects(client.messages.create({ model: 'claude-sonnet-5', max_tokens: 5 }),
+      (e) => e.status === 400 && e.error?.error?.type === 'invalid_request_error');
+  });
+});
+
+describe('secrets and configuration', () => {
+  test('no token appears in the logs, /health or /', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock, { token: OAUTH_TOKEN }) });
+    try {
+      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { 'x-api-key': API_KEY } });
+      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+      const health = await request(`${proxy.url}/health`);
+      const root = await request(`${proxy.url}/`);
+      assert.equal(health.json.status, 'ok');
+      assert.equal(root.json.name, 'claude-proxy');
+      await stopProxy(proxy, assert);
+      for (const text of [proxy.output, health.text, root.text]) {
+        assert.ok(!text.includes('TESTTOKEN') && !text.includes('TESTAPIKEY'), text);
+      }
+      assert.ok(proxy.output.includes('POST /v1/messages'), 'request lines were logged');
+    } finally { await mock.close(); }
+  });
+
+  test('a provider URL pointing at the proxy itself is refused at start-up', async () => {
+    const port = await freePort();
+    const p = await startProxy({ expectFail: true, config: { port, providers: { anthropic: { type: 'anthropic',
+      base_url: `http://localhost:${port}` } }, order: ['anthropic'] } });
+    assert.equal(p.result.code, 1);
+    assert.match(p.output, /points at this proxy's own address/);
+  });
+
+  test('ANTHROPIC_BASE_URL is never used as the upstream', async () => {
+    const port = await freePort();
+    const p = await startProxy({ rawConfig: `local c = dofile(${JSON.stringify(path.join(process.env.CP_SOURCE_DIR || path.resolve('..'), 'etc/claude-proxy.lua'))})
+c.port = ${port}
+return c
+`, env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`, PROXY_PORT: String(port) } });
+    try {
+      const h = await request(`${p.url}/health`);
+      const anth = h.json.providers.find((x) => x.name === 'anthropic');
+      assert.equal(anth.base_url, 'https://api.anthropic.com');
+    } finally { await stopProxy(p, assert); }
+  });
+
+  test('a Lua error is reported with file:line and the proxy refuses to start', async () => {
+    const p = await startProxy({ expectFail: true, rawConfig: 'return {\n  port = 1,\n  providers = nil .. 1,\n}\n' });
+    assert.equal(p.result.code, 1);
+    assert.match(p.output, /claude-proxy\.lua:3:/);
+  });
+
+  test('--check validates without starting, and --version/--help answer', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(PROXY_BIN, ['--check'], { env: { PATH: process.env.PATH, HOME: '/nonexistent',
+      CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN } }).toString();
+    assert.match(out, /order: anthropic bedrock/);
+    assert.match(out, /config OK/);
+    assert.ok(!out.includes('TESTTOKEN'));
+    assert.match(execFileSync(PROXY_BIN, ['--version']).toString(), /^claude-proxy \d/);
+    assert.match(execFileSync(PROXY_BIN, ['--help']).toString(), /--config/);
+  });
+});
