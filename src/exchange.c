@@ -235,7 +235,7 @@ static void copy_response_headers(struct exchange *ex, const h2o_header_t *heade
         if (replace_type && (h2o_memis(name.base, name.len, H2O_STRLIT("content-type")) ||
                              h2o_memis(name.base, name.len, H2O_STRLIT("content-encoding"))))
             continue;
-        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, headers[i].orig_name, value.base,
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, headers[i].orig_name, value.base,
                               value.len);
     }
 }
@@ -528,10 +528,9 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         if (ex->filter != NULL && ex->filter->content_type != NULL)
             h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, ex->filter->content_type,
                            strlen(ex->filter->content_type), 1);
-        const h2o_iovec_t *type = &req->res.headers.entries[0].value;
-        ssize_t ti = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-        ex->is_sse = ti >= 0 && (type = &req->res.headers.entries[ti].value,
-                                 h2o_strstr(type->base, type->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX);
+        ex->is_sse = ex->filter != NULL ? ex->filter->content_type != NULL &&
+                                              strstr(ex->filter->content_type, "event-stream") != NULL
+                                        : upstream_sse;
     }
     if (ex->filter == NULL) {
         const h2o_iovec_t *cl = find_up_header(headers, num_headers, "content-length");

@@ -462,7 +462,7 @@ describe('secrets and configuration', () => {
     const p = await startProxy({ rawConfig: `local c = dofile(${JSON.stringify(path.join(process.env.CP_SOURCE_DIR || path.resolve('..'), 'etc/claude-proxy.lua'))})
 c.port = ${port}
 return c
-`, env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`, PROXY_PORT: String(port) } });
+`, config: { port }, env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`, PROXY_PORT: String(port) } });
     try {
       const h = await request(`${p.url}/health`);
       const anth = h.json.providers.find((x) => x.name === 'anthropic');
