@@ -602,7 +602,6 @@ static void route_hook(lua_State *L, lua_Debug *ar)
 size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
                     size_t model_override_size)
 {
-    static int logged_errors;
     if (c->route_ref == LUA_NOREF)
         return 0;
     lua_State *L = c->L;
@@ -627,7 +626,7 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
     lua_sethook(L, NULL, 0, 0);
     size_t n = 0;
     if (status != LUA_OK) {
-        if (logged_errors++ < 1 || log_get_level() == LOG_DEBUG)
+        if (c->route_errors_logged++ == 0)
             log_error("route() failed, using the static order: %s", lua_tostring(L, -1));
         lua_settop(L, 0);
         return 0;
@@ -640,7 +639,7 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
             int idx = name ? find_provider_index(c, name) : -1;
             if (idx >= 0)
                 order[n++] = (size_t)idx;
-            else if (logged_errors++ < 1)
+            else if (c->route_errors_logged++ == 0)
                 log_error("route() returned unknown provider \"%s\"", name ? name : "?");
             lua_pop(L, 1);
         }

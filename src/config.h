@@ -33,6 +33,7 @@ struct proxy_config {
     size_t order_len;
     int models_ref; /* the `models` table (for_anthropic, to_bedrock, list) */
     int route_ref;  /* route(req) or LUA_NOREF */
+    unsigned route_errors_logged; /* a broken route() is logged once per config generation */
     int started;
 };
 

@@ -68,6 +68,11 @@ struct exchange {
     int paused;
     h2o_socket_cb saved_read_cb;
     int counted_stream;
+    /* An SSE relay must end with message_stop (or an error event); H2O treats a connection
+     * closed between chunks as a clean end, so the relay watches for it itself. */
+    int sse_terminated;
+    char sse_tail[32];
+    size_t sse_tail_len;
 
     uint64_t started_ms, ttfb_ms;
     size_t bytes_out;
@@ -286,6 +291,33 @@ static void finish_error_response(struct exchange *ex)
     try_send(ex);
 }
 
+/* Notes whether the relayed SSE bytes contain the event that properly ends a stream; the
+ * marker may straddle two reads, so the end of the previous read is kept. */
+static void watch_sse_end(struct exchange *ex, const char *data, size_t len)
+{
+    static const char *const ends[] = {"event: message_stop", "event: error"};
+    char joined[96];
+    size_t head = len < sizeof(joined) - ex->sse_tail_len ? len : sizeof(joined) - ex->sse_tail_len;
+    memcpy(joined, ex->sse_tail, ex->sse_tail_len);
+    memcpy(joined + ex->sse_tail_len, data, head);
+    for (size_t i = 0; i < 2 && !ex->sse_terminated; i++) {
+        ex->sse_terminated = memmem(joined, ex->sse_tail_len + head, ends[i], strlen(ends[i])) != NULL ||
+                             memmem(data, len, ends[i], strlen(ends[i])) != NULL;
+    }
+    size_t keep = len < sizeof(ex->sse_tail) ? len : sizeof(ex->sse_tail);
+    if (len < sizeof(ex->sse_tail)) {
+        size_t total = ex->sse_tail_len + len;
+        size_t drop = total > sizeof(ex->sse_tail) ? total - sizeof(ex->sse_tail) : 0;
+        memmove(ex->sse_tail, ex->sse_tail + drop, ex->sse_tail_len - drop);
+        ex->sse_tail_len -= drop;
+        memcpy(ex->sse_tail + ex->sse_tail_len, data, len);
+        ex->sse_tail_len += len;
+    } else {
+        memcpy(ex->sse_tail, data + len - keep, keep);
+        ex->sse_tail_len = keep;
+    }
+}
+
 static void pause_upstream(struct exchange *ex)
 {
     if (ex->paused || ex->client == NULL || ex->client->sock == NULL)
@@ -318,6 +350,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     }
 
     if ((*inbuf)->size != 0) {
+        if (ex->is_sse && ex->filter == NULL && !ex->sse_terminated)
+            watch_sse_end(ex, (*inbuf)->bytes, (*inbuf)->size);
         if (ex->filter != NULL) {
             if (!ex->filter_ended) {
                 sbuf_reset(&ex->scratch);
@@ -346,6 +380,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
         const char *err = errstr == h2o_http1client_error_is_eos ? NULL : errstr;
         if (stop_reading)
             err = NULL;
+        if (err == NULL && ex->is_sse && ex->filter == NULL && !ex->sse_terminated && ex->status == 200)
+            err = "the stream ended before message_stop";
         if (err != NULL) {
             log_upstream_failure(ex, err);
             ex->provider->state->errors++;
@@ -360,8 +396,8 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
                 sbuf e = SBUF_INIT;
                 int timeout = strcmp(err, "I/O timeout") == 0;
                 char msg[300];
-                snprintf(msg, sizeof(msg), "upstream %s %s mid-stream", ex->provider->name,
-                         timeout ? "went silent for longer than request_timeout" : "failed");
+                snprintf(msg, sizeof(msg), "upstream %s %s mid-stream (%s)", ex->provider->name,
+                         timeout ? "went silent for longer than request_timeout" : "failed", err);
                 sse_error_event(&e, timeout ? "timeout_error" : "api_error", msg);
                 append_pending(ex, e.data, e.len);
                 sbuf_free(&e);
