@@ -58,9 +58,13 @@ static int lua_check_secret_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-        return luaL_error(L, "%s holds a secret but is readable by other users (mode %04o); run: chmod 600 %s", path,
-                          (unsigned)(st.st_mode & 07777), path);
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s holds a secret but is readable by other users (mode %04o); run: chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        lua_pushstring(L, msg);
+        return lua_error(L);
+    }
     return 0;
 }
 
