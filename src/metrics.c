@@ -147,17 +147,3 @@ void metrics_render(sbuf *out, struct proxy_config *cfg)
                      "# TYPE claude_proxy_active_streams gauge\nclaude_proxy_active_streams %llu\n",
                 (unsigned long long)exchange_stats.active_streams);
 }
-
-void metrics_free(void)
-{
-    while (requests) {
-        struct request_series *n = requests->next;
-        free(requests);
-        requests = n;
-    }
-    while (providers) {
-        struct provider_series *n = providers->next;
-        free(providers);
-        providers = n;
-    }
-}

@@ -11,6 +11,5 @@ void metrics_record_fallback(const char *provider);
 void metrics_record_cooldown(const char *provider);
 struct proxy_config;
 void metrics_render(sbuf *out, struct proxy_config *cfg);
-void metrics_free(void);
 
 #endif

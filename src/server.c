@@ -360,13 +360,3 @@ void server_stop_listening(struct server *s)
     if (!uv_is_closing((uv_handle_t *)&s->listener))
         uv_close((uv_handle_t *)&s->listener, NULL);
 }
-
-void server_dispose(struct server *s)
-{
-    config_release(s->config);
-    s->config = NULL;
-    h2o_context_dispose(&s->ctx);
-    h2o_config_dispose(&s->globalconf);
-    free(s->config_path);
-    free(s->last_reload_error);
-}

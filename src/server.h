@@ -28,6 +28,5 @@ int server_start(struct server *s, uv_loop_t *loop, struct proxy_config *cfg, co
 int server_reload(struct server *s);
 /* Stops accepting; in-flight requests finish. */
 void server_stop_listening(struct server *s);
-void server_dispose(struct server *s);
 
 #endif

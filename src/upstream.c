@@ -117,20 +117,3 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
     all_upstreams = u;
     return u;
 }
-
-void upstream_shutdown_all(void)
-{
-    for (struct upstream *u = all_upstreams; u != NULL; u = u->next) {
-        h2o_socketpool_dispose(&u->pool);
-        h2o_timeout_dispose(u->loop, &u->io_timeout);
-    }
-}
-
-void upstream_free_all(void)
-{
-    while (all_upstreams != NULL) {
-        struct upstream *next = all_upstreams->next;
-        free_upstream(all_upstreams);
-        all_upstreams = next;
-    }
-}

@@ -1,9 +1,8 @@
 /* Upstream origins (scheme://host:port[/base]): a keep-alive connection pool, a TLS context
  * that verifies the chain and the host name, and the client context with the request timeout.
  *
- * Upstreams are shared and never freed while the loop runs: a config reload that keeps the
- * same URL keeps its warm connections, and H2O's embedded libuv handles stay valid until
- * their asynchronous close has finished (see upstream_free_all). */
+ * Upstreams are shared and live as long as the process: a config reload that keeps the same
+ * URL keeps its warm connections, and H2O's embedded libuv handles never outlive their memory. */
 #ifndef CP_UPSTREAM_H
 #define CP_UPSTREAM_H
 #include <h2o.h>
@@ -40,8 +39,5 @@ int upstream_parse_url(const char *url, struct upstream_url *out, char *err, siz
 struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *ca_file, uint64_t timeout_ms, char *err,
                               size_t errlen);
 
-/* At exit: close every pool and timer (asynchronously), then after the loop has run, free. */
-void upstream_shutdown_all(void);
-void upstream_free_all(void);
 
 #endif

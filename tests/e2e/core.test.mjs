@@ -325,9 +325,9 @@ describe('bad input and upstream failures get Anthropic error JSON', () => {
   });
 
   test('an unreachable upstream gives 502 api_error', async () => {
-    const port = await freePort();
+    // nothing listens on port 1 (a free port could be taken by a mock of a parallel suite)
     const p = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: {
-      type: 'anthropic', base_url: `http://127.0.0.1:${port}` } } } });
+      type: 'anthropic', base_url: 'http://127.0.0.1:1' } } } });
     try {
       const r = await request(`${p.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 502);

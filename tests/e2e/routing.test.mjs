@@ -128,8 +128,7 @@ describe('fallback on rate limits', () => {
       assert.equal(backup.requests.length, 1);
     } finally { await stopProxy(proxy, assert); }
 
-    const deadPort = await freePort();
-    proxy = await startProxy({ config: twoProviders({ url: `http://127.0.0.1:${deadPort}` }, backup) });
+    proxy = await startProxy({ config: twoProviders({ url: 'http://127.0.0.1:1' }, backup) }); // nothing listens on port 1
     try {
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 200);
