@@ -50,9 +50,11 @@ static const struct {
     {"erviceUnavailableException", "overloaded_error", 529},
     {"alidationException", "invalid_request_error", 400},
     {"ccessDeniedException", "permission_error", 403},
-    {"nrecognizedClientException", "authentication_error", 401},
-    {"xpiredTokenException", "authentication_error", 401},
-    {"nvalidSignatureException", "authentication_error", 401},
+    /* the proxy's AWS credentials were refused: Bedrock says 403, and so do we (a 401 would
+     * make Claude Code ask the user to log in again, which would not help) */
+    {"nrecognizedClientException", "permission_error", 403},
+    {"xpiredTokenException", "permission_error", 403},
+    {"nvalidSignatureException", "permission_error", 403},
     {"esourceNotFoundException", "not_found_error", 404},
     {"odelTimeoutException", "timeout_error", 504},
     {"nternalServerException", "api_error", 500},

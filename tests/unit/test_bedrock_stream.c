@@ -137,8 +137,8 @@ static void test_http_errors(void)
          "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Bedrock is unable to process your "
          "request. (ServiceUnavailableException)\"}}"},
         {403, NULL, "{\"message\":\"The security token included in the request is invalid.\",\"__type\":"
-                    "\"com.amazon.coral.service#UnrecognizedClientException\"}", 401,
-         "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"The security token included in "
+                    "\"com.amazon.coral.service#UnrecognizedClientException\"}", 403,
+         "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"The security token included in "
          "the request is invalid. (UnrecognizedClientException)\"}}"},
         {502, NULL, "", 502, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Bedrock returned HTTP 502\"}}"},
     };
