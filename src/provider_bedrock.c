@@ -182,6 +182,7 @@ struct pending_sign {
     void *ud;
     struct aws_creds_wait *wait;
     struct upstream *target;
+    int mantle; /* the Messages-format route, signed for service bedrock-mantle */
     sbuf path;
     sbuf extra_headers; /* unsigned-by-name headers also sent (anthropic-version for mantle) */
     char content_type[48], accept[64];
@@ -220,8 +221,7 @@ static void on_credentials(void *ud, const struct aws_creds *creds, const char *
     struct sigv4_request req = {"POST", path_only, q ? q + 1 : NULL, headers, 3, out->body.base, out->body.len};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct bedrock *b = ps->p->impl;
-    int mantle = ps->target == b->mantle;
-    struct sigv4_options opt = {b->region, mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
+    struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
     struct sigv4_result r;
     memset(&r, 0, sizeof(r));
     if (sigv4_sign(&req, &c, &opt, &r) != 0) {
@@ -303,6 +303,7 @@ static void *bedrock_prepare(struct provider *p, const struct client_request *cr
     if (strcmp(route, "mantle") == 0) {
         /* Messages format: the body keeps its shape, with the Bedrock model id */
         ps->target = b->mantle;
+        ps->mantle = 1;
         out->response_format = RESPONSE_NATIVE;
         sbuf v = SBUF_INIT;
         sbuf_json_string(&v, id, strlen(id));

@@ -1,0 +1,276 @@
+// The Bedrock provider end to end: the real binary against a mock Bedrock that verifies SigV4
+// with AWS's signer and encodes event-streams with AWS's codec; the official SDK as the client.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  startMock, startProxy, stopProxy, request, parseSse, sleep, OAUTH_TOKEN, TEST_DATA, claudeCodeHeaders, tmpdir,
+} from './lib/harness.mjs';
+import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS } from './lib/bedrock-mock.mjs';
+
+const body = (extra = {}) => ({ model: 'claude-sonnet-4-5-20250929', max_tokens: 100,
+  messages: [{ role: 'user', content: 'Say hello' }], ...extra });
+
+function bedrockOnly(mock, extra = {}) {
+  return { order: ['bedrock'], providers: { bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url,
+    mantle_endpoint: mock.url, ...extra } } };
+}
+
+describe('requests to Bedrock', () => {
+  let mock, proxy, client;
+  before(async () => {
+    mock = await startBedrockMock({ delayMs: 2 });
+    proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+    client = new Anthropic({ authToken: OAUTH_TOKEN, apiKey: null, baseURL: proxy.url, maxRetries: 0 });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  test('non-streaming: InvokeModel, signed, with the body Bedrock expects', async () => {
+    const msg = await client.messages.create(body({ system: [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }] }),
+      { headers: { 'anthropic-beta': 'claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14' } });
+    assert.equal(msg.content[0].text, 'Hello from Bedrock');
+    const up = mock.requests.at(-1);
+    assert.deepEqual(up.verdict, { ok: true }, 'signature verified by @smithy/signature-v4');
+    assert.equal(up.url, '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke');
+    assert.equal(up.json.anthropic_version, 'bedrock-2023-05-31');
+    assert.equal(up.json.model, undefined);
+    assert.equal(up.json.stream, undefined);
+    assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+    assert.deepEqual(up.json.system, [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }]);
+    assert.equal(up.headers['x-api-key'], undefined);
+    assert.ok(!JSON.stringify(up.headers).includes('sk-ant'), 'no client credential goes to AWS');
+    assert.equal(up.headers['anthropic-beta'], undefined);
+    assert.equal(up.headers['anthropic-version'], undefined);
+    assert.ok(up.headers['x-amz-content-sha256']);
+  });
+
+  test('streaming: event-stream frames become the SSE the SDK expects, incrementally', async () => {
+    const stream = client.messages.stream(body());
+    const deltas = [];
+    stream.on('text', (t) => deltas.push(t));
+    const final = await stream.finalMessage();
+    assert.equal(deltas.join(''), 'Hello from Bedrock');
+    assert.ok(deltas.length >= 3);
+    assert.equal(final.stop_reason, 'end_turn');
+    const up = mock.requests.at(-1);
+    assert.equal(up.url, '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream');
+    assert.deepEqual(up.verdict, { ok: true });
+  });
+
+  test('model names map to Bedrock ids (aliases, undated ids without :0, Bedrock-form passthrough)', async () => {
+    for (const [model, url] of [
+      ['claude-opus-4-6', '/model/us.anthropic.claude-opus-4-6-v1/invoke'],
+      ['claude-haiku-4-5', '/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'],
+      ['eu.anthropic.claude-sonnet-4-20250514-v1:0', '/model/eu.anthropic.claude-sonnet-4-20250514-v1%3A0/invoke'],
+    ]) {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(mock.requests.at(-1).url, url);
+      assert.deepEqual(mock.requests.at(-1).verdict, { ok: true });
+    }
+  });
+
+  test('the newest models go to the Messages-format endpoint (service bedrock-mantle)', async () => {
+    const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: body({ model: 'claude-sonnet-5', stream: true }),
+      headers: { 'anthropic-beta': 'oauth-2025-04-20,interleaved-thinking-2025-05-14' } });
+    assert.equal(r.status, 200);
+    assert.equal(parseSse(r.text).at(-1).event, 'message_stop');
+    const up = mock.requests.at(-1);
+    assert.equal(up.url, '/anthropic/v1/messages');
+    assert.deepEqual(up.verdict, { ok: true });
+    assert.equal(up.json.model, 'anthropic.claude-sonnet-5');
+    assert.equal(up.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
+  });
+
+  test('count_tokens uses CountTokens and answers in Anthropic form', async () => {
+    const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: body() });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { input_tokens: 77 });
+    const up = mock.requests.at(-1);
+    assert.equal(up.url, '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens');
+    const inner = JSON.parse(Buffer.from(up.json.input.invokeModel.body, 'base64').toString());
+    assert.equal(inner.anthropic_version, 'bedrock-2023-05-31');
+    assert.equal(inner.messages[0].content, 'Say hello');
+  });
+
+  test('an unknown model is a 400, not a made-up Bedrock id', async () => {
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'gpt-4o' }) });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.type, 'invalid_request_error');
+    assert.match(r.json.error.message, /gpt-4o/);
+  });
+});
+
+describe('a real Claude Code request falling back to Bedrock', () => {
+  test('adapted as Claude Code itself would send it to Bedrock', async () => {
+    const anthropic = await startMock((req, res) => { res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+      res.end('{"type":"error","error":{"type":"rate_limit_error","message":"rate limit exceeded"}}'); });
+    const bedrock = await startBedrockMock();
+    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], providers: {
+      anthropic: { type: 'anthropic', base_url: anthropic.url },
+      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
+    try {
+      const real = JSON.parse(fs.readFileSync(path.join(TEST_DATA, 'claude-code-request.json')));
+      // as sent (claude-sonnet-5: the Messages-format route), and as sonnet 4.5 (InvokeModel)
+      for (const model of ['claude-sonnet-5', 'claude-sonnet-4-5-20250929']) {
+        const raw = JSON.stringify({ ...real, model });
+        const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: raw, headers: claudeCodeHeaders() });
+        assert.equal(r.status, 200, r.text);
+        const evs = parseSse(r.text);
+        assert.equal(evs[0].event, 'message_start');
+        assert.equal(evs.at(-1).event, 'message_stop');
+        const up = bedrock.requests.at(-1);
+        assert.deepEqual(up.verdict, { ok: true });
+        if (model === 'claude-sonnet-5') {
+          assert.equal(up.url, '/anthropic/v1/messages');
+          continue;
+        }
+        assert.equal(up.url, '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream');
+        const j = up.json;
+        assert.equal(j.anthropic_version, 'bedrock-2023-05-31');
+        assert.deepEqual(j.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+        for (const k of ['model', 'stream', 'context_management', 'output_config']) assert.equal(j[k], undefined, k);
+        assert.deepEqual(j.thinking, { type: 'enabled', budget_tokens: 31999 });
+        assert.deepEqual(j.tools, real.tools, 'tools untouched');
+        assert.deepEqual(j.system, real.system, 'system blocks untouched');
+        assert.deepEqual(j.messages, real.messages);
+        assert.equal(j.max_tokens, real.max_tokens);
+      }
+      const h = (await request(`${proxy.url}/health`)).json;
+      assert.equal(h.providers.find((p) => p.name === 'anthropic').state, 'cooling');
+    } finally {
+      await stopProxy(proxy, assert);
+      await anthropic.close(); await bedrock.close();
+    }
+  });
+});
+
+describe('Bedrock failures', () => {
+  test('a mid-stream exception becomes an SSE error event; the stream ends cleanly', async () => {
+    const mock = await startBedrockMock({ behaviour: (rec) => rec.url.endsWith('-stream') && ((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
+      const evs = answerEvents();
+      res.write(Buffer.concat([chunkFrame(evs[0]), chunkFrame(evs[1])]));
+      res.end(exceptionFrame('throttlingException', 'Too many tokens, please wait before trying again.'));
+    }) });
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      const evs = parseSse(r.text);
+      assert.deepEqual(evs.map((e) => e.event), ['message_start', 'content_block_start', 'error']);
+      const err = JSON.parse(evs.at(-1).data);
+      assert.equal(err.error.type, 'rate_limit_error');
+      assert.match(err.error.message, /Too many tokens/);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('HTTP errors become Anthropic errors: 429 ThrottlingException, 400 ValidationException', async () => {
+    let mode = 'throttle';
+    const mock = await startBedrockMock({ behaviour: () => (req, res) => {
+      if (mode === 'throttle') {
+        res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/' });
+        res.end('{"message":"Too many requests, please wait before trying again."}');
+      } else {
+        res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException' });
+        res.end('{"message":"messages.0.content: Field required"}');
+      }
+    } });
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+    try {
+      let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 429);
+      assert.equal(r.json.type, 'error');
+      assert.equal(r.json.error.type, 'rate_limit_error');
+      assert.match(r.json.error.message, /Too many requests/);
+      await sleep(1100); // cooldown_min
+      mode = 'invalid';
+      const p2 = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+      r = await request(`${p2.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.match(r.json.error.message, /Field required/);
+      await stopProxy(p2, assert);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('wrong credentials: the 403 is relayed cleanly as a permission_error', async () => {
+    const mock = await startBedrockMock();
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv({ AWS_SECRET_ACCESS_KEY: 'wrong-secret-key-value' }) });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      assert.equal(r.status, 403);
+      assert.equal(r.json.error.type, 'permission_error');
+      assert.match(r.json.error.message, /signature/);
+      assert.ok(!proxy.output.includes('wrong-secret-key-value'));
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('session-token credentials are signed with x-amz-security-token', async () => {
+    const mock = await startBedrockMock({ credentials: { ...AWS_KEYS, sessionToken: 'FQoGZXIvYXdzEXAMPLETOKEN+/=' } });
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv({ AWS_SESSION_TOKEN: 'FQoGZXIvYXdzEXAMPLETOKEN+/=' }) });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200, r.text);
+      const up = mock.requests.at(-1);
+      assert.equal(up.headers['x-amz-security-token'], 'FQoGZXIvYXdzEXAMPLETOKEN+/=');
+      assert.match(up.headers.authorization, /SignedHeaders=[^,]*x-amz-security-token/);
+      assert.deepEqual(up.verdict, { ok: true });
+      assert.ok(!proxy.output.includes('EXAMPLETOKEN'));
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('credential_process: slow is fine (the loop keeps serving), failing makes Bedrock unavailable', async () => {
+    const dir = tmpdir('cp-aws-');
+    const script = path.join(dir, 'creds.sh');
+    fs.writeFileSync(script, `#!/bin/sh\nsleep 1\necho '{"Version":1,"AccessKeyId":"${AWS_KEYS.accessKeyId}","SecretAccessKey":"${AWS_KEYS.secretAccessKey}","Expiration":"2099-01-01T00:00:00Z"}'\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'config'), `[profile slow]\ncredential_process = ${script}\n\n[profile broken]\ncredential_process = sh -c 'echo "no way: SECRETSTDERR" >&2; exit 3'\n`);
+    const mock = await startBedrockMock();
+    const env = { AWS_CONFIG_FILE: path.join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_REGION: 'us-west-2' };
+    let proxy = await startProxy({ config: bedrockOnly(mock, { profile: 'slow' }), env });
+    try {
+      const pending = request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      const t0 = Date.now();
+      const h = await request(`${proxy.url}/health`);
+      assert.equal(h.status, 200);
+      assert.ok(Date.now() - t0 < 500, 'the event loop is not blocked by the credential process');
+      const r = await pending;
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(mock.requests.at(-1).verdict, { ok: true });
+      const t1 = Date.now();
+      assert.equal((await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() })).status, 200);
+      assert.ok(Date.now() - t1 < 700, 'credentials are cached until shortly before Expiration');
+    } finally { await stopProxy(proxy, assert); }
+    const anthropic = await startMock((req, res) => { res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"type":"message","content":[{"type":"text","text":"anthropic"}]}'); });
+    proxy = await startProxy({ env, config: { order: ['bedrock', 'anthropic'], providers: {
+      bedrock: { type: 'bedrock', profile: 'broken', endpoint: mock.url, mantle_endpoint: mock.url },
+      anthropic: { type: 'anthropic', base_url: anthropic.url } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200, 'Anthropic keeps serving');
+      assert.equal(r.json.content[0].text, 'anthropic');
+      const h = (await request(`${proxy.url}/health`)).json;
+      const b = h.providers.find((p) => p.name === 'bedrock');
+      assert.equal(b.state, 'unavailable');
+      assert.match(b.reason, /credential_process failed \(exit 3\)/);
+      assert.match(proxy.output, /credential_process failed/);
+    } finally { await stopProxy(proxy, assert); await mock.close(); await anthropic.close(); }
+  });
+
+  test('no credentials at all: Bedrock reports why; an Anthropic-first chain still works', async () => {
+    const mock = await startBedrockMock();
+    const proxy = await startProxy({ config: bedrockOnly(mock, { profile: 'nobody' }), env: { HOME: tmpdir(),
+      AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' } });
+    try {
+      const h = (await request(`${proxy.url}/health`)).json;
+      assert.match(h.providers[0].reason, /no AWS credentials found/);
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.ok(r.status >= 400);
+      assert.equal(r.json.type, 'error');
+      assert.match(r.json.error.message, /no AWS credentials/);
+      assert.equal(mock.requests.length, 0);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
