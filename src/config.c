@@ -597,6 +597,31 @@ int config_model_for_bedrock(struct proxy_config *c, const char *model, const ch
     return 0;
 }
 
+size_t config_model_list(struct proxy_config *c, sbuf *out)
+{
+    lua_State *L = c->L;
+    size_t n = 0;
+    if (call_models(c, "list", 0, 1) != 0 || !lua_istable(L, -1)) {
+        log_warn("models.list() failed: %s", lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return 0;
+    }
+    lua_Integer len = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= len; i++) {
+        lua_rawgeti(L, -1, i);
+        size_t l;
+        const char *id = lua_tolstring(L, -1, &l);
+        if (id != NULL) {
+            sbuf_puts(out, n++ ? ",{\"id\":" : "{\"id\":");
+            sbuf_json_string(out, id, l);
+            sbuf_puts(out, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"}");
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 0);
+    return n;
+}
+
 static void route_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include "log.h"
+#include "sbuf.h"
 
 struct provider;
 struct provider_state;
@@ -59,6 +60,9 @@ int config_model_for_anthropic(struct proxy_config *c, const char *model, char *
 /* Bedrock id and route ("invoke" or "mantle") for a model. Returns 0, or -1 with err. */
 int config_model_for_bedrock(struct proxy_config *c, const char *model, const char *region, char *id, size_t idsize,
                              char *route, size_t routesize, char *err, size_t errlen);
+
+/* Appends the models the map knows as OpenAI model objects (comma-separated); returns the count. */
+size_t config_model_list(struct proxy_config *c, sbuf *out);
 
 /* The read-only view route() gets. */
 struct route_view {

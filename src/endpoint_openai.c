@@ -1,14 +1,144 @@
 #include "endpoint_openai.h"
+#include <stdlib.h>
+#include <string.h>
+#include "body_filter.h"
+#include "config.h"
 #include "errors.h"
+#include "exchange.h"
+#include "openai.h"
+#include "sse.h"
+
+#define DEFAULT_MAX_TOKENS 4096 /* Anthropic requires max_tokens; OpenAI clients often omit it */
+#define MAX_SSE_EVENT (8 * 1024 * 1024)
+#define MAX_JSON_BODY (32 * 1024 * 1024)
+
+struct openai_request {
+    struct openai_request_info info;
+};
+
+/* Turns the Anthropic response (SSE stream, JSON message or error) into OpenAI's format. */
+struct openai_filter {
+    struct body_filter super;
+    struct openai_request *request;
+    int status;
+    int streaming;
+    struct sse_parser parser;
+    struct openai_stream *stream;
+    sbuf body;
+    sbuf *out;
+    int ended;
+};
+
+static int on_sse_event(void *ud, const char *event, size_t event_len, const char *data, size_t data_len)
+{
+    struct openai_filter *f = ud;
+    if (openai_stream_event(f->stream, event, event_len, data, data_len, f->out) != 0) {
+        f->ended = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int filter_feed(struct body_filter *bf, const char *data, size_t len, sbuf *out)
+{
+    struct openai_filter *f = (struct openai_filter *)bf;
+    if (f->ended)
+        return 1;
+    if (!f->streaming) {
+        if (f->body.len + len <= MAX_JSON_BODY)
+            sbuf_append(&f->body, data, len);
+        return 0;
+    }
+    f->out = out;
+    int r = sse_parser_feed(&f->parser, data, len, on_sse_event, f);
+    f->out = NULL;
+    if (r < 0 && !f->ended) {
+        const char *e = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"unreadable upstream stream\"}}";
+        openai_stream_event(f->stream, "error", 5, e, strlen(e), out);
+        f->ended = 1;
+    }
+    if (f->ended)
+        openai_stream_finish(f->stream, out);
+    return f->ended;
+}
+
+static void filter_finish(struct body_filter *bf, const char *err, sbuf *out)
+{
+    struct openai_filter *f = (struct openai_filter *)bf;
+    if (f->streaming) {
+        if (err != NULL && !f->ended) {
+            sbuf e = SBUF_INIT;
+            char msg[300];
+            snprintf(msg, sizeof(msg), "the upstream stream failed: %s", err);
+            error_json(&e, API_ANTHROPIC, strstr(err, "timeout") ? "timeout_error" : "api_error", msg);
+            openai_stream_event(f->stream, "error", 5, e.data, e.len, out);
+            sbuf_free(&e);
+        }
+        openai_stream_finish(f->stream, out);
+        return;
+    }
+    const char *body = f->body.data ? f->body.data : "";
+    if (f->status >= 200 && f->status <= 299 && err == NULL &&
+        openai_response_from_anthropic(body, f->body.len, f->request->info.model, out) == 0)
+        return;
+    openai_error_from_anthropic(f->status >= 200 && f->status <= 299 ? 502 : f->status, body, f->body.len, out);
+}
+
+static void filter_destroy(struct body_filter *bf)
+{
+    struct openai_filter *f = (struct openai_filter *)bf;
+    sse_parser_free(&f->parser);
+    if (f->stream)
+        openai_stream_free(f->stream);
+    sbuf_free(&f->body);
+    free(f);
+}
+
+static struct body_filter *make_filter(void *ctx, int status, int is_sse)
+{
+    struct openai_request *r = ctx;
+    struct openai_filter *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        abort();
+    f->request = r;
+    f->status = status;
+    f->streaming = is_sse && status >= 200 && status <= 299;
+    f->super = (struct body_filter){filter_feed, filter_finish, filter_destroy,
+                                    f->streaming ? "text/event-stream; charset=utf-8" : "application/json"};
+    if (f->streaming) {
+        sse_parser_init(&f->parser, MAX_SSE_EVENT);
+        f->stream = openai_stream_new(r->info.model, r->info.include_usage);
+    }
+    return &f->super;
+}
 
 void endpoint_openai_chat(h2o_req_t *req, struct proxy_config *cfg)
 {
-    (void)cfg;
-    send_error(req, API_OPENAI, 501, "api_error", "not implemented yet", NULL, NULL);
+    struct openai_request *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
+    sbuf translated = SBUF_INIT, err = SBUF_INIT;
+    const char *body = req->entity.base ? req->entity.base : "";
+    int status = openai_request_to_anthropic(body, req->entity.len, DEFAULT_MAX_TOKENS, &translated, &r->info, &err);
+    if (status != 0) {
+        send_json_response(req, status, err.data, err.len);
+    } else {
+        struct exchange_params params = {0};
+        params.endpoint = ENDPOINT_MESSAGES;
+        params.body = h2o_strdup(&req->pool, translated.data, translated.len);
+        params.path = h2o_iovec_init(H2O_STRLIT("/v1/messages"));
+        params.format = (struct client_format){API_OPENAI, make_filter, r};
+        exchange_start(req, cfg, &params);
+    }
+    sbuf_free(&translated);
+    sbuf_free(&err);
 }
 
 void endpoint_openai_models(h2o_req_t *req, struct proxy_config *cfg)
 {
-    (void)cfg;
-    send_error(req, API_OPENAI, 501, "api_error", "not implemented yet", NULL, NULL);
+    sbuf out = SBUF_INIT;
+    sbuf_puts(&out, "{\"object\":\"list\",\"data\":[");
+    size_t n = config_model_list(cfg, &out);
+    (void)n;
+    sbuf_puts(&out, "]}");
+    send_json_response(req, 200, out.data, out.len);
+    sbuf_free(&out);
 }

@@ -78,6 +78,18 @@ void send_error(h2o_req_t *req, enum api_format api, int status, const char *typ
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
+void send_json_response(h2o_req_t *req, int status, const char *json, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    h2o_iovec_t buf = h2o_strdup(&req->pool, json, len);
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = buf.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
 void sse_error_event(sbuf *out, const char *type, const char *message)
 {
     sbuf_puts(out, "event: error\ndata: ");

@@ -14,6 +14,8 @@ void error_json(sbuf *out, enum api_format api, const char *type, const char *me
 /* Sends a complete error response; extra_header (e.g. "retry-after") may be NULL. */
 void send_error(h2o_req_t *req, enum api_format api, int status, const char *type, const char *message,
                 const char *extra_header, const char *extra_value);
+/* Sends a complete JSON response. */
+void send_json_response(h2o_req_t *req, int status, const char *json, size_t len);
 /* An SSE error event carrying an Anthropic error (for streams that already started). */
 void sse_error_event(sbuf *out, const char *type, const char *message);
 
