@@ -24,6 +24,7 @@ Linux)
         PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl nodejs npm curl"
         echo "Installing build dependencies: $PKGS"
         $SUDO apt-get update -q
+        # shellcheck disable=SC2086 # PKGS is a list of package names
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $PKGS
         exit 0
     fi
