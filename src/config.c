@@ -159,6 +159,93 @@ int config_field_number(lua_State *L, int idx, const char *key, double *out, dou
     return get_field_number(L, idx, key, out, def, min, max, err, errlen);
 }
 
+int config_field_list(lua_State *L, int idx, const char *key, char **out, const char *const *def, char *err,
+                      size_t errlen)
+{
+    lua_getfield(L, idx, key);
+    size_t n = 0;
+    out[0] = NULL;
+    if (lua_isnil(L, -1)) {
+        for (; def != NULL && def[n] != NULL && n < CONFIG_MAX_LIST; n++)
+            out[n] = strdup(def[n]);
+    } else if (lua_istable(L, -1)) {
+        lua_Integer len = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= len && n < CONFIG_MAX_LIST; i++) {
+            lua_rawgeti(L, -1, i);
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                snprintf(err, errlen, "config: %s[%d] must be a string", key, (int)i);
+                lua_pop(L, 2);
+                out[n] = NULL;
+                return -1;
+            }
+            out[n++] = strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    } else {
+        snprintf(err, errlen, "config: %s must be a list of strings", key);
+        lua_pop(L, 1);
+        return -1;
+    }
+    out[n] = NULL;
+    lua_pop(L, 1);
+    return 0;
+}
+
+void config_free_list(char **list)
+{
+    for (size_t i = 0; list[i] != NULL; i++) {
+        memset(list[i], 0, strlen(list[i])); /* client keys are secrets */
+        free(list[i]);
+        list[i] = NULL;
+    }
+}
+
+/* Client keys from a file, one per line (the file must be private: it holds secrets). */
+static int read_client_keys_file(struct proxy_config *c, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "config: cannot read client_keys_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+        snprintf(err, errlen, "config: %s holds client keys but is readable by other users; run: chmod 600 %s", path,
+                 path);
+        fclose(f);
+        return -1;
+    }
+    size_t n = 0;
+    while (c->client_keys[n] != NULL)
+        n++;
+    char line[512];
+    while (n < CONFIG_MAX_LIST && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] != '\0' && line[0] != '#')
+            c->client_keys[n++] = strdup(line);
+    }
+    c->client_keys[n] = NULL;
+    memset(line, 0, sizeof(line));
+    fclose(f);
+    return 0;
+}
+
+static int read_access(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
+{
+    char *keys_file = NULL;
+    double header_timeout;
+    if (config_field_list(L, cidx, "allowed_hosts", c->allowed_hosts, NULL, err, errlen) != 0 ||
+        config_field_list(L, cidx, "allowed_origins", c->allowed_origins, NULL, err, errlen) != 0 ||
+        config_field_list(L, cidx, "client_keys", c->client_keys, NULL, err, errlen) != 0 ||
+        get_field_string(L, cidx, "client_keys_file", &keys_file, NULL, err, errlen) != 0 ||
+        get_field_number(L, cidx, "header_timeout", &header_timeout, 10, 0.1, 3600, err, errlen) != 0)
+        return -1;
+    c->header_timeout_ms = (uint64_t)(header_timeout * 1000);
+    int r = keys_file != NULL ? read_client_keys_file(c, keys_file, err, errlen) : 0;
+    free(keys_file);
+    return r;
+}
+
 /* fallback_on = { 429, 529, "connect", "timeout", "5xx" } */
 static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
 {
@@ -496,7 +583,8 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         goto Error;
     }
     int cidx = lua_gettop(L);
-    if (read_top_level(c, L, cidx, err, errlen) != 0 || read_providers(c, L, cidx, err, errlen) != 0 ||
+    if (read_top_level(c, L, cidx, err, errlen) != 0 || read_access(c, L, cidx, err, errlen) != 0 ||
+        read_providers(c, L, cidx, err, errlen) != 0 ||
         read_order(c, L, cidx, err, errlen) != 0 || read_models_and_route(c, L, cidx, err, errlen) != 0)
         goto Error;
     for (size_t i = 0; i < c->num_providers; i++)
@@ -537,6 +625,9 @@ void config_release(struct proxy_config *c)
     }
     if (c->L != NULL)
         lua_close(c->L);
+    config_free_list(c->allowed_hosts);
+    config_free_list(c->allowed_origins);
+    config_free_list(c->client_keys);
     free(c->source);
     free(c->listen_host);
     free(c->log_file);
@@ -689,6 +780,10 @@ void config_describe(const struct proxy_config *c, FILE *out)
     for (size_t i = 0; i < c->order_len; i++)
         fprintf(out, " %s", c->providers[c->order[i]]->name);
     fprintf(out, "\nroute(): %s\n", c->route_ref == LUA_NOREF ? "none" : "defined");
+    size_t nkeys = 0;
+    while (c->client_keys[nkeys] != NULL)
+        nkeys++;
+    fprintf(out, "client keys: %zu%s\n", nkeys, nkeys ? " (clients must present one)" : " (any local client)");
     for (size_t i = 0; i < c->num_providers; i++) {
         struct provider *p = c->providers[i];
         sbuf d = SBUF_INIT;

@@ -14,6 +14,7 @@ struct provider;
 struct provider_state;
 
 #define CONFIG_MAX_PROVIDERS 16
+#define CONFIG_MAX_LIST 64
 
 struct proxy_config {
     int refcount;
@@ -36,6 +37,11 @@ struct proxy_config {
     int route_ref;  /* route(req) or LUA_NOREF */
     unsigned route_errors_logged; /* a broken route() is logged once per config generation */
     int started;
+    /* who gets in (see README, SECURITY) */
+    char *allowed_hosts[CONFIG_MAX_LIST + 1];   /* Host names besides loopback ones */
+    char *allowed_origins[CONFIG_MAX_LIST + 1]; /* browser Origins allowed (none by default) */
+    char *client_keys[CONFIG_MAX_LIST + 1];     /* when set, clients must present one */
+    uint64_t header_timeout_ms;                 /* to receive a request's headers and body */
 };
 
 /* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,
@@ -82,6 +88,10 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
 int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen);
 int config_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
                         char *err, size_t errlen);
+/* A list of strings (NULL-terminated, at most CONFIG_MAX_LIST); def when the key is absent. */
+int config_field_list(lua_State *L, int idx, const char *key, char **out, const char *const *def, char *err,
+                      size_t errlen);
+void config_free_list(char **list);
 /* 1 if host:port is the proxy's own listen address (a provider must never call the proxy). */
 int config_url_points_at_proxy(const struct proxy_config *c, const char *host, uint16_t port);
 

@@ -154,8 +154,9 @@ int main(int argc, char **argv)
     uv_timer_init(&loop, &shutdown_timer);
 
     if (strcmp(cfg->listen_host, "127.0.0.1") != 0 && strcmp(cfg->listen_host, "::1") != 0 &&
-        strcmp(cfg->listen_host, "localhost") != 0)
-        log_warn("listening on %s: anyone who can reach this address can use your subscription", cfg->listen_host);
+        strcmp(cfg->listen_host, "localhost") != 0 && cfg->client_keys[0] == NULL)
+        log_warn("listening on %s without client_keys: anyone who can reach this address can use your subscription",
+                 cfg->listen_host);
     log_info("claude-proxy %s listening on http://%s:%u (config: %s)", CP_VERSION, cfg->listen_host, cfg->port,
              cfg->source);
     for (size_t i = 0; i < cfg->order_len; i++) {

@@ -19,7 +19,6 @@
 #include "upstream.h"
 
 #define CREDENTIAL_PROCESS_TIMEOUT_MS 30000
-#define MAX_LIST 64
 
 struct bedrock {
     char *region, *profile, *ca_file;
@@ -27,44 +26,13 @@ struct bedrock {
     struct upstream_url runtime_parsed, mantle_parsed;
     struct upstream *runtime, *mantle;
     struct aws_cred_source *creds;
-    char *betas_allowed[MAX_LIST + 1];
-    char *drop_fields[MAX_LIST + 1];
+    char *betas_allowed[CONFIG_MAX_LIST + 1];
+    char *drop_fields[CONFIG_MAX_LIST + 1];
     unsigned adaptive_budget;
 };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration */
-
-static int read_list(lua_State *L, int idx, const char *key, char **out, const char *const *def, char *err,
-                     size_t errlen)
-{
-    lua_getfield(L, idx, key);
-    size_t n = 0;
-    if (lua_isnil(L, -1)) {
-        for (; def != NULL && def[n] != NULL && n < MAX_LIST; n++)
-            out[n] = strdup(def[n]);
-    } else if (lua_istable(L, -1)) {
-        lua_Integer len = luaL_len(L, -1);
-        for (lua_Integer i = 1; i <= len && n < MAX_LIST; i++) {
-            lua_rawgeti(L, -1, i);
-            if (lua_type(L, -1) != LUA_TSTRING) {
-                snprintf(err, errlen, "%s[%d] must be a string", key, (int)i);
-                lua_pop(L, 2);
-                out[n] = NULL;
-                return -1;
-            }
-            out[n++] = strdup(lua_tostring(L, -1));
-            lua_pop(L, 1);
-        }
-    } else {
-        snprintf(err, errlen, "%s must be a list of strings", key);
-        lua_pop(L, 1);
-        return -1;
-    }
-    out[n] = NULL;
-    lua_pop(L, 1);
-    return 0;
-}
 
 static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
 {
@@ -85,8 +53,8 @@ static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *er
         config_field_string(L, idx, "mantle_endpoint", &mantle, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
         config_field_number(L, idx, "adaptive_thinking_budget", &budget, 31999, 0, 1e6, err, errlen) != 0 ||
-        read_list(L, idx, "betas_allowed", b->betas_allowed, default_betas, err, errlen) != 0 ||
-        read_list(L, idx, "drop_fields", b->drop_fields, default_drop, err, errlen) != 0) {
+        config_field_list(L, idx, "betas_allowed", b->betas_allowed, default_betas, err, errlen) != 0 ||
+        config_field_list(L, idx, "drop_fields", b->drop_fields, default_drop, err, errlen) != 0) {
         free(region), free(endpoint), free(mantle);
         return -1;
     }
@@ -150,12 +118,6 @@ static void bedrock_describe(struct provider *p, sbuf *out)
     }
 }
 
-static void free_list(char **list)
-{
-    for (size_t i = 0; list[i] != NULL; i++)
-        free(list[i]);
-}
-
 static void bedrock_destroy(struct provider *p)
 {
     struct bedrock *b = p->impl;
@@ -164,8 +126,8 @@ static void bedrock_destroy(struct provider *p)
     if (b->creds != NULL)
         aws_cred_source_free(b->creds);
     free(b->region), free(b->profile), free(b->ca_file), free(b->runtime_url), free(b->mantle_url);
-    free_list(b->betas_allowed);
-    free_list(b->drop_fields);
+    config_free_list(b->betas_allowed);
+    config_free_list(b->drop_fields);
     free(b);
 }
 

@@ -1,5 +1,6 @@
 #include "server.h"
 #include <string.h>
+#include "access.h"
 #include "config.h"
 #include "errors.h"
 #include "exchange.h"
@@ -158,6 +159,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct server *s = ((struct proxy_handler *)self)->server;
     h2o_iovec_t path = req->path_normalized;
     struct proxy_config *cfg = s->config;
+    int openai = path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
+    if (access_check(req, cfg, openai ? API_OPENAI : API_ANTHROPIC) != 0)
+        return 0;
 
     if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics")) {
         if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
@@ -171,7 +175,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
         return 0;
     }
-    if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions")) {
+    if (openai) {
         if (!method_is(req, "POST"))
             method_not_allowed(req, API_OPENAI, "POST");
         else
@@ -290,6 +294,7 @@ static int bind_listener(struct server *s, const char *host, uint16_t port, char
 static void apply_globals(struct server *s, struct proxy_config *c)
 {
     s->globalconf.max_request_entity_size = c->max_body;
+    s->globalconf.http1.req_timeout = c->header_timeout_ms;
     log_set_level(c->log_level);
     log_set_json(c->log_json);
     if (c->log_file != NULL && log_set_file(c->log_file) != 0)

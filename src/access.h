@@ -1,0 +1,21 @@
+/* Who gets in. The proxy spends the user's subscription, so only the user's own clients may:
+ *   - the Host must be a loopback name or address, the listen address, or in allowed_hosts
+ *     (a page on evil.example re-pointed at 127.0.0.1 by DNS rebinding fails this);
+ *   - a request with an Origin header (a browser) is refused unless allowed_origins lists it;
+ *   - a POST body must be JSON (a cross-site form or text/plain POST is refused);
+ *   - with client_keys set, a client must present one (x-api-key or Authorization: Bearer),
+ *     compared in constant time; the proxy's own token then goes upstream, never the key. */
+#ifndef CP_ACCESS_H
+#define CP_ACCESS_H
+#include <h2o.h>
+#include "errors.h"
+
+struct proxy_config;
+
+/* Returns 0 when the request may go on; otherwise it has been answered (403, 415 or 401). */
+int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api);
+
+/* 1 if host (a Host header value, with or without a port) is acceptable for config c. */
+int access_host_allowed(const char *host, size_t len, const struct proxy_config *c);
+
+#endif
