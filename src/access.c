@@ -75,7 +75,7 @@ static void remove_header(h2o_req_t *req, const char *name)
         h2o_delete_header(&req->headers, i);
 }
 
-int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api)
+int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api, int needs_key)
 {
     if (!access_host_allowed(req->authority.base, req->authority.len, c)) {
         send_error(req, api, 403, "permission_error",
@@ -102,7 +102,7 @@ int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format a
             return -1;
         }
     }
-    if (c->client_keys[0] != NULL) {
+    if (needs_key && c->client_keys[0] != NULL) {
         const h2o_iovec_t *key = header(req, "x-api-key");
         const h2o_iovec_t *authz = header(req, "authorization");
         const char *given = NULL;

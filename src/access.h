@@ -12,8 +12,9 @@
 
 struct proxy_config;
 
-/* Returns 0 when the request may go on; otherwise it has been answered (403, 415 or 401). */
-int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api);
+/* Returns 0 when the request may go on; otherwise it has been answered (403, 415 or 401).
+ * needs_key: the endpoint spends the subscription (everything but /, /health, /metrics). */
+int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api, int needs_key);
 
 /* 1 if host (a Host header value, with or without a port) is acceptable for config c. */
 int access_host_allowed(const char *host, size_t len, const struct proxy_config *c);

@@ -394,6 +394,11 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
             if (ex->is_sse) {
                 /* bytes already went out: no replay, but a clean end the client understands */
                 sbuf e = SBUF_INIT;
+                /* the upstream may have stopped inside an event: close it first, so that the
+                 * error event is read as an event of its own (an event without data is dropped) */
+                if (ex->sse_tail_len >= 1 && !(ex->sse_tail_len >= 2 && ex->sse_tail[ex->sse_tail_len - 1] == '\n' &&
+                                               ex->sse_tail[ex->sse_tail_len - 2] == '\n'))
+                    sbuf_puts(&e, "\n\n");
                 int timeout = strcmp(err, "I/O timeout") == 0;
                 char msg[300];
                 snprintf(msg, sizeof(msg), "upstream %s %s mid-stream (%s)", ex->provider->name,

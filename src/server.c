@@ -160,10 +160,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = req->path_normalized;
     struct proxy_config *cfg = s->config;
     int openai = path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
-    if (access_check(req, cfg, openai ? API_OPENAI : API_ANTHROPIC) != 0)
+    int info = path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics");
+    if (access_check(req, cfg, openai ? API_OPENAI : API_ANTHROPIC, !info) != 0)
         return 0;
 
-    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics")) {
+    if (info) {
         if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
             method_not_allowed(req, API_ANTHROPIC, "GET");
         } else if (path_is(path, "/health")) {

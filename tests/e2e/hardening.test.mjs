@@ -1,0 +1,231 @@
+// Who gets in, and what bad input and upstream faults get: each against the real binary.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import {
+  startMock, startProxy, stopProxy, request, anthropicHandler, sseEvents, sleep, OAUTH_TOKEN, parseSse,
+} from './lib/harness.mjs';
+
+const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], ...extra });
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+function anthropicOnly(mock, extra = {}) {
+  return { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: mock.url, token: OAUTH_TOKEN } }, ...extra };
+}
+
+describe('who gets in', () => {
+  let mock, proxy;
+  before(async () => {
+    mock = await startMock(anthropicHandler());
+    proxy = await startProxy({ config: anthropicOnly(mock, { allowed_hosts: ['proxy.internal'], allowed_origins: ['https://ok.example'] }) });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  test('a foreign Host (DNS rebinding) is refused; loopback names and allowed_hosts are fine', async () => {
+    for (const host of ['evil.example', 'evil.example:47000', '10.0.0.1', 'localhost.evil.example']) {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { host } });
+      assert.equal(r.status, 403, host);
+      assert.equal(r.json.error.type, 'permission_error');
+    }
+    for (const host of [`localhost:${proxy.port}`, '127.0.0.1', `[::1]:${proxy.port}`, 'proxy.internal']) {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { host } });
+      assert.equal(r.status, 200, host);
+    }
+    const h = await request(`${proxy.url}/health`, { headers: { host: 'evil.example' } });
+    assert.equal(h.status, 403, '/health tells a rebinding page nothing');
+  });
+
+  test('browser Origins are refused unless allowed', async () => {
+    const before = mock.requests.length;
+    let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { origin: 'https://evil.example' } });
+    assert.equal(r.status, 403);
+    assert.equal(mock.requests.length, before, 'nothing went upstream');
+    r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { origin: 'https://ok.example' } });
+    assert.equal(r.status, 200);
+  });
+
+  test('a POST that is not JSON is refused with 415 (cross-site forms cannot get through)', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: JSON.stringify(body()), headers: { 'content-type': type } });
+      assert.equal(r.status, 415, type);
+      assert.equal(r.json.type, 'error');
+    }
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { 'content-type': 'application/json; charset=utf-8' } });
+    assert.equal(r.status, 200);
+    const o = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
+    assert.equal(o.status, 415);
+    assert.ok(o.json.error.message, 'OpenAI clients get the OpenAI error shape');
+  });
+});
+
+describe('client keys', () => {
+  test('a key is required, compared exactly, and never goes upstream', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock, { client_keys: ['ck-local-0123456789', 'ck-second-key'] }) });
+    try {
+      for (const headers of [{}, { 'x-api-key': 'ck-local-012345678' }, { 'x-api-key': 'ck-local-0123456789x' },
+        { authorization: 'Bearer nope' }, { authorization: `Bearer ${OAUTH_TOKEN}` }]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers });
+        assert.equal(r.status, 401, JSON.stringify(headers));
+        assert.equal(r.json.error.type, 'authentication_error');
+      }
+      assert.equal(mock.requests.length, 0);
+      for (const headers of [{ 'x-api-key': 'ck-local-0123456789' }, { authorization: 'Bearer ck-second-key' }]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers });
+        assert.equal(r.status, 200);
+        const up = mock.requests.at(-1).headers;
+        assert.equal(up.authorization, `Bearer ${OAUTH_TOKEN}`, "the proxy's own token goes upstream");
+        assert.equal(up['x-api-key'], undefined);
+      }
+      await stopProxy(proxy, assert);
+      assert.ok(!proxy.output.includes('ck-local-0123456789'), 'client keys never reach the log');
+    } finally { await mock.close(); }
+  });
+});
+
+describe('slow and oversized clients', () => {
+  let mock, proxy;
+  before(async () => {
+    mock = await startMock(anthropicHandler());
+    proxy = await startProxy({ config: anthropicOnly(mock, { header_timeout: 0.5, max_body: 1024 * 1024 }) });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  function trickle(text) {
+    return new Promise((resolve) => {
+      const s = net.connect(proxy.port, '127.0.0.1', () => s.write(text));
+      const t0 = Date.now();
+      s.on('data', () => {});
+      s.on('close', () => resolve(Date.now() - t0));
+      s.on('error', () => {});
+    });
+  }
+
+  test('headers or a body trickled in are cut off after header_timeout; others are unaffected', async () => {
+    const headers = trickle('POST /v1/messages HTTP/1.1\r\nHost: localhost\r\n');
+    const bodyTrickle = trickle('POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"model":');
+    const meanwhile = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+    assert.equal(meanwhile.status, 200, 'other clients are served meanwhile');
+    const [a, b] = await Promise.all([headers, bodyTrickle]);
+    assert.ok(a >= 400 && a < 3000, `headers: closed after ${a} ms`);
+    assert.ok(b >= 400 && b < 3000, `body: closed after ${b} ms`);
+  });
+
+  test('too many or too large headers are refused; an oversized body gets 413', async () => {
+    const many = {};
+    for (let i = 0; i < 150; i++) many[`x-h${i}`] = 'v';
+    const r1 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: many }).catch((e) => ({ status: 'closed', e }));
+    assert.ok(r1.status === 'closed' || (r1.status >= 400 && r1.status < 500), `status ${r1.status}`);
+    const r2 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { 'x-big': 'x'.repeat(600 * 1024) } })
+      .catch((e) => ({ status: 'closed', e }));
+    assert.ok(r2.status === 'closed' || (r2.status >= 400 && r2.status < 500), `status ${r2.status}`);
+    const r3 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ pad: 'x'.repeat(2 * 1024 * 1024) }) });
+    assert.equal(r3.status, 413);
+    assert.equal(r3.json.error.type, 'request_too_large');
+  });
+});
+
+describe('upstream faults', () => {
+  async function rawServer(onConn) {
+    const srv = net.createServer(onConn);
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    return srv;
+  }
+
+  test('garbage instead of HTTP, and a DNS failure: a well-formed 502 and a log line naming the provider', async () => {
+    const srv = await rawServer((s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\nnot http at all\r\n\r\n')));
+    let proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: `http://127.0.0.1:${srv.address().port}` } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.equal(r.json.type, 'error');
+      assert.match(proxy.output, /anthropic: failed to parse the response/);
+    } finally { await stopProxy(proxy, assert); srv.close(); }
+    proxy = await startProxy({ config: { request_timeout: 3, order: ['anthropic'], providers: { anthropic: {
+      type: 'anthropic', base_url: 'http://no-such-host.invalid' } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.match(r.json.error.message, /anthropic unreachable/);
+      assert.match(proxy.output, /anthropic: .*(not known|resolve|failure)/i);
+    } finally { await stopProxy(proxy, assert); }
+  });
+
+  test('a truncated chunked stream ends with an SSE error event, not silently', async () => {
+    const srv = await rawServer((s) => s.once('data', () => {
+      const ev = sseEvents('a b')[0];
+      s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${ev.length.toString(16)}\r\n${ev}\r\n`);
+      setTimeout(() => s.end('1000\r\nevent: content_block'), 50); // a chunk cut short
+    }));
+    const proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: `http://127.0.0.1:${srv.address().port}` } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      const evs = parseSse(r.text);
+      assert.equal(evs[0].event, 'message_start');
+      assert.equal(evs.at(-1).event, 'error');
+    } finally { await stopProxy(proxy, assert); srv.close(); }
+  });
+});
+
+describe('load', () => {
+  const clients = Number(process.env.CP_LOAD_CLIENTS || 300);
+  test(`${clients} concurrent streaming clients all complete; RSS stays bounded`, async () => {
+    const mock = await startMock(anthropicHandler({ delayMs: 20 }));
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), log_level: 'warn' } });
+    try {
+      const before = rss(proxy.child.pid);
+      const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+      const one = () => new Promise((resolve, reject) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent }, (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body({ stream: true })));
+      });
+      let peak = before;
+      const sampler = setInterval(() => { peak = Math.max(peak, rss(proxy.child.pid)); }, 20);
+      const texts = await Promise.all(Array.from({ length: clients }, one));
+      clearInterval(sampler);
+      assert.ok(texts.every((t) => t.includes('event: message_stop')), 'every stream completed');
+      console.log(`# ${clients} concurrent streams: proxy RSS ${before} KiB idle, ${peak} KiB peak`);
+      assert.ok(peak - before < 64 * 1024, `RSS grew by ${peak - before} KiB`);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('a client that stops reading does not make the proxy buffer the whole stream', async () => {
+    let written = 0, done = false;
+    const chunk = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0,
+      delta: { type: 'text_delta', text: 'x'.repeat(16000) } })}\n\n`;
+    const mock = await startMock(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseEvents()[0]);
+      const deadline = Date.now() + 3000;
+      while (!done && written < 200 * 1024 * 1024 && Date.now() < deadline) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).setMaxListeners?.(0) ?? setTimeout(r, 50));
+        written += chunk.length;
+      }
+      res.end();
+    });
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), request_timeout: 30, log_level: 'warn' } });
+    try {
+      const before = rss(proxy.child.pid);
+      const sock = net.connect(proxy.port, '127.0.0.1');
+      sock.pause(); // never read
+      const b = JSON.stringify(body({ stream: true }));
+      sock.write(`POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`);
+      await sleep(3500);
+      const grown = rss(proxy.child.pid) - before;
+      done = true;
+      sock.destroy();
+      console.log(`# stalled client: upstream wrote ${(written / 1048576).toFixed(1)} MiB, proxy RSS grew ${grown} KiB`);
+      assert.ok(written < 64 * 1024 * 1024, `the upstream was slowed down (wrote ${written} bytes)`);
+      assert.ok(grown < 32 * 1024, `proxy memory bounded (grew ${grown} KiB)`);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
