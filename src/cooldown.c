@@ -23,9 +23,9 @@ static int parse_uint(const h2o_iovec_t *v, long long *out)
     double d = strtod(buf, &end); /* retry-after may carry a fraction in practice */
     while (*end == ' ')
         end++;
-    if (*end != '\0' || d < 0)
+    if (*end != '\0' || !(d >= 0)) /* also refuses NaN */
         return -1;
-    *out = (long long)(d + 0.999);
+    *out = d > 1e12 ? (long long)1e12 : (long long)(d + 0.999); /* absurd values are clamped later */
     return 0;
 }
 
