@@ -74,7 +74,7 @@ static void compare_with_decoded(const char *name, const struct es_message *m)
 static void test_vectors(void)
 {
     for (size_t i = 0; i < sizeof(positive) / sizeof(positive[0]); i++) {
-        size_t len;
+        size_t len = 0;
         char *frame = read_vector("encoded/positive", positive[i], &len);
         CHECK(frame != NULL);
         struct es_message m;
@@ -87,7 +87,7 @@ static void test_vectors(void)
         free(frame);
     }
     for (size_t i = 0; i < sizeof(negative) / sizeof(negative[0]); i++) {
-        size_t len;
+        size_t len = 0;
         char *frame = read_vector("encoded/negative", negative[i], &len);
         CHECK(frame != NULL);
         struct es_message m;
@@ -122,7 +122,7 @@ static void test_split_feeding(void)
     sbuf stream = SBUF_INIT;
     for (int round = 0; round < 3; round++)
         for (size_t i = 0; i < sizeof(positive) / sizeof(positive[0]); i++) {
-            size_t len;
+            size_t len = 0;
             char *frame = read_vector("encoded/positive", positive[i], &len);
             sbuf_append(&stream, frame, len);
             free(frame);
