@@ -391,11 +391,19 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+/* The command runs in its own process group (it is a shell; its children hold the pipes
+ * open): a timeout kills the whole group. */
+static void kill_group(struct aws_cred_source *s)
+{
+    if (s->proc.pid > 0)
+        kill(-s->proc.pid, SIGKILL);
+}
+
 static void on_timeout(uv_timer_t *t)
 {
     struct aws_cred_source *s = t->data;
     s->timed_out = 1;
-    uv_process_kill(&s->proc, SIGKILL);
+    kill_group(s);
 }
 
 static int start_process(struct aws_cred_source *s, char *err, size_t errlen)
@@ -419,6 +427,7 @@ static int start_process(struct aws_cred_source *s, char *err, size_t errlen)
     opt.exit_cb = on_exit_cb;
     opt.stdio = stdio;
     opt.stdio_count = 3;
+    opt.flags = UV_PROCESS_DETACHED; /* setsid: a process group of its own, see kill_group */
     int r = uv_spawn(s->loop, &s->proc, &opt);
     s->open_handles++; /* the process handle must be closed even when spawning failed */
     if (r != 0) {
@@ -493,7 +502,7 @@ void aws_cred_source_free(struct aws_cred_source *s)
     }
     s->freed = 1;
     if (s->running) {
-        uv_process_kill(&s->proc, SIGKILL);
+        kill_group(s);
         uv_timer_stop(&s->timer);
         close_handle(s, (uv_handle_t *)&s->timer);
         close_handle(s, (uv_handle_t *)&s->out_pipe);
