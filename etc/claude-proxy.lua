@@ -24,6 +24,12 @@ return {
   log_file = util.env("CLAUDE_PROXY_LOG_FILE"),            -- nil: stderr
   pid_file = util.env("CLAUDE_PROXY_PID_FILE"),            -- nil: $XDG_RUNTIME_DIR or /tmp
 
+  -- Who gets in (see README, Security). Loopback Host names are always allowed.
+  -- allowed_hosts = { "my-laptop.local" },
+  -- allowed_origins = { },                  -- browser pages: none by default
+  -- client_keys = { "ck-..." },             -- or client_keys_file = "/path/0600-file"
+  header_timeout = 10,                       -- seconds to receive a request (slowloris)
+
   -- Provider chain: on a trigger outcome (see fallback_on) the next one serves the request.
   order = { "anthropic", "bedrock" },
 
