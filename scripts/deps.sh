@@ -21,7 +21,9 @@ Linux)
     if command -v apt-get >/dev/null 2>&1; then
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-        PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl nodejs npm curl"
+        PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl curl"
+        # keep an existing Node.js (e.g. from NodeSource, whose nodejs conflicts with Debian's npm)
+        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
         echo "Installing build dependencies: $PKGS"
         $SUDO apt-get update -q
         # shellcheck disable=SC2086 # PKGS is a list of package names

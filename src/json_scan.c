@@ -22,13 +22,18 @@ static int fail(struct scanner *s, const char *msg)
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-/* Nonzero if any byte of v is '"', '\\' or a control character (< 0x20). Word-at-a-time:
- * request bodies are mostly long strings, and this loop is the proxy's hot path. */
-static inline uint64_t has_string_special(uint64_t v)
+/* Request bodies are mostly long strings and this loop is the proxy's hot path: skip plain
+ * string bytes 16 at a time with portable vector extensions (SSE2/AVX2 on x86, NEON on ARM). */
+typedef uint8_t bytes16 __attribute__((vector_size(16)));
+
+static inline int has_string_special(const char *p)
 {
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
-    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v)) & highs;
+    bytes16 v;
+    memcpy(&v, p, sizeof(v));
+    bytes16 special = (v == '"') | (v == '\\') | (v < 0x20);
+    uint64_t lanes[2];
+    memcpy(lanes, &special, sizeof(lanes));
+    return (lanes[0] | lanes[1]) != 0;
 }
 
 /* At an opening quote; leaves p after the closing quote. */
@@ -36,15 +41,9 @@ static int scan_string(struct scanner *s)
 {
     s->p++;
     for (;;) {
-        /* Fast path: most bytes are plain text; skip them 8 at a time. */
         const char *q = s->p;
-        while (s->end - q >= 8) {
-            uint64_t v;
-            memcpy(&v, q, 8);
-            if (has_string_special(v))
-                break;
-            q += 8;
-        }
+        while (s->end - q >= 16 && !has_string_special(q))
+            q += 16;
         while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
             q++;
         s->p = q;
