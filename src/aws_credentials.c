@@ -8,6 +8,7 @@
 #include "aws_ini.h"
 #include "log.h"
 #include "sbuf.h"
+#include "timeparse.h"
 
 #define MAX_PROCESS_OUTPUT (64 * 1024)
 #define REFRESH_BEFORE_EXPIRY 300    /* seconds, as the AWS SDKs do */
@@ -210,28 +211,6 @@ const char *aws_cred_source_problem(struct aws_cred_source *s)
 
 /* ---- credential_process ---------------------------------------------------------------- */
 
-static int parse_time(const char *iso, time_t *out)
-{
-    struct tm tm = {0};
-    const char *rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL)
-        return -1;
-    if (*rest == '.')
-        while (*++rest >= '0' && *rest <= '9')
-            ;
-    long offset = 0;
-    if (*rest == '+' || *rest == '-') {
-        int hh = 0, mm = 0;
-        if (sscanf(rest + 1, "%d:%d", &hh, &mm) < 1)
-            return -1;
-        offset = (hh * 3600L + mm * 60L) * (*rest == '+' ? 1 : -1);
-    } else if (*rest != 'Z' && *rest != '\0') {
-        return -1;
-    }
-    *out = timegm(&tm) - offset;
-    return 0;
-}
-
 int aws_parse_process_output(const char *json, size_t len, struct aws_creds *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
@@ -252,7 +231,7 @@ int aws_parse_process_output(const char *json, size_t len, struct aws_creds *out
                  cJSON_IsNumber(version) ? "other than 1" : "missing");
     else if (!cJSON_IsString(id) || !cJSON_IsString(secret) || !*id->valuestring || !*secret->valuestring)
         snprintf(err, errlen, "credential_process output lacks AccessKeyId or SecretAccessKey");
-    else if (exp != NULL && !cJSON_IsNull(exp) && (!cJSON_IsString(exp) || parse_time(exp->valuestring, &out->expiration) != 0))
+    else if (exp != NULL && !cJSON_IsNull(exp) && (!cJSON_IsString(exp) || time_parse_rfc3339(exp->valuestring, &out->expiration) != 0))
         snprintf(err, errlen, "credential_process output has an unreadable Expiration");
     else
         ok = 1;

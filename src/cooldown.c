@@ -1,4 +1,5 @@
 #include "cooldown.h"
+#include "timeparse.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,7 +30,6 @@ static int parse_uint(const h2o_iovec_t *v, long long *out)
     return 0;
 }
 
-/* "2026-11-24T14:05:00Z" (also with fractional seconds or an offset) -> epoch seconds */
 static int parse_rfc3339(const h2o_iovec_t *v, time_t *out)
 {
     char buf[64];
@@ -37,24 +37,7 @@ static int parse_rfc3339(const h2o_iovec_t *v, time_t *out)
         return -1;
     memcpy(buf, v->base, v->len);
     buf[v->len] = '\0';
-    struct tm tm = {0};
-    char *rest = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL)
-        return -1;
-    if (*rest == '.')
-        while (*++rest >= '0' && *rest <= '9')
-            ;
-    long offset = 0;
-    if (*rest == '+' || *rest == '-') {
-        int hh = 0, mm = 0;
-        if (sscanf(rest + 1, "%d:%d", &hh, &mm) < 1)
-            return -1;
-        offset = (hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
-    } else if (*rest != 'Z' && *rest != 'z' && *rest != '\0') {
-        return -1;
-    }
-    *out = timegm(&tm) - offset;
-    return 0;
+    return time_parse_rfc3339(buf, out);
 }
 
 /* "Tue, 24 Nov 2026 14:05:00 GMT" */

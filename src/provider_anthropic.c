@@ -142,11 +142,8 @@ static void anthropic_describe(struct provider *p, sbuf *out)
 {
     struct anthropic *a = p->impl;
     char r[REDACT_BUFSZ];
-    sbuf_puts(out, "\"base_url\":");
-    sbuf_json_string(out, a->url.origin, strlen(a->url.origin));
-    const char *tok = redact_secret(a->token, a->token ? strlen(a->token) : 0, r);
-    sbuf_puts(out, ",\"token\":");
-    sbuf_json_string(out, tok, strlen(tok));
+    sbuf_json_field(out, "base_url", a->url.origin);
+    sbuf_json_field(out, "token", redact_secret(a->token, a->token ? strlen(a->token) : 0, r));
 }
 
 static void anthropic_destroy(struct provider *p)

@@ -105,17 +105,11 @@ static const char *bedrock_problem(struct provider *p)
 static void bedrock_describe(struct provider *p, sbuf *out)
 {
     struct bedrock *b = p->impl;
-    sbuf_puts(out, "\"region\":");
-    sbuf_json_string(out, b->region, strlen(b->region));
-    sbuf_puts(out, ",\"endpoint\":");
-    sbuf_json_string(out, b->runtime_parsed.origin, strlen(b->runtime_parsed.origin));
-    sbuf_puts(out, ",\"mantle_endpoint\":");
-    sbuf_json_string(out, b->mantle_parsed.origin, strlen(b->mantle_parsed.origin));
-    if (b->creds != NULL) {
-        const char *kind = aws_cred_source_kind(b->creds);
-        sbuf_puts(out, ",\"credentials\":");
-        sbuf_json_string(out, kind, strlen(kind));
-    }
+    sbuf_json_field(out, "region", b->region);
+    sbuf_json_field(out, "endpoint", b->runtime_parsed.origin);
+    sbuf_json_field(out, "mantle_endpoint", b->mantle_parsed.origin);
+    if (b->creds != NULL)
+        sbuf_json_field(out, "credentials", aws_cred_source_kind(b->creds));
 }
 
 static void bedrock_destroy(struct provider *p)

@@ -70,6 +70,15 @@ void sbuf_json_string(sbuf *b, const char *s, size_t len)
     sbuf_putc(b, '"');
 }
 
+void sbuf_json_field(sbuf *b, const char *key, const char *value)
+{
+    if (b->len)
+        sbuf_putc(b, ',');
+    sbuf_json_string(b, key, strlen(key));
+    sbuf_putc(b, ':');
+    sbuf_json_string(b, value, strlen(value));
+}
+
 void sbuf_reset(sbuf *b)
 {
     b->len = 0;

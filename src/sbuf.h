@@ -19,6 +19,8 @@ void sbuf_puts(sbuf *b, const char *s);
 void sbuf_putc(sbuf *b, char c);
 void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_json_string(sbuf *b, const char *s, size_t len); /* appends a quoted, escaped JSON string */
+/* Appends "key":"value" (JSON-escaped), preceded by a comma unless b is empty. */
+void sbuf_json_field(sbuf *b, const char *key, const char *value);
 void sbuf_reset(sbuf *b);                                   /* len = 0, keeps memory */
 void sbuf_free(sbuf *b);
 char *sbuf_steal(sbuf *b); /* returns data (malloc'd, NUL-terminated), leaves b empty */
