@@ -15,7 +15,8 @@ command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk" 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "bench needs nginx: sudo apt-get install nginx-light" >&2; exit 1; }
 
-UP=48101; NGX=48102; PROXY=48103
+# outside the ephemeral port range, so that old connections cannot hold them
+UP=28101; NGX=28102; PROXY=28103
 WORK=$(mktemp -d)
 chmod 755 "$WORK"  # nginx workers may run as another user
 cleanup() {
@@ -115,14 +116,14 @@ done
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 IDLE_RSS=$(rss_kib "$PROXY_PID")
-MAX_RSS=$IDLE_RSS
+# sample the proxy's RSS while the load runs
+(while kill -0 "$PROXY_PID" 2>/dev/null; do rss_kib "$PROXY_PID"; sleep 0.1; done) >"$WORK/rss.log" 2>/dev/null &
 
 # run NAME PORT QUERY BODY CONNS -> "rps p50_ms p99_ms"
 run() {
     t=$THREADS; [ "$5" -lt "$t" ] && t=$5
     out=$(BODY="$WORK/$4" wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
-    rss=$(rss_kib "$PROXY_PID"); [ "$rss" -gt "$MAX_RSS" ] && MAX_RSS=$rss
     echo "$out" | grep -q "Non-2xx" && { echo "$1: non-2xx answers" >&2; echo "$out" >&2; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -149,8 +150,9 @@ point "JSON, 1 connection (added latency)" "" small-json.json 1
 point "SSE, 1 connection (added latency)" "?sse=1" small-sse.json 1
 point "JSON, 256 KiB body" "" big-256k.json 8
 point "JSON, 2 MiB body" "" big-2m.json 4
+MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
 {
 echo
-echo "proxy RSS: idle $((IDLE_RSS)) KiB, max under load $((MAX_RSS)) KiB"
+echo "proxy RSS: idle $IDLE_RSS KiB, max under load $MAX_RSS KiB"
 } >> "$OUT/results.md"
 cat "$OUT/results.md"

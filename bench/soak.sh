@@ -13,7 +13,7 @@ CONNS=${CONNS:-16}
 [ -x "$BIN" ] || { echo "soak: build $BIN first (make test-asan, or set BIN)" >&2; exit 1; }
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
-UP=48301; PROXY=48303
+UP=28301; PROXY=28303 # outside the ephemeral port range
 cleanup() {
     [ -f "$WORK/up.pid" ] && kill "$(cat "$WORK/up.pid")" 2>/dev/null || true
     [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null || true
