@@ -46,7 +46,6 @@ struct exchange {
     /* what happened so far, for the answer when every provider fails */
     int fallbacks;
     enum outcome last_outcome;
-    int last_status;
     char last_error[256];
 
     /* the response */
@@ -88,9 +87,12 @@ static void log_request(struct exchange *ex)
 {
     h2o_req_t *req = ex->req;
     uint64_t dur = monotonic_ms() - ex->started_ms;
-    log_info("%.*s %.*s model=%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s", (int)req->method.len,
+    const char *sent = ex->ur.model_sent;
+    int renamed = sent[0] != '\0' && strcmp(sent, ex->cr.model) != 0;
+    log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s", (int)req->method.len,
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
-             ex->provider ? ex->provider->name : "-", req->res.status, (unsigned long long)dur,
+             renamed ? " upstream_model=" : "", renamed ? sent : "", ex->provider ? ex->provider->name : "-",
+             req->res.status, (unsigned long long)dur,
              (unsigned long long)ex->ttfb_ms, ex->bytes_out, ex->fallbacks ? " fallback=" : "",
              ex->fallbacks ? "yes" : "");
     metrics_record_request(ex->provider ? ex->provider->name : "none", ex->cr.endpoint, ex->params.format.api,
@@ -532,7 +534,6 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
                  status == 429 ? "rate-limited" : status == 529 ? "overloaded" : "failed", status, secs, source);
         cool_provider(ex, secs, why);
         ex->last_outcome = OUTCOME_STATUS;
-        ex->last_status = status;
         if (later_provider_available(ex)) {
             ex->client = NULL;
             fall_back(ex);
