@@ -544,6 +544,27 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
     return bad_level ? -1 : 0;
 }
 
+/* A config that others can read must not hold a secret itself (keep it in the token file). */
+static void warn_if_secret_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || (st.st_mode & 044) == 0)
+        return;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        const char *code = line + strspn(line, " \t");
+        found = strncmp(code, "--", 2) != 0 && strstr(code, "sk-ant-") != NULL; /* not in a Lua comment */
+    }
+    fclose(f);
+    if (found)
+        log_warn("%s contains a token but other users can read it: move the token to ~/.config/claude-proxy/token "
+                 "(mode 0600) or run chmod 600 %s", path, path);
+}
+
 struct proxy_config *config_load(const char *path, char *err, size_t errlen)
 {
     struct proxy_config *c = calloc(1, sizeof(*c));
@@ -590,6 +611,8 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
     for (size_t i = 0; i < c->num_providers; i++)
         c->providers[i]->state = provider_state_get(c->providers[i]->name);
     lua_settop(L, 0);
+    if (path != NULL)
+        warn_if_secret_readable(path);
     return c;
 Error:
     config_release(c);

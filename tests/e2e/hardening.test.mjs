@@ -229,3 +229,23 @@ describe('load', () => {
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 });
+
+describe('logs', () => {
+  test('JSON-lines logs to a file: one request line each, a warning for a readable config with a token, no secret', async () => {
+    const mock = await startMock(anthropicHandler());
+    const dir = (await import('./lib/harness.mjs')).tmpdir('cp-log-');
+    const logFile = `${dir}/proxy.log`;
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), log_format: 'json', log_file: logFile, log_level: 'info' } });
+    try {
+      fs.chmodSync(proxy.configPath, 0o644);
+      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+      proxy.child.kill('SIGHUP'); // the reload re-reads the config, which holds the token inline
+      await sleep(300);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+    const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.every((l) => l.time && l.level && typeof l.msg === 'string'));
+    assert.ok(lines.some((l) => /^POST \/v1\/messages model=claude-sonnet-5 provider=anthropic status=200/.test(l.msg)));
+    assert.ok(lines.some((l) => l.level === 'warn' && /contains a token but other users can read it/.test(l.msg)));
+    assert.ok(!fs.readFileSync(logFile, 'utf8').includes('TESTTOKEN'));
+  });
+});
