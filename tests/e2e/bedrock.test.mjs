@@ -103,6 +103,39 @@ describe('requests to Bedrock', () => {
   });
 });
 
+describe('tool use through Bedrock', () => {
+  test('streamed tool_use arrives as the SDK expects; the tool result goes back in the next request', async () => {
+    const toolEvents = [
+      { type: 'message_start', message: { id: 'msg_tool', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929',
+        content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 30, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_b1', name: 'Read', input: {} } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"file_path":' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: ' "/etc/hosts"}' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 15 } },
+      { type: 'message_stop' },
+    ];
+    const mock = await startBedrockMock({ behaviour: (rec) => rec.url.endsWith('-stream') && ((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
+      res.end(Buffer.concat(toolEvents.map(chunkFrame)));
+    }) });
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+    try {
+      const client = new Anthropic({ authToken: OAUTH_TOKEN, apiKey: null, baseURL: proxy.url, maxRetries: 0 });
+      const tools = [{ name: 'Read', description: 'Read a file', input_schema: { type: 'object', properties: { file_path: { type: 'string' } } } }];
+      const msg = await client.messages.stream(body({ tools })).finalMessage();
+      assert.equal(msg.stop_reason, 'tool_use');
+      assert.deepEqual(msg.content[0], { type: 'tool_use', id: 'toolu_b1', name: 'Read', input: { file_path: '/etc/hosts' } });
+      assert.deepEqual(mock.requests.at(-1).json.tools, tools);
+      await client.messages.stream(body({ tools, messages: [{ role: 'user', content: 'read it' },
+        { role: 'assistant', content: msg.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_b1', content: '127.0.0.1 localhost' }] }] })).finalMessage();
+      const sent = mock.requests.at(-1).json.messages;
+      assert.deepEqual(sent[2].content[0], { type: 'tool_result', tool_use_id: 'toolu_b1', content: '127.0.0.1 localhost' });
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
 describe('a real Claude Code request falling back to Bedrock', () => {
   test('adapted as Claude Code itself would send it to Bedrock', async () => {
     const anthropic = await startMock((req, res) => { res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
