@@ -239,7 +239,8 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         h2o_memis(req->res.headers.entries[ct].value.base, 10, H2O_STRLIT("text/plain"))) {
         sbuf body = SBUF_INIT;
         const char *msg = req->res.status == 413 ? "request body is larger than max_body" : req->res.reason;
-        error_json(&body, API_ANTHROPIC, error_type_for_status(req->res.status), msg);
+        int openai = h2o_strstr(req->path.base, req->path.len, H2O_STRLIT("/chat/completions")) != SIZE_MAX;
+        error_json(&body, openai ? API_OPENAI : API_ANTHROPIC, error_type_for_status(req->res.status), msg);
         struct json_error_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
         o->super.do_send = json_error_do_send;
         o->body = h2o_strdup(&req->pool, body.data, body.len);

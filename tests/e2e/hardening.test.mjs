@@ -124,6 +124,10 @@ describe('slow and oversized clients', () => {
     const r3 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ pad: 'x'.repeat(2 * 1024 * 1024) }) });
     assert.equal(r3.status, 413);
     assert.equal(r3.json.error.type, 'request_too_large');
+    const r4 = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: { model: 'm', pad: 'x'.repeat(2 * 1024 * 1024) } });
+    assert.equal(r4.status, 413);
+    assert.equal(r4.json.error.type, 'request_too_large', 'OpenAI clients get the OpenAI shape');
+    assert.equal(r4.json.type, undefined);
   });
 });
 
