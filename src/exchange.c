@@ -553,9 +553,13 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         p->state->errors++;
         int needs_conversion = p->ops->convert_error != NULL || ex->params.format.make_filter != NULL;
         copy_response_headers(ex, headers, num_headers, needs_conversion);
-        if (needs_conversion && errstr == NULL) {
+        if (needs_conversion) {
             ex->error_mode = 1;
-            return on_body;
+            if (errstr == NULL)
+                return on_body;
+            ex->client = NULL; /* an error without a body: convert it now */
+            finish_error_response(ex);
+            return NULL;
         }
     } else {
         if (p->ops->response_filter != NULL)

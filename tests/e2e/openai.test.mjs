@@ -207,3 +207,14 @@ describe('OpenAI requests fall back to Bedrock', () => {
     } finally { await stopProxy(proxy, assert); await anthropic.close(); await bedrock.close(); }
   });
 });
+
+test('an upstream error without a body still reaches OpenAI clients as an OpenAI error', async () => {
+  const m = await startMock((req, res) => { res.writeHead(503, { 'content-length': '0' }); res.end(); });
+  const p = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: m.url } } } });
+  try {
+    const r = await request(`${p.url}/v1/chat/completions`, { method: 'POST', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(r.status, 503);
+    assert.match(r.json.error.message, /503/);
+    assert.equal(r.json.error.type, 'api_error');
+  } finally { await stopProxy(p, assert); await m.close(); }
+});
