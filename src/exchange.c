@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "provider_state.h"
 #include "redact.h"
+#include "http_client.h"
 #include "upstream.h"
 
 /* Backpressure: stop reading the upstream when this much output waits for a slow client,
@@ -39,7 +40,7 @@ struct exchange {
     struct upstream_request ur;
     void *prepare_handle;
     int preparing;
-    h2o_http1client_t *client;
+    struct http_client *client;
     h2o_iovec_t reqbufs[2];
     h2o_timeout_entry_t deferred; /* runs the next attempt outside upstream callbacks */
 
@@ -65,7 +66,6 @@ struct exchange {
     int send_error;
     int final_sent;
     int paused;
-    h2o_socket_cb saved_read_cb;
     int counted_stream;
     /* An SSE relay must end with message_stop (or an error event); H2O treats a connection
      * closed between chunks as a clean end, so the relay watches for it itself. */
@@ -109,7 +109,7 @@ static void cancel_upstream(struct exchange *ex)
     ex->preparing = 0;
     ex->prepare_handle = NULL;
     if (ex->client != NULL) {
-        h2o_http1client_cancel(ex->client);
+        http_client_cancel(ex->client);
         ex->client = NULL;
     }
 }
@@ -181,7 +181,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         h2o_doublebuffer_consume(&ex->sending);
     if (ex->paused && ex->client != NULL && ex->pending->size < PENDING_LOW_WATER) {
         ex->paused = 0;
-        h2o_socket_read_start(ex->client->sock, ex->saved_read_cb);
+        http_client_resume(ex->client);
     }
     try_send(ex);
 }
@@ -322,11 +322,10 @@ static void watch_sse_end(struct exchange *ex, const char *data, size_t len)
 
 static void pause_upstream(struct exchange *ex)
 {
-    if (ex->paused || ex->client == NULL || ex->client->sock == NULL)
+    if (ex->paused || ex->client == NULL)
         return;
     ex->paused = 1;
-    ex->saved_read_cb = ex->client->sock->_cb.read;
-    h2o_socket_read_stop(ex->client->sock);
+    http_client_pause(ex->client);
 }
 
 static void log_upstream_failure(struct exchange *ex, const char *what)
@@ -334,7 +333,7 @@ static void log_upstream_failure(struct exchange *ex, const char *what)
     log_warn("%s: %s (%s)", ex->provider->name, what, ex->ur.target ? ex->ur.target->origin : "-");
 }
 
-static int on_body(h2o_http1client_t *client, const char *errstr)
+static int on_body(struct http_client *client, const char *errstr)
 {
     struct exchange *ex = client->data;
     h2o_buffer_t **inbuf = &client->sock->input;
@@ -379,7 +378,7 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
     if (errstr != NULL || stop_reading) {
         ex->client = NULL; /* the client closes itself after this callback */
         ex->upstream_done = 1;
-        const char *err = errstr == h2o_http1client_error_is_eos ? NULL : errstr;
+        const char *err = errstr == http_client_error_is_eos ? NULL : errstr;
         if (stop_reading)
             err = NULL;
         if (err == NULL && ex->is_sse && ex->filter == NULL && !ex->sse_terminated && ex->status == 200)
@@ -512,14 +511,13 @@ static void on_failure_before_response(struct exchange *ex, enum outcome outcome
     }
 }
 
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+static http_client_body_cb on_head(struct http_client *client, const char *errstr, int status, h2o_header_t *headers,
+                                   size_t num_headers)
 {
     struct exchange *ex = client->data;
     struct provider *p = ex->provider;
-    (void)minor_version, (void)msg, (void)rlen;
 
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+    if (errstr != NULL && errstr != http_client_error_is_eos) {
         ex->client = NULL;
         on_failure_before_response(ex, strcmp(errstr, "I/O timeout") == 0 ? OUTCOME_TIMEOUT : OUTCOME_CONNECT, errstr);
         return NULL;
@@ -586,7 +584,7 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     if (ex->is_sse) /* no buffering anywhere between us and the client */
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-cache"), 1);
     start_response(ex);
-    if (errstr == h2o_http1client_error_is_eos) {
+    if (errstr == http_client_error_is_eos) {
         ex->client = NULL;
         ex->upstream_done = 1;
         if (ex->filter != NULL) {
@@ -598,23 +596,6 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
         return NULL;
     }
     return on_body;
-}
-
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head)
-{
-    struct exchange *ex = client->data;
-    if (errstr != NULL) {
-        ex->client = NULL;
-        on_failure_before_response(ex, OUTCOME_CONNECT, errstr);
-        return NULL;
-    }
-    ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
-    ex->reqbufs[1] = ex->ur.body;
-    *reqbufs = ex->reqbufs;
-    *reqbufcnt = ex->ur.body.len != 0 ? 2 : 1;
-    *method_is_head = h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD"));
-    return on_head;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -639,8 +620,10 @@ static void on_prepared(void *ud, const char *error_type, const char *error)
         }
         return;
     }
-    struct upstream *t = ex->ur.target;
-    h2o_http1client_connect_with_pool(&ex->client, ex, &t->client_ctx, &t->pool, on_connect);
+    ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
+    ex->reqbufs[1] = ex->ur.body;
+    ex->client = http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,
+                                     h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD")), on_head, ex);
 }
 
 /* Every provider in the chain is cooling or failed for this request. */

@@ -1,4 +1,5 @@
 #include "upstream.h"
+#include "http_client.h"
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -6,7 +7,6 @@
 
 /* Idle pooled connections are closed before upstreams typically drop them. */
 #define POOL_IDLE_TIMEOUT_MS 20000
-#define POOL_CAPACITY 128
 
 static struct upstream *all_upstreams;
 
@@ -105,14 +105,11 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
         return NULL;
     }
     u->loop = ctx->loop;
-    h2o_socketpool_init_by_hostport(&u->pool, h2o_iovec_init(u->host, strlen(u->host)), u->port, u->is_tls,
-                                    POOL_CAPACITY);
-    h2o_socketpool_set_timeout(&u->pool, ctx->loop, POOL_IDLE_TIMEOUT_MS);
+    u->getaddr_receiver = &ctx->receivers.hostinfo_getaddr;
+    u->zero_timeout = &ctx->zero_timeout;
     h2o_timeout_init(ctx->loop, &u->io_timeout, timeout_ms);
-    u->client_ctx.loop = ctx->loop;
-    u->client_ctx.getaddr_receiver = &ctx->receivers.hostinfo_getaddr;
-    u->client_ctx.io_timeout = &u->io_timeout;
-    u->client_ctx.ssl_ctx = u->ssl_ctx;
+    h2o_timeout_init(ctx->loop, &u->idle_timeout, POOL_IDLE_TIMEOUT_MS);
+    http_client_pool_init(u);
     u->next = all_upstreams;
     all_upstreams = u;
     return u;

@@ -17,9 +17,11 @@ struct upstream {
     uint16_t port;
     int is_tls;
     SSL_CTX *ssl_ctx;
-    h2o_socketpool_t pool;
-    h2o_timeout_t io_timeout;
-    h2o_http1client_ctx_t client_ctx;
+    h2o_timeout_t io_timeout;   /* request_timeout: to connect, to the head, between body reads */
+    h2o_linklist_t idle;        /* idle keep-alive connections (http_client.c) */
+    h2o_timeout_t idle_timeout; /* how long they are kept */
+    h2o_multithread_receiver_t *getaddr_receiver;
+    h2o_timeout_t *zero_timeout; /* the context's, to run something from the loop */
     h2o_loop_t *loop;
     struct upstream *next;
 };

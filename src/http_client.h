@@ -1,0 +1,44 @@
+/* A small HTTP/1.1 client for upstream requests, on H2O's sockets.
+ *
+ * H2O 2.2.5's own client (h2o_http1client with h2o_socketpool) exports every idle keep-alive
+ * socket from the event loop and imports it again for the next request: six system calls per
+ * request (dup, close, ioctl, two epoll_ctl, a recv probe) that dominate a proxy's cost. This
+ * client keeps idle sockets attached, watching them for a close by the upstream, and otherwise
+ * follows h2o_http1client's callback contract so the relay code reads the same. */
+#ifndef CP_HTTP_CLIENT_H
+#define CP_HTTP_CLIENT_H
+#include <h2o.h>
+
+struct upstream;
+struct http_client;
+
+extern const char *const http_client_error_is_eos;
+
+/* Body data waits in client->sock->input (take it, consume it, or swap the buffer). errstr:
+ * NULL while the body goes on, http_client_error_is_eos at its end, else why it broke (the last
+ * call). Return nonzero to stop (the connection is then closed). */
+typedef int (*http_client_body_cb)(struct http_client *client, const char *errstr);
+/* errstr: NULL with a response head, http_client_error_is_eos for a head without a body, else why
+ * no response came (connect, TLS, send, timeout, parse errors). Return the body callback, or NULL
+ * to stop. The headers are valid only during the call (names lowercased). */
+typedef http_client_body_cb (*http_client_head_cb)(struct http_client *client, const char *errstr, int status,
+                                                   h2o_header_t *headers, size_t num_headers);
+
+struct http_client {
+    h2o_socket_t *sock;
+    void *data;
+};
+
+/* Sends bufs (request head and body) to the upstream on a pooled or new connection. */
+struct http_client *http_client_request(struct upstream *u, h2o_iovec_t *bufs, size_t nbufs, int is_head,
+                                        http_client_head_cb on_head, void *data);
+/* Abandons the request: no more callbacks. */
+void http_client_cancel(struct http_client *client);
+/* Backpressure: stop and restart reading the response body. */
+void http_client_pause(struct http_client *client);
+void http_client_resume(struct http_client *client);
+
+/* Closes the idle connections of an upstream (at exit). */
+void http_client_pool_init(struct upstream *u);
+
+#endif
