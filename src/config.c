@@ -9,6 +9,7 @@
 #include "embedded.h"
 #include "provider.h"
 #include "provider_state.h"
+#include "redact.h"
 
 #define ROUTE_INSTRUCTION_LIMIT 1000000 /* route() is a small function; a loop is a bug */
 #define DEFAULT_CONFIG_NAME "claude-proxy.lua"
@@ -615,6 +616,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         warn_if_secret_readable(path);
     return c;
 Error:
+    redact_tokens_in_text(err); /* Lua quotes the source near a syntax error */
     config_release(c);
     return NULL;
 }

@@ -13,6 +13,24 @@ const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ])
     return buf;
 }
 
+static int token_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+void redact_tokens_in_text(char *text)
+{
+    char *p = text;
+    while ((p = strstr(p, "sk-ant-")) != NULL) {
+        char *start = p + 7, *end = start;
+        while (token_char(*end))
+            end++;
+        for (char *q = start; q + 4 < end; q++)
+            *q = '*';
+        p = end;
+    }
+}
+
 int redact_header_is_secret(const char *name, size_t len)
 {
     static const char *const secret_headers[] = {"authorization", "x-api-key", "proxy-authorization",

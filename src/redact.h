@@ -9,6 +9,10 @@
 /* "…abcd" for values of 12+ characters, "[redacted]" for shorter ones, "(none)" for empty. */
 const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ]);
 
+/* Masks Anthropic keys and tokens (sk-ant-...) found in a message, in place, keeping the last
+ * four characters: Lua error messages quote the source text near an error. */
+void redact_tokens_in_text(char *text);
+
 /* Header names whose values are secrets (case-insensitive). */
 int redact_header_is_secret(const char *name, size_t len);
 

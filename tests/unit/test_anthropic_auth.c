@@ -64,6 +64,9 @@ static void test_redaction(void)
     CHECK(redact_header_is_secret("X-API-KEY", 9));
     CHECK(redact_header_is_secret("x-amz-security-token", 20));
     CHECK(!redact_header_is_secret("anthropic-beta", 14));
+    char msg[] = "x.lua:3: unexpected symbol near '\"sk-ant-oat01-abcdefghijklmnop\"' and sk-ant-api03-XYZ12345";
+    redact_tokens_in_text(msg);
+    CHECK_STR_EQ(msg, "x.lua:3: unexpected symbol near '\"sk-ant-******************mnop\"' and sk-ant-**********2345");
 }
 
 static h2o_iovec_t name_of(const char *s)

@@ -99,6 +99,7 @@ static void test_errors(void)
         {"return { log_level = 'loud', providers = { anthropic = {} } }", "log_level"},
         {"error('custom failure')", ":1: custom failure"},
         {"return 5", "must return a table"},
+        {"return { x = 1 'sk-ant-oat01-SECRETSECRETabcd' }", "sk-ant-******************abcd"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_temp(cases[i].text);
