@@ -1,6 +1,9 @@
 #include "sse.h"
 #include <string.h>
 
+/* room for a field name and its colon on top of the payload when bounding a pending line */
+#define SSE_LINE_SLACK 64
+
 void sse_parser_init(struct sse_parser *p, size_t max_event)
 {
     memset(p, 0, sizeof(*p));
@@ -27,12 +30,17 @@ static int dispatch(struct sse_parser *p, sse_event_cb cb, void *ud)
     return r;
 }
 
+/* The longest line accepted: the payload limit plus room for a field name and its colon. */
+static size_t max_line(const struct sse_parser *p) { return p->max_event + SSE_LINE_SLACK; }
+
 static int process_line(struct sse_parser *p, const char *line, size_t len, sse_event_cb cb, void *ud)
 {
     if (len == 0)
         return dispatch(p, cb, ud);
     if (line[0] == ':')
-        return 0; /* comment */
+        return 0; /* a comment (feed() skips them before they get here) */
+    if (len > max_line(p))
+        return -1;
     const char *colon = memchr(line, ':', len);
     size_t name_len = colon ? (size_t)(colon - line) : len;
     const char *value = colon ? colon + 1 : line + len;
@@ -47,23 +55,37 @@ static int process_line(struct sse_parser *p, const char *line, size_t len, sse_
             sbuf_putc(&p->data, '\n');
         sbuf_append(&p->data, value, value_len);
         p->has_data = 1;
-    }
-    if (p->data.len + p->event.len > p->max_event)
-        return -1;
-    return 0;
+    } /* id, retry and unknown fields are ignored */
+    return p->data.len + p->event.len > p->max_event ? -1 : 0;
 }
 
-int sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud)
+/* The same rules hold however the input is split: a line is too long when its complete form
+ * would be, and a pending partial line longer than max_line() + 1 (its last byte may be a '\r'
+ * that a following '\n' strips) can only complete, or stay, too long. */
+static int feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud)
 {
     while (len > 0) {
         const char *nl = memchr(data, '\n', len);
-        if (nl == NULL) {
-            sbuf_append(&p->line, data, len);
-            return p->line.len > p->max_event ? -1 : 0;
+        size_t consumed = nl ? (size_t)(nl - data) + 1 : len;
+        if (p->in_comment || (p->line.len == 0 && data[0] == ':')) {
+            /* a comment: nothing to keep, however long */
+            p->in_comment = nl == NULL;
+            len -= consumed;
+            data += consumed;
+            continue;
         }
-        size_t n = (size_t)(nl - data);
+        if (nl == NULL) {
+            if (p->line.len + len > max_line(p) + 1)
+                return -1;
+            sbuf_append(&p->line, data, len);
+            return 0;
+        }
+        size_t n = consumed - 1;
         const char *line = data;
         if (p->line.len) {
+            char last = n ? data[n - 1] : p->line.data[p->line.len - 1];
+            if (p->line.len + n - (last == '\r') > max_line(p))
+                return -1;
             sbuf_append(&p->line, data, n);
             line = p->line.data;
             n = p->line.len;
@@ -74,8 +96,37 @@ int sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_even
         sbuf_reset(&p->line);
         if (r != 0)
             return r;
-        len -= (size_t)(nl - data) + 1;
-        data = nl + 1;
+        len -= consumed;
+        data += consumed;
     }
     return 0;
+}
+
+int sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud)
+{
+    if (p->stopped == 0)
+        p->stopped = feed(p, data, len, cb, ud);
+    return p->stopped;
+}
+
+void sse_append_event(sbuf *out, const char *event, const char *data, size_t data_len)
+{
+    if (event != NULL) {
+        sbuf_puts(out, "event: ");
+        sbuf_append(out, event, strcspn(event, "\r\n")); /* a line break would end the field */
+        sbuf_putc(out, '\n');
+    }
+    /* one data: line per line of data; "\r\n", "\r" and "\n" all end a line for SSE clients */
+    size_t i = 0;
+    do {
+        size_t start = i;
+        while (i < data_len && data[i] != '\n' && data[i] != '\r')
+            i++;
+        sbuf_puts(out, "data: ");
+        sbuf_append(out, data + start, i - start);
+        sbuf_putc(out, '\n');
+        if (i < data_len && data[i] == '\r' && i + 1 < data_len && data[i + 1] == '\n')
+            i++;
+    } while (i++ < data_len);
+    sbuf_putc(out, '\n');
 }

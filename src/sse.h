@@ -1,23 +1,38 @@
-/* Incremental Server-Sent Events parser: lines may be split anywhere across feeds. */
+/* Incremental Server-Sent Events parser (the subset the Anthropic and Bedrock streams use) and
+ * an event writer.
+ *
+ * Lines may be split anywhere across feeds and end in "\n" or "\r\n". "event:" names the event
+ * (default "message"), "data:" lines are joined with '\n', lines starting with ':' are comments,
+ * other fields (id:, retry:) are ignored, and a blank line dispatches the event if it had data.
+ * Memory is bounded: an event whose name and data exceed max_event bytes, or a single line longer
+ * than that, is an error. Comment lines are skipped without being buffered. */
 #ifndef CP_SSE_H
 #define CP_SSE_H
 #include <stddef.h>
 #include "sbuf.h"
 
-/* Return nonzero to stop parsing (sse_parser_feed returns it). */
+/* event and data are NUL-terminated for convenience; the lengths are authoritative.
+ * Return nonzero to stop parsing (sse_parser_feed returns that value). */
 typedef int (*sse_event_cb)(void *ud, const char *event, size_t event_len, const char *data, size_t data_len);
 
 struct sse_parser {
-    sbuf line;  /* the current, incomplete line */
-    sbuf event; /* the event name of the event being assembled */
-    sbuf data;  /* its data lines, joined with '\n' */
-    int has_data;
+    sbuf line;        /* the current, incomplete line */
+    sbuf event;       /* the event name of the event being assembled */
+    sbuf data;        /* its data lines, joined with '\n' */
+    int has_data;     /* a data: line was seen (the data may still be empty) */
+    int in_comment;   /* discarding the rest of a comment line that spans feeds */
+    int stopped;      /* sticky result once an error or a callback stopped the parser */
     size_t max_event;
 };
 
 void sse_parser_init(struct sse_parser *p, size_t max_event);
-/* Returns 0, -1 when an event exceeds max_event, or the callback's nonzero value. */
+/* Returns 0, -1 when an event or line exceeds max_event, or the callback's nonzero value. Once it
+ * has returned nonzero, later feeds return the same value and parse nothing. */
 int sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud);
 void sse_parser_free(struct sse_parser *p);
+
+/* Appends "event: NAME\ndata: DATA\n\n". A data containing line breaks becomes several data:
+ * lines (which a parser joins back with '\n'); event may be NULL for a nameless event. */
+void sse_append_event(sbuf *out, const char *event, const char *data, size_t data_len);
 
 #endif
