@@ -189,6 +189,30 @@ describe('streaming, keep-alive, cancellation, timeouts', () => {
     }
   });
 
+  test('an upstream that drops its kept-alive connections: every request still succeeds', async () => {
+    let n = 0;
+    const srv = net.createServer((s) => {
+      s.on('data', () => {
+        n++;
+        const body = JSON.stringify({ type: 'message', content: [{ type: 'text', text: `answer ${n}` }] });
+        // keep-alive is implied (HTTP/1.1), then the server closes the connection anyway,
+        // sometimes at once and sometimes a little later
+        s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        setTimeout(() => s.destroy(), n % 2 ? 0 : 30);
+      });
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: `http://127.0.0.1:${srv.address().port}` } } } });
+    try {
+      for (let i = 1; i <= 6; i++) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(r.status, 200, `request ${i}: ${r.text}`);
+        await sleep(i % 3 === 0 ? 50 : 0);
+      }
+    } finally { await stopProxy(proxy, assert); srv.close(); }
+  });
+
   test('a client that disconnects cancels its upstream request', async () => {
     let upstreamClosed = false;
     const mock = await startMock(async (req, res) => {
