@@ -47,6 +47,7 @@ struct client {
     int keepalive;
     int reused; /* the connection came from the pool */
     int paused;
+    int closed_early; /* the upstream closed a reused connection while the request was written */
 };
 
 /* an idle pooled connection */
@@ -95,6 +96,8 @@ static void pool_put(struct upstream *u, h2o_socket_t *sock)
     h2o_socket_read_start(sock, on_idle_read);
 }
 
+static void on_read_early(h2o_socket_t *sock, const char *err);
+
 static h2o_socket_t *pool_take(struct upstream *u)
 {
     if (h2o_linklist_is_empty(&u->idle))
@@ -104,7 +107,9 @@ static h2o_socket_t *pool_take(struct upstream *u)
     h2o_socket_t *sock = ic->sock;
     h2o_linklist_unlink(&ic->link);
     h2o_timeout_unlink(&ic->timeout);
-    h2o_socket_read_stop(sock);
+    /* keep the socket reading and only swap the callback: stopping and restarting reads costs
+     * two epoll_ctl calls per request, swapping costs none */
+    h2o_socket_read_start(sock, on_read_early);
     free(ic);
     return sock;
 }
@@ -340,6 +345,17 @@ static void on_read_head(h2o_socket_t *sock, const char *err)
     }
 }
 
+/* Something arrived on a reused connection before the request was fully written (an early
+ * answer, or the upstream closing it): keep it for on_written, which parses only once the write
+ * is complete, so that a response never overtakes its own request. */
+static void on_read_early(h2o_socket_t *sock, const char *err)
+{
+    struct client *c = sock->data;
+    if (err != NULL)
+        c->closed_early = 1; /* libuv reports an end of stream once: remember it */
+    h2o_socket_read_stop(sock);
+}
+
 static void on_written(h2o_socket_t *sock, const char *err)
 {
     struct client *c = sock->data;
@@ -350,6 +366,10 @@ static void on_written(h2o_socket_t *sock, const char *err)
     }
     set_timeout(c, on_head_timeout);
     h2o_socket_read_start(sock, on_read_head);
+    if (c->closed_early)
+        on_read_head(sock, "closed by the upstream");
+    else if (sock->input->size != 0)
+        on_read_head(sock, NULL); /* what arrived while the request was being written */
 }
 
 static void send_request(struct client *c)
