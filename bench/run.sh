@@ -115,34 +115,45 @@ for port in $UP $NGX $PROXY; do
 done
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# CPU time (user + system, clock ticks) a process has used: on a 2-core machine shared by wrk,
+# the upstream and the proxy, CPU per request is the fairer measure of a proxy's own cost.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+NGX_WORKER=$(pgrep -P "$(cat "$WORK/ngx.pid")" | head -n 1)
 IDLE_RSS=$(rss_kib "$PROXY_PID")
 # sample the proxy's RSS while the load runs
 (while kill -0 "$PROXY_PID" 2>/dev/null; do rss_kib "$PROXY_PID"; sleep 0.1; done) >"$WORK/rss.log" 2>/dev/null &
 
-# run NAME PORT QUERY BODY CONNS -> "rps p50_ms p99_ms"
+# run NAME PORT QUERY BODY CONNS [PID] -> "rps p50_ms p99_ms cpu_us_per_request"
 run() {
     t=$THREADS; [ "$5" -lt "$t" ] && t=$5
+    c0=0; [ -n "${6:-}" ] && c0=$(cpu_ticks "$6")
     out=$(BODY="$WORK/$4" wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
+    cpu=-; [ -n "${6:-}" ] && cpu=$(echo "$(cpu_ticks "$6") $c0 $(echo "$out" | awk '/requests in/ {print $1}')" |
+        awk -v hz="$CLK_TCK" '{ printf "%.1f", ($1 - $2) * 1e6 / hz / $3 }')
     echo "$out" | grep -q "Non-2xx" && { echo "$1: non-2xx answers" >&2; echo "$out" >&2; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
 }
 to_ms() { echo "$1" | awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v=v*1000 }; printf "%.3f", v }'; }
 
 {
 echo "# claude-proxy benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per point, wrk -t$THREADS)"
 echo
-echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/results.md"
 
 point() { # NAME QUERY BODY CONNS
-    d=$(run "$1 direct" $UP "$2" "$3" "$4"); n=$(run "$1 nginx" $NGX "$2" "$3" "$4"); p=$(run "$1 proxy" $PROXY "$2" "$3" "$4")
+    d=$(run "$1 direct" $UP "$2" "$3" "$4")
+    n=$(run "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER")
+    p=$(run "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID")
     set -- "$1" "$4" $d $n $p
-    echo "| $1 | $2 | $3 | $6 | $9 | $(echo "$9 $6" | awk '{printf "%.2f", $1/$2}') | $(echo "$9 $3" | awk '{printf "%.2f", $1/$2}') | $4 / $7 / ${10} | $5 / $8 / ${11} |" >> "$OUT/results.md"
+    # $3..$6 direct (rps p50 p99 cpu), $7..$10 nginx, $11..$14 proxy
+    echo "| $1 | $2 | $3 | $7 | ${11} | $(echo "${11} $7" | awk '{printf "%.2f", $1/$2}') | $(echo "${11} $3" | awk '{printf "%.2f", $1/$2}') | $4 / $8 / ${12} | $5 / $9 / ${13} | ${10} / ${14} | $(echo "${10} ${14}" | awk '{printf "%.2f", $1/$2}') |" >> "$OUT/results.md"
 }
 point "JSON, small body" "" small-json.json "$CONNS"
 point "SSE, small body" "?sse=1" small-sse.json "$CONNS"
@@ -151,8 +162,9 @@ point "SSE, 1 connection (added latency)" "?sse=1" small-sse.json 1
 point "JSON, 256 KiB body" "" big-256k.json 8
 point "JSON, 2 MiB body" "" big-2m.json 4
 MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
+sleep 6 # the proxy hands freed heap pages back after a few idle seconds
 {
 echo
-echo "proxy RSS: idle $IDLE_RSS KiB, max under load $MAX_RSS KiB"
+echo "proxy RSS: idle $IDLE_RSS KiB, max under load $MAX_RSS KiB, idle again after the load $(rss_kib "$PROXY_PID") KiB"
 } >> "$OUT/results.md"
 cat "$OUT/results.md"

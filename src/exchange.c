@@ -19,9 +19,10 @@
 #define MAX_ERROR_BODY (1024 * 1024)
 
 struct exchange_stats exchange_stats;
-static uint64_t in_flight;
+static uint64_t in_flight, started_total;
 
 int exchange_idle(void) { return in_flight == 0; }
+uint64_t exchange_count(void) { return started_total; }
 
 enum outcome { OUTCOME_CONNECT, OUTCOME_TIMEOUT, OUTCOME_STATUS, OUTCOME_UNAVAILABLE };
 
@@ -761,6 +762,7 @@ void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct excha
     ex->params = *params;
     ex->started_ms = monotonic_ms();
     in_flight++;
+    started_total++;
     h2o_buffer_init(&ex->pending, &h2o_socket_buffer_prototype);
     h2o_doublebuffer_init(&ex->sending, &h2o_socket_buffer_prototype);
     ex->cr.req = req;

@@ -37,5 +37,7 @@ struct exchange_stats {
 extern struct exchange_stats exchange_stats;
 /* 1 when no request is in flight (for a quick shutdown). */
 int exchange_idle(void);
+/* How many exchanges have started since the process began. */
+uint64_t exchange_count(void);
 
 #endif

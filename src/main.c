@@ -11,6 +11,7 @@
 #include "config.h"
 #include "exchange.h"
 #include "log.h"
+#include "memory.h"
 #include "pidfile.h"
 #include "provider_state.h"
 #include "server.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    memory_tune();
     static uv_loop_t loop; /* static: still reachable if we exit with connections open */
     uv_loop_init(&loop);
     if (server_start(&server, &loop, cfg, config_path, err, sizeof(err)) != 0) {
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
     uv_signal_init(&loop, &sig_int);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_timer_init(&loop, &shutdown_timer);
+    memory_trim_when_idle(&loop, exchange_idle, exchange_count);
 
     if (strcmp(cfg->listen_host, "127.0.0.1") != 0 && strcmp(cfg->listen_host, "::1") != 0 &&
         strcmp(cfg->listen_host, "localhost") != 0 && cfg->client_keys[0] == NULL)

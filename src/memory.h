@@ -1,0 +1,16 @@
+/* The allocator's settings for a process whose requests carry 100 KB to several MB each. */
+#ifndef CP_MEMORY_H
+#define CP_MEMORY_H
+#include <stdint.h>
+#include <uv.h>
+
+/* Keeps large request buffers in the heap between requests instead of mapping and faulting in
+ * fresh pages for each one (glibc; a no-op elsewhere). */
+void memory_tune(void);
+
+/* Returns the heap's free pages to the OS when the proxy is idle (is_idle()) and has served
+ * requests (requests(), a running count) since the last time, checked every few seconds: a burst
+ * of large requests does not pin its peak RSS. The timer does not keep the loop alive. */
+void memory_trim_when_idle(uv_loop_t *loop, int (*is_idle)(void), uint64_t (*requests)(void));
+
+#endif
