@@ -131,6 +131,7 @@ static void on_dispose(void *p)
     cancel_upstream(ex);
     if (ex->req->res.status != 0)
         log_request(ex);
+    metrics_attempt_end(ex, ex->provider ? ex->provider->name : NULL);
     if (ex->counted_stream)
         exchange_stats.active_streams--;
     if (ex->filter != NULL)
@@ -487,6 +488,7 @@ static void on_failure_before_response(struct exchange *ex, enum outcome outcome
 {
     struct provider *p = ex->provider;
     p->state->errors++;
+    metrics_record_upstream_failure(p->name, outcome == OUTCOME_TIMEOUT);
     ex->last_outcome = outcome;
     snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, errstr);
     log_upstream_failure(ex, errstr);
@@ -523,6 +525,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         on_failure_before_response(ex, strcmp(errstr, "I/O timeout") == 0 ? OUTCOME_TIMEOUT : OUTCOME_CONNECT, errstr);
         return NULL;
     }
+    metrics_record_upstream_response(ex, p->name, status);
 
     if (provider_should_fallback_status(p, status)) {
         const char *source;
@@ -621,6 +624,7 @@ static void on_prepared(void *ud, const char *error_type, const char *error)
         }
         return;
     }
+    metrics_attempt_begin(ex);
     ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
     ex->reqbufs[1] = ex->ur.body;
     ex->client = http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,

@@ -1,50 +1,111 @@
+/* Prometheus text format 0.0.4. Every family is written as one contiguous group (HELP, TYPE,
+ * then all of its samples): Prometheus rejects a family whose samples are split or come
+ * before its TYPE. */
 #include "metrics.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "errors.h"
 #include "exchange.h"
 #include "provider.h"
 #include "provider_state.h"
+
+/* The provider label of responses the proxy made without asking any provider. */
+#define PROXY_LABEL "proxy"
 
 /* Upper bounds (seconds) of the latency histogram buckets. */
 static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 #define NUM_BUCKETS (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
 
 struct histogram {
-    uint64_t buckets[NUM_BUCKETS];
+    uint64_t buckets[NUM_BUCKETS]; /* cumulative: buckets[i] counts observations <= bound i */
     uint64_t count;
     double sum;
 };
 
-struct request_series {
-    char provider[64];
+/* One label set of a status counter (client responses, or upstream responses with endpoint
+ * and api unused). */
+struct status_series {
+    char *provider;
     int endpoint, api, status;
     uint64_t count;
-    struct request_series *next;
+    struct status_series *next;
 };
 
 struct provider_series {
-    char provider[64];
-    uint64_t fallbacks, cooldowns;
+    char *provider; /* copied whole: a truncated name would never match again and grow the list */
+    uint64_t fallbacks, cooldowns, connect_failures, timeouts;
     struct histogram latency, ttfb;
     struct provider_series *next;
 };
 
-static struct request_series *requests;
+static struct status_series *client_responses, *upstream_responses;
 static struct provider_series *providers;
+static struct histogram request_duration;
+
+/* The attempt in progress of each exchange, keyed by its address. exchange.c keeps one start
+ * time for the whole request, which includes the providers that failed first; the upstream
+ * histograms must time the attempt alone, so its start is kept here. */
+struct attempt {
+    const void *key;
+    uint64_t began_ms;
+    struct provider_series *answered_by; /* once the attempt got a response head */
+    struct attempt *next;
+};
+#define ATTEMPT_BUCKETS 256
+static struct attempt *attempts[ATTEMPT_BUCKETS];
+static struct attempt *spare_attempts; /* reused: as many as requests were ever in flight at once */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Recording */
+
+static void *xcalloc(size_t size)
+{
+    void *p = calloc(1, size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
 
 static struct provider_series *provider_series(const char *name)
 {
     for (struct provider_series *p = providers; p; p = p->next)
         if (strcmp(p->provider, name) == 0)
             return p;
-    struct provider_series *p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        abort();
-    snprintf(p->provider, sizeof(p->provider), "%s", name);
-    p->next = providers;
-    providers = p;
+    struct provider_series *p = xcalloc(sizeof(*p));
+    p->provider = xstrdup(name);
+    /* appended, so that series keep the order in which providers first appeared */
+    struct provider_series **tail = &providers;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
     return p;
+}
+
+static void count_status(struct status_series **list, const char *provider, int endpoint, int api, int status)
+{
+    struct status_series **tail = list;
+    for (struct status_series *r = *list; r; tail = &r->next, r = r->next)
+        if (r->endpoint == endpoint && r->api == api && r->status == status && strcmp(r->provider, provider) == 0) {
+            r->count++;
+            return;
+        }
+    struct status_series *r = xcalloc(sizeof(*r));
+    r->provider = xstrdup(provider);
+    r->endpoint = endpoint;
+    r->api = api;
+    r->status = status;
+    r->count = 1;
+    *tail = r;
 }
 
 static void observe(struct histogram *h, double seconds)
@@ -59,33 +120,100 @@ static void observe(struct histogram *h, double seconds)
 void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms,
                             uint64_t ttfb_ms, size_t bytes)
 {
-    (void)bytes;
-    struct request_series *r;
-    for (r = requests; r; r = r->next)
-        if (r->endpoint == endpoint && r->api == api && r->status == status && strcmp(r->provider, provider) == 0)
-            break;
-    if (r == NULL) {
-        r = calloc(1, sizeof(*r));
-        if (r == NULL)
-            abort();
-        snprintf(r->provider, sizeof(r->provider), "%s", provider);
-        r->endpoint = endpoint;
-        r->api = api;
-        r->status = status;
-        r->next = requests;
-        requests = r;
+    (void)ttfb_ms, (void)bytes;
+    /* exchange.c names no provider "none": the request was refused before any was asked */
+    int asked = provider != NULL && strcmp(provider, "none") != 0;
+    count_status(&client_responses, asked ? provider : PROXY_LABEL, endpoint, api, status);
+    if (asked)
+        observe(&request_duration, duration_ms / 1000.0);
+}
+
+void metrics_record_local_response(int endpoint, int api, int status)
+{
+    count_status(&client_responses, PROXY_LABEL, endpoint, api, status);
+}
+
+static size_t attempt_hash(const void *key)
+{
+    uintptr_t k = (uintptr_t)key;
+    return (size_t)((k >> 4) ^ (k >> 12)) & (ATTEMPT_BUCKETS - 1); /* low bits are alignment */
+}
+
+static struct attempt **attempt_slot(const void *key)
+{
+    struct attempt **pp = &attempts[attempt_hash(key)];
+    while (*pp != NULL && (*pp)->key != key)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+void metrics_attempt_begin(const void *exchange)
+{
+    struct attempt **pp = attempt_slot(exchange);
+    struct attempt *a = *pp;
+    if (a == NULL) { /* the first attempt of this exchange; later ones reuse the entry */
+        if (spare_attempts != NULL) {
+            a = spare_attempts;
+            spare_attempts = a->next;
+        } else {
+            a = xcalloc(sizeof(*a));
+        }
+        a->key = exchange;
+        a->next = NULL;
+        *pp = a;
     }
-    r->count++;
+    a->began_ms = monotonic_ms();
+    a->answered_by = NULL;
+}
+
+void metrics_record_upstream_response(const void *exchange, const char *provider, int status)
+{
+    count_status(&upstream_responses, provider, 0, 0, status);
+    struct attempt *a = *attempt_slot(exchange);
+    if (a == NULL)
+        return;
+    a->answered_by = provider_series(provider);
+    observe(&a->answered_by->ttfb, (monotonic_ms() - a->began_ms) / 1000.0);
+}
+
+void metrics_record_upstream_failure(const char *provider, int timed_out)
+{
     struct provider_series *p = provider_series(provider);
-    observe(&p->latency, duration_ms / 1000.0);
-    observe(&p->ttfb, ttfb_ms / 1000.0);
+    if (timed_out)
+        p->timeouts++;
+    else
+        p->connect_failures++;
+}
+
+void metrics_attempt_end(const void *exchange, const char *provider)
+{
+    struct attempt **pp = attempt_slot(exchange);
+    struct attempt *a = *pp;
+    if (a == NULL)
+        return;
+    /* only the attempt whose answer went to the client: a head that led to a fallback is
+     * followed by another attempt, or by the proxy's own answer under another provider */
+    if (a->answered_by != NULL && provider != NULL && strcmp(a->answered_by->provider, provider) == 0)
+        observe(&a->answered_by->latency, (monotonic_ms() - a->began_ms) / 1000.0);
+    *pp = a->next;
+    a->next = spare_attempts;
+    spare_attempts = a;
 }
 
 void metrics_record_fallback(const char *provider) { provider_series(provider)->fallbacks++; }
 void metrics_record_cooldown(const char *provider) { provider_series(provider)->cooldowns++; }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Rendering */
+
 static const char *endpoint_name(int endpoint, int api)
 {
+    switch (endpoint) {
+    case METRICS_ENDPOINT_MODELS: return "models";
+    case METRICS_ENDPOINT_INFO: return "info";
+    case METRICS_ENDPOINT_OTHER: return "other";
+    default: break;
+    }
     if (api == API_OPENAI)
         return "chat_completions";
     switch (endpoint) {
@@ -95,55 +223,151 @@ static const char *endpoint_name(int endpoint, int api)
     }
 }
 
+static void family(sbuf *out, const char *name, const char *type, const char *help)
+{
+    sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value, escaped as the format requires: provider names come from the config and may
+ * hold any character. */
+static void label_value(sbuf *out, const char *v)
+{
+    sbuf_putc(out, '"');
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            sbuf_putc(out, '\\');
+        if (*v == '\n')
+            sbuf_puts(out, "\\n");
+        else
+            sbuf_putc(out, *v);
+    }
+    sbuf_putc(out, '"');
+}
+
+/* One sample line: name and suffix, the labels (provider first, then `extra`, already
+ * formatted; either may be NULL: no braces without labels), the value. */
+static void sample(sbuf *out, const char *name, const char *suffix, const char *provider, const char *extra,
+                   const char *value)
+{
+    sbuf_printf(out, "%s%s", name, suffix);
+    if (provider != NULL || extra != NULL) {
+        sbuf_putc(out, '{');
+        if (provider != NULL) {
+            sbuf_puts(out, "provider=");
+            label_value(out, provider);
+        }
+        if (extra != NULL)
+            sbuf_printf(out, "%s%s", provider != NULL ? "," : "", extra);
+        sbuf_putc(out, '}');
+    }
+    sbuf_printf(out, " %s\n", value);
+}
+
+static void sample_u64(sbuf *out, const char *name, const char *suffix, const char *provider, const char *extra,
+                       uint64_t v)
+{
+    char value[24];
+    snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
+    sample(out, name, suffix, provider, extra, value);
+}
+
 static void render_histogram(sbuf *out, const char *name, const char *provider, const struct histogram *h)
 {
-    for (size_t i = 0; i < NUM_BUCKETS; i++)
-        sbuf_printf(out, "%s_bucket{provider=\"%s\",le=\"%g\"} %llu\n", name, provider, bucket_bounds[i],
-                    (unsigned long long)h->buckets[i]);
-    sbuf_printf(out, "%s_bucket{provider=\"%s\",le=\"+Inf\"} %llu\n", name, provider, (unsigned long long)h->count);
-    sbuf_printf(out, "%s_sum{provider=\"%s\"} %.6f\n", name, provider, h->sum);
-    sbuf_printf(out, "%s_count{provider=\"%s\"} %llu\n", name, provider, (unsigned long long)h->count);
+    char le[32], sum[48];
+    for (size_t i = 0; i < NUM_BUCKETS; i++) {
+        snprintf(le, sizeof(le), "le=\"%g\"", bucket_bounds[i]);
+        sample_u64(out, name, "_bucket", provider, le, h->buckets[i]);
+    }
+    sample_u64(out, name, "_bucket", provider, "le=\"+Inf\"", h->count);
+    snprintf(sum, sizeof(sum), "%.6f", h->sum);
+    sample(out, name, "_sum", provider, NULL, sum);
+    sample_u64(out, name, "_count", provider, NULL, h->count);
+}
+
+static void render_responses(sbuf *out)
+{
+    char labels[96];
+    family(out, "claude_proxy_requests_total", "counter",
+           "Responses to clients, by the provider whose answer was relayed (the last one tried; proxy when "
+           "the proxy answered without asking one), endpoint and status.");
+    for (struct status_series *r = client_responses; r; r = r->next) {
+        snprintf(labels, sizeof(labels), "endpoint=\"%s\",status=\"%d\"", endpoint_name(r->endpoint, r->api),
+                 r->status);
+        sample_u64(out, "claude_proxy_requests_total", "", r->provider, labels, r->count);
+    }
+    family(out, "claude_proxy_request_duration_seconds", "histogram",
+           "From a request arriving to the end of its response, for requests sent to a provider; "
+           "includes the time lost on providers that failed before the one that answered.");
+    render_histogram(out, "claude_proxy_request_duration_seconds", NULL, &request_duration);
+    family(out, "claude_proxy_upstream_responses_total", "counter",
+           "Responses from providers, one per attempt, including those that made the proxy fall back.");
+    for (struct status_series *r = upstream_responses; r; r = r->next) {
+        snprintf(labels, sizeof(labels), "status=\"%d\"", r->status);
+        sample_u64(out, "claude_proxy_upstream_responses_total", "", r->provider, labels, r->count);
+    }
+}
+
+static void render_provider_counters(sbuf *out)
+{
+    static const char failures[] = "claude_proxy_upstream_failures_total";
+    family(out, failures, "counter",
+           "Attempts that got no response: connection, TLS or send errors, or no answer within request_timeout.");
+    for (struct provider_series *p = providers; p; p = p->next) {
+        sample_u64(out, failures, "", p->provider, "reason=\"connect\"", p->connect_failures);
+        sample_u64(out, failures, "", p->provider, "reason=\"timeout\"", p->timeouts);
+    }
+    family(out, "claude_proxy_fallbacks_total", "counter", "Requests moved on from this provider to the next.");
+    for (struct provider_series *p = providers; p; p = p->next)
+        sample_u64(out, "claude_proxy_fallbacks_total", "", p->provider, NULL, p->fallbacks);
+    family(out, "claude_proxy_cooldowns_total", "counter", "Cooldowns started.");
+    for (struct provider_series *p = providers; p; p = p->next)
+        sample_u64(out, "claude_proxy_cooldowns_total", "", p->provider, NULL, p->cooldowns);
+}
+
+static void render_cooldown_state(sbuf *out, struct proxy_config *cfg)
+{
+    uint64_t now = monotonic_ms();
+    family(out, "claude_proxy_provider_cooling", "gauge", "1 while the provider is in cooldown, else 0.");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        struct provider_state *s = cfg->providers[i]->state;
+        sample_u64(out, "claude_proxy_provider_cooling", "", s->name, NULL, provider_state_is_cooling(s, now) != 0);
+    }
+    family(out, "claude_proxy_provider_cooldown_remaining_seconds", "gauge",
+           "Seconds until the provider's cooldown ends (0 when not cooling).");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        struct provider_state *s = cfg->providers[i]->state;
+        uint64_t left = provider_state_is_cooling(s, now) ? s->cooling_until_ms - now : 0;
+        char value[32];
+        snprintf(value, sizeof(value), "%.3f", left / 1000.0);
+        sample(out, "claude_proxy_provider_cooldown_remaining_seconds", "", s->name, NULL, value);
+    }
+}
+
+static void render_upstream_times(sbuf *out)
+{
+    family(out, "claude_proxy_upstream_time_to_first_byte_seconds", "histogram",
+           "From sending a request to a provider to its response head, for every attempt that got one "
+           "(a 429 that made the proxy fall back counts under the provider that sent it).");
+    for (struct provider_series *p = providers; p; p = p->next)
+        render_histogram(out, "claude_proxy_upstream_time_to_first_byte_seconds", p->provider, &p->ttfb);
+    family(out, "claude_proxy_upstream_latency_seconds", "histogram",
+           "From sending a request to a provider to the end of the response relayed to the client, for the "
+           "attempt that answered only (time spent on providers tried before it is not included).");
+    for (struct provider_series *p = providers; p; p = p->next)
+        render_histogram(out, "claude_proxy_upstream_latency_seconds", p->provider, &p->latency);
 }
 
 void metrics_render(sbuf *out, struct proxy_config *cfg)
 {
-    sbuf_puts(out, "# HELP claude_proxy_requests_total Requests answered, by provider, endpoint and status.\n"
-                   "# TYPE claude_proxy_requests_total counter\n");
-    for (struct request_series *r = requests; r; r = r->next)
-        sbuf_printf(out, "claude_proxy_requests_total{provider=\"%s\",endpoint=\"%s\",status=\"%d\"} %llu\n",
-                    r->provider, endpoint_name(r->endpoint, r->api), r->status, (unsigned long long)r->count);
-    sbuf_puts(out, "# HELP claude_proxy_fallbacks_total Requests moved on from this provider to the next.\n"
-                   "# TYPE claude_proxy_fallbacks_total counter\n");
-    for (struct provider_series *p = providers; p; p = p->next)
-        sbuf_printf(out, "claude_proxy_fallbacks_total{provider=\"%s\"} %llu\n", p->provider,
-                    (unsigned long long)p->fallbacks);
-    sbuf_puts(out, "# HELP claude_proxy_cooldowns_total Cooldowns started.\n"
-                   "# TYPE claude_proxy_cooldowns_total counter\n");
-    for (struct provider_series *p = providers; p; p = p->next)
-        sbuf_printf(out, "claude_proxy_cooldowns_total{provider=\"%s\"} %llu\n", p->provider,
-                    (unsigned long long)p->cooldowns);
-    sbuf_puts(out, "# HELP claude_proxy_provider_cooling 1 while the provider is in cooldown.\n"
-                   "# TYPE claude_proxy_provider_cooling gauge\n");
-    uint64_t now = monotonic_ms();
-    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
-        struct provider_state *s = cfg->providers[i]->state;
-        int cooling = provider_state_is_cooling(s, now);
-        sbuf_printf(out, "claude_proxy_provider_cooling{provider=\"%s\"} %d\n", s->name, cooling);
-        sbuf_printf(out, "claude_proxy_provider_cooldown_remaining_seconds{provider=\"%s\"} %llu\n", s->name,
-                    (unsigned long long)(cooling ? (s->cooling_until_ms - now) / 1000 : 0));
-    }
-    sbuf_puts(out, "# HELP claude_proxy_upstream_latency_seconds Time from request to the end of the response.\n"
-                   "# TYPE claude_proxy_upstream_latency_seconds histogram\n");
-    for (struct provider_series *p = providers; p; p = p->next)
-        render_histogram(out, "claude_proxy_upstream_latency_seconds", p->provider, &p->latency);
-    sbuf_puts(out, "# HELP claude_proxy_time_to_first_byte_seconds Time from request to the first response byte.\n"
-                   "# TYPE claude_proxy_time_to_first_byte_seconds histogram\n");
-    for (struct provider_series *p = providers; p; p = p->next)
-        render_histogram(out, "claude_proxy_time_to_first_byte_seconds", p->provider, &p->ttfb);
-    sbuf_printf(out, "# HELP claude_proxy_bytes_streamed_total Response bytes sent to clients.\n"
-                     "# TYPE claude_proxy_bytes_streamed_total counter\nclaude_proxy_bytes_streamed_total %llu\n",
-                (unsigned long long)exchange_stats.bytes_streamed);
-    sbuf_printf(out, "# HELP claude_proxy_active_streams Streaming responses in progress.\n"
-                     "# TYPE claude_proxy_active_streams gauge\nclaude_proxy_active_streams %llu\n",
-                (unsigned long long)exchange_stats.active_streams);
+    /* every configured provider has its series from the start, at 0 (rate() needs them) */
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++)
+        provider_series(cfg->providers[i]->name);
+    render_responses(out);
+    render_provider_counters(out);
+    render_cooldown_state(out, cfg);
+    render_upstream_times(out);
+    family(out, "claude_proxy_bytes_streamed_total", "counter", "Response bytes sent to clients.");
+    sample_u64(out, "claude_proxy_bytes_streamed_total", "", NULL, NULL, exchange_stats.bytes_streamed);
+    family(out, "claude_proxy_active_streams", "gauge", "Streaming responses in progress.");
+    sample_u64(out, "claude_proxy_active_streams", "", NULL, NULL, exchange_stats.active_streams);
 }

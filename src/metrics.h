@@ -1,14 +1,51 @@
-/* Counters and histograms for GET /metrics (Prometheus text format). */
+/* Counters and histograms for GET /metrics (Prometheus text format 0.0.4).
+ *
+ * Two views of the traffic:
+ *  - client responses (claude_proxy_requests_total): one per request answered, labelled with the
+ *    provider whose answer was relayed (the last one tried), or "proxy" when the proxy answered
+ *    without asking any provider (refusals, validation errors, local endpoints);
+ *  - upstream attempts (claude_proxy_upstream_responses_total / _failures_total): one per request
+ *    sent to a provider, including the ones whose 429 made the proxy fall back.
+ * All calls come from the event-loop thread. */
 #ifndef CP_METRICS_H
 #define CP_METRICS_H
 #include <stddef.h>
 #include <stdint.h>
 #include "sbuf.h"
 
+/* Path classes of responses made without a provider, beside provider.h's ENDPOINT_* values
+ * (which stay below these), so that one `endpoint` argument carries either. */
+enum metrics_endpoint {
+    METRICS_ENDPOINT_MODELS = 16, /* GET /v1/models answered locally (OpenAI model list) */
+    METRICS_ENDPOINT_INFO,        /* /, /health, /metrics */
+    METRICS_ENDPOINT_OTHER,       /* any other path (404) */
+};
+
+/* The end of a request that went through exchange.c. provider: the last provider tried, or
+ * "none"/NULL when none was (counted as "proxy"). duration_ms: from the request arriving to the
+ * end of its response, fallbacks included. ttfb_ms and bytes are not used here: per-attempt
+ * times come from the metrics_attempt_* calls, bytes from exchange_stats. */
 void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms,
                             uint64_t ttfb_ms, size_t bytes);
+/* A response the proxy made itself without going through exchange.c (400/401/403/404/405/413/
+ * 415 refusals, /v1/models, /health...): counted as provider="proxy". endpoint: ENDPOINT_* for
+ * the Anthropic paths, METRICS_ENDPOINT_* otherwise; api: API_OPENAI on the /chat/completions
+ * paths (then labelled endpoint="chat_completions"), else API_ANTHROPIC. */
+void metrics_record_local_response(int endpoint, int api, int status);
+
+/* Per upstream attempt; `exchange` is an opaque key (the exchange's address) valid until
+ * metrics_attempt_end. begin: the request is about to be sent to a provider. */
+void metrics_attempt_begin(const void *exchange);
+/* The attempt got a response head with this status (whatever happens next: relay or fallback). */
+void metrics_record_upstream_response(const void *exchange, const char *provider, int status);
+/* The attempt got no response (connect/TLS/send error, or timed out). */
+void metrics_record_upstream_failure(const char *provider, int timed_out);
+/* The exchange is over; provider: the one whose answer went to the client (NULL if none). */
+void metrics_attempt_end(const void *exchange, const char *provider);
+
 void metrics_record_fallback(const char *provider);
 void metrics_record_cooldown(const char *provider);
+
 struct proxy_config;
 void metrics_render(sbuf *out, struct proxy_config *cfg);
 
