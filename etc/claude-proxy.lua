@@ -17,6 +17,9 @@ return {
   -- Seconds to wait for response headers, and the longest silence allowed between streamed
   -- bytes. Not a cap on a long stream.
   request_timeout = util.env_number("REQUEST_TIMEOUT", 60),
+  -- Seconds of silence after which a translated stream (Bedrock, OpenAI clients) gets a ping,
+  -- as Anthropic's own streams do.
+  ping_interval = 15,
 
   max_body = 32 * 1024 * 1024,          -- bytes; larger requests get 413
   log_level = util.env("CLAUDE_PROXY_LOG_LEVEL", "info"), -- debug, info, warn, error

@@ -8,6 +8,12 @@ struct chain {
     int ended;
 };
 
+/* The client-facing status is the last filter's word, else the first's. */
+static void chain_take_status(struct chain *c)
+{
+    c->super.final_status = c->second->final_status ? c->second->final_status : c->first->final_status;
+}
+
 static int chain_feed(struct body_filter *f, const char *data, size_t len, sbuf *out)
 {
     struct chain *c = (struct chain *)f;
@@ -22,19 +28,20 @@ static int chain_feed(struct body_filter *f, const char *data, size_t len, sbuf 
         r2 = 1;
     }
     c->ended = r2 == 1;
+    chain_take_status(c);
     return c->ended;
 }
 
 static void chain_finish(struct body_filter *f, const char *err, sbuf *out)
 {
     struct chain *c = (struct chain *)f;
-    if (c->ended)
-        return;
-    sbuf_reset(&c->mid);
-    c->first->finish(c->first, err, &c->mid);
-    if (c->mid.len && c->second->feed(c->second, c->mid.data, c->mid.len, out) == 1)
-        return;
-    c->second->finish(c->second, err, out);
+    if (!c->ended) {
+        sbuf_reset(&c->mid);
+        c->first->finish(c->first, err, &c->mid);
+        if (!(c->mid.len && c->second->feed(c->second, c->mid.data, c->mid.len, out) == 1))
+            c->second->finish(c->second, err, out);
+    }
+    chain_take_status(c);
 }
 
 static void chain_destroy(struct body_filter *f)
@@ -59,6 +66,7 @@ struct body_filter *body_filter_chain(struct body_filter *first, struct body_fil
     c->super.finish = chain_finish;
     c->super.destroy = chain_destroy;
     c->super.content_type = second->content_type ? second->content_type : first->content_type;
+    c->super.whole_body = first->whole_body || second->whole_body;
     c->first = first;
     c->second = second;
     return &c->super;

@@ -15,6 +15,11 @@ struct body_filter {
     void (*finish)(struct body_filter *f, const char *err, sbuf *out);
     void (*destroy)(struct body_filter *f);
     const char *content_type; /* the client-facing Content-Type, or NULL to keep the upstream's */
+    /* Set by a filter that answers only once it has the whole upstream body (a JSON
+     * translation): the client's response then starts after finish(), with final_status if the
+     * filter set one (e.g. 502 for an upstream answer it could not read). */
+    int whole_body;
+    int final_status;
 };
 
 /* Runs `first`, then `second` on its output. Takes ownership of both; either may be NULL. */

@@ -510,11 +510,12 @@ int config_url_points_at_proxy(const struct proxy_config *c, const char *host, u
 
 static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    double port, timeout, max_body, cmin, cmax;
+    double port, timeout, max_body, cmin, cmax, ping;
     char *level = NULL, *format = NULL;
     if (get_field_string(L, cidx, "listen", &c->listen_host, "127.0.0.1", err, errlen) != 0 ||
         get_field_number(L, cidx, "port", &port, 47000, 1, 65535, err, errlen) != 0 ||
         get_field_number(L, cidx, "request_timeout", &timeout, 60, 0.05, 86400, err, errlen) != 0 ||
+        get_field_number(L, cidx, "ping_interval", &ping, 15, 0.05, 3600, err, errlen) != 0 ||
         get_field_number(L, cidx, "max_body", &max_body, 32.0 * 1024 * 1024, 1024, 1024.0 * 1024 * 1024, err, errlen) !=
             0 ||
         get_field_number(L, cidx, "cooldown_min", &cmin, 1, 0, 7 * 86400, err, errlen) != 0 ||
@@ -529,6 +530,7 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
     }
     c->port = (uint16_t)port;
     c->timeout_ms = (uint64_t)(timeout * 1000);
+    c->ping_interval_ms = (uint64_t)(ping * 1000);
     c->max_body = (size_t)max_body;
     c->cooldown_min_s = (unsigned)cmin;
     c->cooldown_max_s = (unsigned)cmax;

@@ -23,6 +23,7 @@ struct proxy_config {
     char *listen_host;
     uint16_t port;
     uint64_t timeout_ms;
+    uint64_t ping_interval_ms; /* silence after which a translated stream gets a ping */
     size_t max_body;
     enum log_level log_level;
     int log_json;

@@ -54,6 +54,7 @@ struct exchange {
     int status;
     int started;    /* h2o_start_response called */
     int is_sse;
+    int upstream_sse; /* the upstream's own body is SSE (before any filter) */
     int error_mode; /* collecting an upstream error body to convert it */
     sbuf error_body;
     h2o_header_t *up_headers;
@@ -76,6 +77,11 @@ struct exchange {
 
     uint64_t started_ms, ttfb_ms;
     size_t bytes_out;
+
+    /* HTTP/1 client connection watched for a close while no response has started */
+    h2o_socket_t *client_sock;
+    h2o_linklist_t watching;
+    h2o_timeout_entry_t ping;
 };
 
 static void next_attempt(struct exchange *ex);
@@ -128,6 +134,11 @@ static void on_dispose(void *p)
     in_flight--;
     if (h2o_timeout_is_linked(&ex->deferred))
         h2o_timeout_unlink(&ex->deferred);
+    if (h2o_timeout_is_linked(&ex->ping))
+        h2o_timeout_unlink(&ex->ping);
+    /* the socket may be gone already: only forget it */
+    if (h2o_linklist_is_linked(&ex->watching))
+        h2o_linklist_unlink(&ex->watching);
     cancel_upstream(ex);
     if (ex->req->res.status != 0)
         log_request(ex);
@@ -156,6 +167,82 @@ static void append_pending(struct exchange *ex, const char *data, size_t len)
     ex->pending->size += len;
 }
 
+/* A translated stream (Bedrock, OpenAI) gets a ping after `ping_interval` without output, as
+ * Anthropic's own streams do: the client, and anything in between, sees a live connection (Claude
+ * Code gives up on a stream silent for 5 minutes). One H2O timeout list per interval in use; a
+ * reload rarely adds one, and they live as long as the process. */
+struct ping_timeout {
+    h2o_timeout_t timeout;
+    struct ping_timeout *next;
+};
+
+static h2o_timeout_t *ping_timeout(struct exchange *ex)
+{
+    static struct ping_timeout *all;
+    uint64_t ms = ex->cfg->ping_interval_ms;
+    struct ping_timeout *t;
+    for (t = all; t != NULL; t = t->next)
+        if (t->timeout.timeout == ms)
+            return &t->timeout;
+    if ((t = calloc(1, sizeof(*t))) == NULL)
+        abort();
+    h2o_timeout_init(ex->req->conn->ctx->loop, &t->timeout, ms);
+    t->next = all;
+    all = t;
+    return &t->timeout;
+}
+
+/* ---- a client that leaves before the answer starts ----
+ * H2O stops reading an HTTP/1 connection while its request is handled, so it would notice a
+ * client that went away only when the response is written: minutes later for a non-streaming
+ * request, with the upstream still working (and billing) for nobody. While no response has
+ * started, the exchange reads the connection itself: an end of stream cancels the upstream
+ * request. (The callback gets only the socket, whose data H2O owns: hence the list.) */
+static h2o_linklist_t watching_exchanges = {&watching_exchanges, &watching_exchanges};
+
+static void on_client_gone(struct exchange *ex);
+
+static void stop_watching_client(struct exchange *ex)
+{
+    if (!h2o_linklist_is_linked(&ex->watching))
+        return;
+    h2o_linklist_unlink(&ex->watching);
+    h2o_socket_read_stop(ex->client_sock);
+}
+
+static void on_client_read(h2o_socket_t *sock, const char *err)
+{
+    struct exchange *ex = NULL;
+    for (h2o_linklist_t *l = watching_exchanges.next; l != &watching_exchanges; l = l->next) {
+        struct exchange *e = H2O_STRUCT_FROM_MEMBER(struct exchange, watching, l);
+        if (e->client_sock == sock) {
+            ex = e;
+            break;
+        }
+    }
+    if (ex == NULL) {
+        h2o_socket_read_stop(sock);
+        return;
+    }
+    /* bytes of a pipelined request stay in the buffer for H2O; only an end of stream matters */
+    stop_watching_client(ex);
+    if (err != NULL)
+        on_client_gone(ex);
+}
+
+static void watch_client(struct exchange *ex)
+{
+    h2o_req_t *req = ex->req;
+    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
+        return; /* HTTP/2 streams share their connection: H2O reads it anyway */
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (sock == NULL)
+        return;
+    ex->client_sock = sock;
+    h2o_linklist_insert(&watching_exchanges, &ex->watching);
+    h2o_socket_read_start(sock, on_client_read);
+}
+
 static void try_send(struct exchange *ex)
 {
     if (ex->final_sent || ex->sending.bytes_inflight != 0 || !ex->started)
@@ -170,6 +257,10 @@ static void try_send(struct exchange *ex)
         ex->final_sent = 1;
     if (vec.len != 0 && ex->bytes_out == 0)
         ex->ttfb_ms = monotonic_ms() - ex->started_ms;
+    if (vec.len != 0 && h2o_timeout_is_linked(&ex->ping)) {
+        h2o_timeout_unlink(&ex->ping);
+        h2o_timeout_link(ex->req->conn->ctx->loop, ping_timeout(ex), &ex->ping);
+    }
     ex->bytes_out += vec.len;
     exchange_stats.bytes_streamed += vec.len;
     h2o_send(ex->req, &vec, vec.len ? 1 : 0, state);
@@ -200,6 +291,7 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
 static void respond_error(struct exchange *ex, int status, const char *type, const char *message,
                           const char *retry_after)
 {
+    stop_watching_client(ex);
     send_error(ex->req, ex->params.format.api, status, type, message, retry_after ? "retry-after" : NULL,
                retry_after);
 }
@@ -249,14 +341,58 @@ static void copy_response_headers(struct exchange *ex, const h2o_header_t *heade
     }
 }
 
+static void on_ping(h2o_timeout_entry_t *entry);
+
 static void start_response(struct exchange *ex)
 {
+    stop_watching_client(ex);
     ex->started = 1;
+    if (ex->is_sse && ex->filter != NULL) {
+        /* translated streams carry whole events, so a ping never lands inside one */
+        ex->ping.cb = on_ping;
+        h2o_timeout_link(ex->req->conn->ctx->loop, ping_timeout(ex), &ex->ping);
+    }
     if (ex->is_sse) {
         ex->counted_stream = 1;
         exchange_stats.active_streams++;
     }
     h2o_start_response(ex->req, &ex->super);
+}
+
+static void on_ping(h2o_timeout_entry_t *entry)
+{
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, ping, entry);
+    static const char anthropic_ping[] = "event: ping\ndata: {\"type\": \"ping\"}\n\n";
+    static const char comment_ping[] = ": ping\n\n"; /* OpenAI streams have no ping event */
+    if (ex->upstream_done || ex->final_sent)
+        return;
+    if (ex->params.format.api == API_OPENAI)
+        append_pending(ex, comment_ping, sizeof(comment_ping) - 1);
+    else
+        append_pending(ex, anthropic_ping, sizeof(anthropic_ping) - 1);
+    h2o_timeout_link(ex->req->conn->ctx->loop, ping_timeout(ex), &ex->ping);
+    try_send(ex);
+}
+
+static void on_client_gone(struct exchange *ex)
+{
+    if (h2o_timeout_is_linked(&ex->deferred))
+        h2o_timeout_unlink(&ex->deferred);
+    cancel_upstream(ex);
+    ex->req->http1_is_persistent = 0;
+    /* 499 (nginx's "client closed request") is what the log line shows; nobody reads the body */
+    respond_error(ex, 499, "api_error", "the client closed the connection before the answer", NULL);
+}
+
+/* A filter that needed the whole body has it now: the response starts, complete. */
+static void start_held_response(struct exchange *ex)
+{
+    if (ex->started)
+        return;
+    if (ex->filter != NULL && ex->filter->final_status != 0)
+        ex->req->res.status = ex->status = ex->filter->final_status;
+    ex->req->res.content_length = ex->pending->size;
+    start_response(ex);
 }
 
 /* Turns the collected upstream error body into the client's format and sends it whole. */
@@ -353,7 +489,7 @@ static int on_body(struct http_client *client, const char *errstr)
     }
 
     if ((*inbuf)->size != 0) {
-        if (ex->is_sse && ex->filter == NULL && !ex->sse_terminated)
+        if (ex->upstream_sse && !ex->sse_terminated)
             watch_sse_end(ex, (*inbuf)->bytes, (*inbuf)->size);
         if (ex->filter != NULL) {
             if (!ex->filter_ended) {
@@ -383,7 +519,7 @@ static int on_body(struct http_client *client, const char *errstr)
         const char *err = errstr == http_client_error_is_eos ? NULL : errstr;
         if (stop_reading)
             err = NULL;
-        if (err == NULL && ex->is_sse && ex->filter == NULL && !ex->sse_terminated && ex->status == 200)
+        if (err == NULL && ex->upstream_sse && !ex->sse_terminated && ex->status == 200)
             err = "the stream ended before message_stop";
         if (err != NULL) {
             log_upstream_failure(ex, err);
@@ -413,6 +549,7 @@ static int on_body(struct http_client *client, const char *errstr)
                 ex->send_error = 1;
             }
         }
+        start_held_response(ex);
         try_send(ex);
         return stop_reading ? -1 : 0;
     }
@@ -550,6 +687,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     req->res.reason = "OK";
     const h2o_iovec_t *ctype = find_up_header(headers, num_headers, "content-type");
     int upstream_sse = ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
+    ex->upstream_sse = upstream_sse && status >= 200 && status <= 299;
 
     if (status < 200 || status > 299) {
         p->state->errors++;
@@ -587,7 +725,8 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     }
     if (ex->is_sse) /* no buffering anywhere between us and the client */
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-cache"), 1);
-    start_response(ex);
+    if (ex->filter == NULL || !ex->filter->whole_body)
+        start_response(ex);
     if (errstr == http_client_error_is_eos) {
         ex->client = NULL;
         ex->upstream_done = 1;
@@ -596,6 +735,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
             ex->filter->finish(ex->filter, NULL, &ex->scratch);
             append_pending(ex, ex->scratch.data, ex->scratch.len);
         }
+        start_held_response(ex);
         try_send(ex);
         return NULL;
     }
@@ -752,6 +892,14 @@ static void choose_order(struct exchange *ex)
         memcpy(ex->order, c->order, sizeof(c->order[0]) * c->order_len);
         ex->order_len = c->order_len;
     }
+    /* leave out providers that cannot serve this endpoint at all */
+    size_t kept = 0;
+    for (size_t i = 0; i < ex->order_len; i++) {
+        unsigned endpoints = c->providers[ex->order[i]]->ops->endpoints;
+        if (endpoints == 0 || (endpoints & 1u << ex->cr.endpoint))
+            ex->order[kept++] = ex->order[i];
+    }
+    ex->order_len = kept;
 }
 
 void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct exchange_params *params)
@@ -782,5 +930,10 @@ void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct excha
         }
     }
     choose_order(ex);
+    if (ex->order_len == 0) {
+        respond_error(ex, 404, "not_found_error", "no provider in the chain serves this endpoint", NULL);
+        return;
+    }
+    watch_client(ex);
     next_attempt(ex);
 }

@@ -48,6 +48,7 @@ struct client {
     int reused; /* the connection came from the pool */
     int paused;
     int closed_early; /* the upstream closed a reused connection while the request was written */
+    uint64_t written_at;  /* when the request was fully written (ms, the loop's clock) */
 };
 
 /* an idle pooled connection */
@@ -252,10 +253,17 @@ static int header_is(const struct phr_header *h, const char *name)
 static void connect_fresh(struct client *c);
 
 /* A pooled connection the upstream closed just as it was reused: nothing was answered, so the
- * request goes again on a new connection (once). Returns 1 if it did. */
+ * request goes again on a new connection (once). Returns 1 if it did.
+ *
+ * Only a close that raced the request counts: one seen while the request was being written, or
+ * within STALE_CLOSE_WINDOW_MS after. An upstream that took the request, worked on it and then
+ * dropped the connection has failed; sending the POST again would spend the user's quota twice. */
+#define STALE_CLOSE_WINDOW_MS 250
 static int retry_if_stale(struct client *c)
 {
     if (!c->reused || c->super.sock->input->size != 0)
+        return 0;
+    if (!c->closed_early && c->written_at != 0 && h2o_now(c->u->loop) - c->written_at > STALE_CLOSE_WINDOW_MS)
         return 0;
     h2o_socket_close(c->super.sock);
     c->super.sock = NULL;
@@ -364,6 +372,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
             fail_before_head(c, "I/O error (send request)");
         return;
     }
+    c->written_at = h2o_now(c->u->loop);
     set_timeout(c, on_head_timeout);
     h2o_socket_read_start(sock, on_read_head);
     if (c->closed_early)
@@ -485,6 +494,8 @@ void http_client_pause(struct http_client *client)
     if (!c->paused && c->super.sock != NULL) {
         c->paused = 1;
         h2o_socket_read_stop(c->super.sock);
+        /* the client is slow, not the upstream: no silence timeout while we do not read */
+        set_timeout(c, NULL);
     }
 }
 
@@ -493,6 +504,7 @@ void http_client_resume(struct http_client *client)
     struct client *c = (struct client *)client;
     if (c->paused && c->super.sock != NULL) {
         c->paused = 0;
+        set_timeout(c, on_body_timeout);
         h2o_socket_read_start(c->super.sock, on_read_body);
     }
 }

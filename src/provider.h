@@ -44,6 +44,9 @@ typedef void (*provider_prepared_cb)(void *ud, const char *error_type, const cha
 
 struct provider_ops {
     const char *type;
+    /* The endpoints it can serve, as bits (1 << ENDPOINT_*); 0: every endpoint. A provider that
+     * cannot serve a request's endpoint is left out of its chain (not tried, not cooled). */
+    unsigned endpoints;
     /* Reads settings from the Lua table at index idx; returns 0, or -1 with err filled. */
     int (*configure)(struct provider *p, lua_State *L, int idx, char *err, size_t errlen);
     /* Opens connection pools etc. Called only when the config goes live (not for --check). */

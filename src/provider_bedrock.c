@@ -388,7 +388,8 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
         struct eventstream_filter *f = calloc(1, sizeof(*f));
         if (f == NULL)
             abort();
-        f->super = (struct body_filter){es_feed, es_finish, es_destroy, "text/event-stream; charset=utf-8"};
+        f->super = (struct body_filter){.feed = es_feed, .finish = es_finish, .destroy = es_destroy,
+                                        .content_type = "text/event-stream; charset=utf-8"};
         f->stream = bedrock_stream_new();
         return &f->super;
     }
@@ -396,7 +397,8 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
         struct count_filter *f = calloc(1, sizeof(*f));
         if (f == NULL)
             abort();
-        f->super = (struct body_filter){count_feed, count_finish, count_destroy, "application/json"};
+        f->super = (struct body_filter){.feed = count_feed, .finish = count_finish, .destroy = count_destroy,
+                                        .content_type = "application/json"};
         return &f->super;
     }
     return NULL;
@@ -419,6 +421,7 @@ static int bedrock_convert_error(struct provider *p, int status, const h2o_heade
 
 const struct provider_ops provider_bedrock = {
     .type = "bedrock",
+    .endpoints = 1u << ENDPOINT_MESSAGES | 1u << ENDPOINT_COUNT_TOKENS, /* no /v1/models etc. on Bedrock */
     .configure = bedrock_configure,
     .start = bedrock_start,
     .prepare = bedrock_prepare,

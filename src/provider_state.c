@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
 
 static struct provider_state *all_states;
 
@@ -30,6 +31,8 @@ int provider_state_is_cooling(struct provider_state *s, uint64_t now_ms)
     if (s->cooling_until_ms == 0)
         return 0;
     if (now_ms >= s->cooling_until_ms) {
+        /* the end of a cooldown is a transition too: one line, when it is first noticed */
+        log_info("%s: cooldown over (%s), back in the chain", s->name, s->reason);
         s->cooling_until_ms = 0;
         s->cooling_until_wall = 0;
         s->reason[0] = '\0';
