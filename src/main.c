@@ -72,12 +72,29 @@ static int cmd_reload(const char *config_path)
     }
     char path[4200];
     pidfile_path(c->pid_file, c->port, path, sizeof(path));
-    config_release(c);
     pid_t pid = pidfile_read(path);
+    if (pid <= 0 && c->pid_file == NULL) {
+        /* the config may compute another port here than in the service's environment */
+        pid_t pids[8];
+        char paths[8][4200];
+        size_t n = pidfile_find_running(pids, paths, 8);
+        if (n == 1) {
+            pid = pids[0];
+            snprintf(path, sizeof(path), "%s", paths[0]);
+        } else if (n > 1) {
+            fprintf(stderr, "claude-proxy: several instances are running; say which with PROXY_PORT or --config:\n");
+            for (size_t i = 0; i < n; i++)
+                fprintf(stderr, "  pid %d (%s)\n", (int)pids[i], paths[i]);
+            config_release(c);
+            return 1;
+        }
+    }
     if (pid <= 0) {
         fprintf(stderr, "claude-proxy: no running instance found (pid file %s)\n", path);
+        config_release(c);
         return 1;
     }
+    config_release(c);
     if (kill(pid, SIGHUP) != 0) {
         fprintf(stderr, "claude-proxy: cannot signal pid %d: %s\n", (int)pid, strerror(errno));
         return 1;

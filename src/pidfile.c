@@ -1,5 +1,6 @@
 #include "pidfile.h"
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,16 +8,39 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char *runtime_dir(void)
+{
+    const char *dir = getenv("XDG_RUNTIME_DIR");
+    return dir != NULL && dir[0] != '\0' ? dir : "/tmp";
+}
+
 void pidfile_path(const char *configured, uint16_t port, char *out, size_t outsize)
 {
     if (configured != NULL && configured[0] != '\0') {
         snprintf(out, outsize, "%s", configured);
         return;
     }
-    const char *dir = getenv("XDG_RUNTIME_DIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/tmp";
-    snprintf(out, outsize, "%s/claude-proxy-%u-%u.pid", dir, (unsigned)getuid(), (unsigned)port);
+    snprintf(out, outsize, "%s/claude-proxy-%u-%u.pid", runtime_dir(), (unsigned)getuid(), (unsigned)port);
+}
+
+size_t pidfile_find_running(pid_t *pids, char (*paths)[4200], size_t max)
+{
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof(prefix), "claude-proxy-%u-", (unsigned)getuid());
+    DIR *d = opendir(runtime_dir());
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    for (struct dirent *e; n < max && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, (size_t)plen) != 0 || len < 4 || strcmp(e->d_name + len - 4, ".pid") != 0)
+            continue;
+        snprintf(paths[n], sizeof(paths[n]), "%s/%s", runtime_dir(), e->d_name);
+        if ((pids[n] = pidfile_read(paths[n])) > 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int pidfile_write(const char *path)

@@ -1,0 +1,92 @@
+// `claude-proxy reload` and what a reload keeps: finding the running instance when this shell
+// computes another port than the service's, and a cooldown that is running at reload time.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  startMock, startProxy, stopProxy, request, anthropicHandler, sleep, OAUTH_TOKEN, PROXY_BIN, tmpdir, lua,
+  freePort,
+} from './lib/harness.mjs';
+
+const body = () => ({ model: 'claude-sonnet-5', max_tokens: 100, messages: [{ role: 'user', content: 'Say hello' }] });
+
+function reloadCommand(configObj, runtimeDir) {
+  const dir = tmpdir('cp-reload-');
+  const configPath = path.join(dir, 'claude-proxy.lua');
+  fs.writeFileSync(configPath, `return ${lua(configObj)}\n`);
+  return spawnSync(PROXY_BIN, ['reload', '--config', configPath], { encoding: 'utf8',
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, HOME: dir } });
+}
+
+describe('claude-proxy reload finds the running instance', () => {
+  test('by its pid file in the runtime dir even when this shell computes another port', async () => {
+    const runtime = tmpdir('cp-runtime-');
+    const mock = await startMock(anthropicHandler());
+    const cfg = { pid_file: null, order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: mock.url, token: OAUTH_TOKEN } } };
+    const proxy = await startProxy({ config: cfg, env: { XDG_RUNTIME_DIR: runtime } });
+    try {
+      assert.ok(fs.readdirSync(runtime).some((f) => /^claude-proxy-\d+-\d+\.pid$/.test(f)), 'pid file written');
+      // the service runs with PROXY_PORT=N; this shell's config says another port
+      const r = reloadCommand({ ...cfg, port: proxy.port + 1 }, runtime);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`asked pid ${proxy.child.pid} to reload`));
+      await sleep(300);
+      assert.equal((await request(`${proxy.url}/health`)).json.config.reloads, 1);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('with two instances and no way to tell which, it names both and signals none', async () => {
+    const runtime = tmpdir('cp-runtime-');
+    const mock = await startMock(anthropicHandler());
+    const cfg = { pid_file: null, order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: mock.url, token: OAUTH_TOKEN } } };
+    const a = await startProxy({ config: cfg, env: { XDG_RUNTIME_DIR: runtime } });
+    const b = await startProxy({ config: cfg, env: { XDG_RUNTIME_DIR: runtime } });
+    try {
+      const r = reloadCommand({ ...cfg, port: await freePort() }, runtime);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /several instances/);
+      assert.match(r.stderr, new RegExp(`pid ${a.child.pid}`));
+      assert.match(r.stderr, new RegExp(`pid ${b.child.pid}`));
+      await sleep(200);
+      assert.equal((await request(`${a.url}/health`)).json.config.reloads, 0);
+      assert.equal((await request(`${b.url}/health`)).json.config.reloads, 0);
+    } finally { await stopProxy(a, assert); await stopProxy(b, assert); await mock.close(); }
+  });
+});
+
+describe('a reload during a cooldown', () => {
+  test('the cooling provider stays skipped across the reload, then comes back', async () => {
+    let limited = true;
+    const primary = await startMock((req, res, b) => {
+      if (!limited) return anthropicHandler({ text: 'from primary' })(req, res, b);
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message: 'limited' } }));
+    });
+    const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+    const cfg = (extra = {}) => ({ order: ['primary', 'backup'], cooldown_min: 1, providers: {
+      primary: { type: 'anthropic', base_url: primary.url, token: OAUTH_TOKEN },
+      backup: { type: 'anthropic', base_url: backup.url, token: OAUTH_TOKEN } }, ...extra });
+    const proxy = await startProxy({ config: cfg() });
+    const ask = () => request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(),
+      headers: { 'content-type': 'application/json' } });
+    try {
+      assert.equal((await ask()).json.content[0].text, 'from backup');
+      assert.equal(primary.requests.length, 1);
+      limited = false;
+      proxy.writeConfig(cfg({ log_level: 'info' })); // an edit that keeps both names
+      proxy.child.kill('SIGHUP');
+      await sleep(200);
+      const h = (await request(`${proxy.url}/health`)).json;
+      assert.equal(h.config.reloads, 1);
+      assert.equal(h.providers.find((p) => p.name === 'primary').state, 'cooling', JSON.stringify(h.providers));
+      assert.equal((await ask()).json.content[0].text, 'from backup', 'still skipped after the reload');
+      assert.equal(primary.requests.length, 1, 'not asked while cooling');
+      await sleep(2000);
+      assert.equal((await ask()).json.content[0].text, 'from primary', 'back after the cooldown');
+    } finally { await stopProxy(proxy, assert); await primary.close(); await backup.close(); }
+  });
+});
