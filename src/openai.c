@@ -471,16 +471,30 @@ static int max_tokens(const cJSON *req, int default_max_tokens, double *out, sbu
     return 0;
 }
 
+/* temperature and top_p: numbers within Anthropic's range, 0 to 1. */
+static int sampling_number(const cJSON *req, const char *name, cJSON *o, sbuf *err)
+{
+    const cJSON *v = GET(req, name);
+    if (!present(v))
+        return 0;
+    if (!cJSON_IsNumber(v))
+        return fail(err, name, "%s must be a number", name);
+    /* OpenAI's temperature goes up to 2, Claude's only to 1: forwarding a higher value would be an
+     * upstream 400 in Anthropic's words, and clamping it would silently change the sampling */
+    if (strcmp(name, "temperature") == 0 && v->valuedouble > 1 && v->valuedouble <= 2)
+        return fail(err, name, "temperature %g is not supported: Claude models accept 0 to 1 (OpenAI's range is 0 to 2)",
+                    v->valuedouble);
+    if (!(v->valuedouble >= 0 && v->valuedouble <= 1))
+        return fail(err, name, "%s must be between 0 and 1", name);
+    cJSON_AddNumberToObject(o, name, v->valuedouble);
+    return 0;
+}
+
 static int translate_sampling(const cJSON *req, cJSON *o, sbuf *err)
 {
-    static const char *const numbers[] = {"temperature", "top_p"};
-    for (size_t i = 0; i < 2; i++) {
-        const cJSON *v = GET(req, numbers[i]);
-        if (present(v) && !cJSON_IsNumber(v))
-            return fail(err, numbers[i], "%s must be a number", numbers[i]);
-        if (cJSON_IsNumber(v))
-            cJSON_AddNumberToObject(o, numbers[i], v->valuedouble);
-    }
+    int status;
+    if ((status = sampling_number(req, "temperature", o, err)) != 0 || (status = sampling_number(req, "top_p", o, err)) != 0)
+        return status;
     const cJSON *stop = GET(req, "stop");
     if (cJSON_IsString(stop)) {
         cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "stop_sequences"), cJSON_CreateString(stop->valuestring));

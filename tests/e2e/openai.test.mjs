@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { startMock, startProxy, stopProxy, request, sleep, OAUTH_TOKEN } from './lib/harness.mjs';
 import { startBedrockMock, bedrockEnv } from './lib/bedrock-mock.mjs';
 
+const JSON_TYPE = { 'content-type': 'application/json' };
 const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 // A mock Anthropic that answers with text, or with a tool call when the request has tools.
@@ -152,6 +153,16 @@ describe('OpenAI Chat Completions', () => {
     assert.ok(ids.includes('claude-opus-4-6'));
   });
 
+  test('temperature above 1 (OpenAI allows up to 2) is a 400 naming the parameter, not forwarded', async () => {
+    const before = mock.requests.length;
+    await assert.rejects(client.chat.completions.create({ model: 'claude-sonnet-4-5', temperature: 1.5,
+      messages: [{ role: 'user', content: 'Hi' }] }), (e) => e.status === 400 && e.param === 'temperature' &&
+      e.type === 'invalid_request_error' && /temperature 1\.5 is not supported: Claude models accept 0 to 1/.test(e.message));
+    assert.equal(mock.requests.length, before, 'nothing went upstream');
+    await client.chat.completions.create({ model: 'claude-sonnet-4-5', temperature: 1, messages: [{ role: 'user', content: 'Hi' }] });
+    assert.equal(JSON.parse(mock.requests.at(-1).body).temperature, 1, 'the top of the range passes as is');
+  });
+
   const bad = [
     ['invalid JSON', '{"model":', 'invalid_request_error', null],
     ['missing messages', '{"model":"claude-sonnet-4-5"}', 'invalid_request_error', 'messages'],
@@ -163,7 +174,7 @@ describe('OpenAI Chat Completions', () => {
   for (const [name, raw, type, param] of bad) {
     test(`bad input: ${name} -> 400 in OpenAI's error shape`, async () => {
       const before = mock.requests.length;
-      const r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: raw });
+      const r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: JSON_TYPE, body: raw });
       assert.equal(r.status, 400);
       assert.equal(r.json.error.type, type);
       assert.equal(r.json.error.param, param);
@@ -206,13 +217,15 @@ describe('OpenAI requests fall back to Bedrock', () => {
       assert.equal(anthropic.requests.length, 1, 'Anthropic cools down after its 429');
     } finally { await stopProxy(proxy, assert); await anthropic.close(); await bedrock.close(); }
   });
+
 });
 
 test('an upstream error without a body still reaches OpenAI clients as an OpenAI error', async () => {
   const m = await startMock((req, res) => { res.writeHead(503, { 'content-length': '0' }); res.end(); });
   const p = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: m.url } } } });
   try {
-    const r = await request(`${p.url}/v1/chat/completions`, { method: 'POST', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } });
+    const r = await request(`${p.url}/v1/chat/completions`, { method: 'POST', headers: JSON_TYPE,
+      body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } });
     assert.equal(r.status, 503);
     assert.match(r.json.error.message, /503/);
     assert.equal(r.json.error.type, 'api_error');

@@ -1,6 +1,6 @@
 /* libFuzzer: OpenAI request translation, response translation and error conversion. Whatever the
- * input, each output is well-formed JSON of the promised shape, and exactly one of the request's
- * outputs (translation or error) is written. */
+ * input, each output is well-formed JSON of the promised shape (sampling within 0..1), and exactly
+ * one of the request's outputs (translation or error) is written. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "max_tokens")) ||
                 cJSON_GetArraySize(messages) == 0)
                 abort();
+            /* sampling stays within Anthropic's 0..1 (OpenAI's temperature up to 2 is a 400) */
+            static const char *const sampling[] = {"temperature", "top_p"};
+            for (size_t i = 0; i < 2; i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, sampling[i]);
+                if (v != NULL && !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1))
+                    abort();
+            }
             /* roles alternate and no turn is empty */
             const char *prev = NULL;
             cJSON_ArrayForEach(m, messages)

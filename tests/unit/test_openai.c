@@ -111,6 +111,13 @@ static void test_request_basics(void)
                    "'messages':[{'role':'user','content':'a'}]}",
                    "{'model':'m','max_tokens':5,'temperature':0.25,'top_p':0.5,'stop_sequences':['END'],"
                    "'metadata':{'user_id':'u-1'},'messages':[{'role':'user','content':[{'type':'text','text':'a'}]}]}");
+    /* the ends of the range pass as they are */
+    expect_request("{'model':'m','temperature':1,'top_p':0,'messages':[{'role':'user','content':'a'}]}",
+                   "{'model':'m','max_tokens':1000,'temperature':1,'top_p':0,"
+                   "'messages':[{'role':'user','content':[{'type':'text','text':'a'}]}]}");
+    expect_request("{'model':'m','temperature':0,'top_p':1,'messages':[{'role':'user','content':'a'}]}",
+                   "{'model':'m','max_tokens':1000,'temperature':0,'top_p':1,"
+                   "'messages':[{'role':'user','content':[{'type':'text','text':'a'}]}]}");
     expect_request("{'model':'m','stop':['a','b'],'stream':true,'messages':[{'role':'user','content':'a'}]}",
                    "{'model':'m','max_tokens':1000,'stop_sequences':['a','b'],'stream':true,"
                    "'messages':[{'role':'user','content':[{'type':'text','text':'a'}]}]}");
@@ -292,6 +299,17 @@ static void test_request_errors(void)
     expect_400(req, "max_tokens", "positive integer");
     snprintf(req, sizeof(req), "{'model':'m','temperature':'hot',%s}", user);
     expect_400(req, "temperature", "number");
+    /* OpenAI allows temperature up to 2, Claude only to 1: said plainly, not forwarded */
+    snprintf(req, sizeof(req), "{'model':'m','temperature':1.5,%s}", user);
+    expect_400(req, "temperature", "temperature 1.5 is not supported: Claude models accept 0 to 1");
+    snprintf(req, sizeof(req), "{'model':'m','temperature':2,%s}", user);
+    expect_400(req, "temperature", "accept 0 to 1");
+    snprintf(req, sizeof(req), "{'model':'m','temperature':2.5,%s}", user);
+    expect_400(req, "temperature", "temperature must be between 0 and 1");
+    snprintf(req, sizeof(req), "{'model':'m','temperature':-0.1,%s}", user);
+    expect_400(req, "temperature", "temperature must be between 0 and 1");
+    snprintf(req, sizeof(req), "{'model':'m','top_p':1.01,%s}", user);
+    expect_400(req, "top_p", "top_p must be between 0 and 1");
     snprintf(req, sizeof(req), "{'model':'m','stop':['a',1],%s}", user);
     expect_400(req, "stop", "array of strings");
     snprintf(req, sizeof(req), "{'model':'m','stop':{},%s}", user);
