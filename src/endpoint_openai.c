@@ -1,4 +1,5 @@
 #include "endpoint_openai.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "body_filter.h"
@@ -25,6 +26,7 @@ struct openai_filter {
     struct sse_parser parser;
     struct openai_stream *stream;
     sbuf body;
+    int body_too_large; /* a JSON answer over MAX_JSON_BODY: not kept, answered with a 502 */
     sbuf *out;
     int ended;
 };
@@ -47,14 +49,15 @@ static int filter_feed(struct body_filter *bf, const char *data, size_t len, sbu
     if (!f->streaming) {
         if (f->body.len + len <= MAX_JSON_BODY)
             sbuf_append(&f->body, data, len);
+        else
+            f->body_too_large = 1;
         return 0;
     }
     f->out = out;
     int r = sse_parser_feed(&f->parser, data, len, on_sse_event, f);
     f->out = NULL;
     if (r < 0 && !f->ended) {
-        const char *e = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"unreadable upstream stream\"}}";
-        openai_stream_event(f->stream, "error", 5, e, strlen(e), out);
+        openai_stream_fail(f->stream, "api_error", "the upstream stream could not be read (an event over 8 MiB)", out);
         f->ended = 1;
     }
     if (f->ended)
@@ -62,26 +65,50 @@ static int filter_feed(struct body_filter *bf, const char *data, size_t len, sbu
     return f->ended;
 }
 
+/* A stream that breaks before message_stop ends with an error chunk and no [DONE], so that the
+ * client does not take the part it got for the whole answer. */
+static void stream_finish(struct openai_filter *f, const char *err, sbuf *out)
+{
+    if (err != NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "the upstream stream broke off before the answer was complete (%s)", err);
+        openai_stream_fail(f->stream, strstr(err, "timeout") ? "timeout_error" : "api_error", msg, out);
+    }
+    openai_stream_finish(f->stream, out);
+}
+
+/* The whole JSON answer is in: a chat.completion, or, when a 2xx answer cannot be translated, a
+ * 502 (the exchange holds the response until now, so the status can still change). */
+static void json_finish(struct openai_filter *f, const char *err, sbuf *out)
+{
+    const char *body = f->body.data ? f->body.data : "";
+    if (f->status < 200 || f->status > 299) {
+        openai_error_from_anthropic(f->status, body, f->body.len, out);
+        return;
+    }
+    if (err == NULL && !f->body_too_large &&
+        openai_response_from_anthropic(body, f->body.len, f->request->info.model, out) == 0)
+        return;
+    f->super.final_status = 502;
+    char msg[300];
+    if (err != NULL) {
+        snprintf(msg, sizeof(msg), "the upstream answer broke off before it was complete (%s)", err);
+        error_json(out, API_OPENAI, "api_error", msg);
+    } else if (f->body_too_large) {
+        snprintf(msg, sizeof(msg), "the upstream answer is larger than %d MiB", MAX_JSON_BODY / (1024 * 1024));
+        error_json(out, API_OPENAI, "api_error", msg);
+    } else {
+        openai_error_for_bad_answer(f->status, body, f->body.len, out);
+    }
+}
+
 static void filter_finish(struct body_filter *bf, const char *err, sbuf *out)
 {
     struct openai_filter *f = (struct openai_filter *)bf;
-    if (f->streaming) {
-        if (err != NULL && !f->ended) {
-            sbuf e = SBUF_INIT;
-            char msg[300];
-            snprintf(msg, sizeof(msg), "the upstream stream failed: %s", err);
-            error_json(&e, API_ANTHROPIC, strstr(err, "timeout") ? "timeout_error" : "api_error", msg);
-            openai_stream_event(f->stream, "error", 5, e.data, e.len, out);
-            sbuf_free(&e);
-        }
-        openai_stream_finish(f->stream, out);
-        return;
-    }
-    const char *body = f->body.data ? f->body.data : "";
-    if (f->status >= 200 && f->status <= 299 && err == NULL &&
-        openai_response_from_anthropic(body, f->body.len, f->request->info.model, out) == 0)
-        return;
-    openai_error_from_anthropic(f->status >= 200 && f->status <= 299 ? 502 : f->status, body, f->body.len, out);
+    if (f->streaming)
+        stream_finish(f, err, out);
+    else
+        json_finish(f, err, out);
 }
 
 static void filter_destroy(struct body_filter *bf)

@@ -676,23 +676,43 @@ static const char *status_type(int status)
     }
 }
 
+/* The message of an Anthropic error object, or of Bedrock's {"message": ...}; NULL if none. */
+static const char *upstream_error_message(const cJSON *j)
+{
+    const char *message = GET_STR(GET(j, "error"), "message");
+    if (message == NULL)
+        message = GET_STR(j, "message");
+    if (message == NULL)
+        message = GET_STR(j, "Message");
+    return message != NULL && message[0] != '\0' ? message : NULL;
+}
+
 void openai_error_from_anthropic(int status, const char *body, size_t len, sbuf *out)
 {
     cJSON *j = parse_json(body, len);
-    const cJSON *err = GET(j, "error");
-    const char *type = GET_STR(err, "type"), *message = GET_STR(err, "message");
-    if (message == NULL)
-        message = GET_STR(j, "message"); /* Bedrock's {"message": ...} */
-    if (message == NULL)
-        message = GET_STR(j, "Message");
+    const char *type = GET_STR(GET(j, "error"), "type"), *message = upstream_error_message(j);
     if (type != NULL && type[0] == '\0')
         type = NULL;
     char fallback[100];
-    if (message == NULL || message[0] == '\0') {
+    if (message == NULL) {
         snprintf(fallback, sizeof(fallback), "upstream error (HTTP %d)", status);
         message = fallback;
     }
     error_object(out, message, type ? type : status_type(status), NULL, type);
+    cJSON_Delete(j);
+}
+
+void openai_error_for_bad_answer(int status, const char *body, size_t len, sbuf *out)
+{
+    cJSON *j = parse_json(body, len);
+    if (upstream_error_message(j) != NULL) {
+        openai_error_from_anthropic(502, body, len, out);
+    } else {
+        char message[120];
+        snprintf(message, sizeof(message), "the upstream answered HTTP %d with a body that is not an Anthropic message",
+                 status);
+        error_object(out, message, "api_error", NULL, NULL);
+    }
     cJSON_Delete(j);
 }
 
@@ -709,6 +729,7 @@ struct openai_stream {
     int tool_block;    /* ... with this Anthropic block index */
     int finish_sent;   /* the chunk with finish_reason was written */
     int usage_sent;
+    int stopped;       /* message_stop arrived: the answer is complete */
     int errored;       /* an error chunk ended the stream */
     int done_sent;     /* [DONE] was written */
     long long input_tokens, output_tokens;
@@ -820,17 +841,29 @@ static void block_delta(struct openai_stream *s, const cJSON *ev, sbuf *out)
     sbuf_free(&delta);
 }
 
+/* The error chunk OpenAI itself sends when a stream fails part way: the SDKs throw on it. */
+static void error_chunk(struct openai_stream *s, const char *type, const char *code, const char *message, sbuf *out)
+{
+    sbuf_puts(out, "data: ");
+    error_object(out, message, type, NULL, code);
+    sbuf_puts(out, "\n\n");
+    s->errored = 1;
+}
+
 static void stream_error(struct openai_stream *s, const cJSON *ev, sbuf *out)
 {
     const cJSON *err = GET(ev, "error");
     const char *type = GET_STR(err, "type"), *message = GET_STR(err, "message");
     if (type != NULL && type[0] == '\0')
         type = NULL;
-    sbuf_puts(out, "data: ");
-    error_object(out, message && message[0] ? message : "the upstream stream failed", type ? type : "api_error", NULL,
-                 type);
-    sbuf_puts(out, "\n\n");
-    s->errored = 1;
+    error_chunk(s, type ? type : "api_error", type, message && message[0] ? message : "the upstream stream failed", out);
+}
+
+void openai_stream_fail(struct openai_stream *s, const char *type, const char *message, sbuf *out)
+{
+    if (s->errored || s->done_sent || s->stopped)
+        return;
+    error_chunk(s, type, NULL, message, out);
 }
 
 int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data,
@@ -873,6 +906,7 @@ int openai_stream_event(struct openai_stream *s, const char *event, size_t event
         if (fr)
             finish_chunk(s, out, fr);
     } else if (strcmp(type, "message_stop") == 0) {
+        s->stopped = 1;
         finish_chunk(s, out, "stop");
         if (s->include_usage && !s->usage_sent)
             usage_chunk(s, out);
@@ -885,9 +919,11 @@ int openai_stream_event(struct openai_stream *s, const char *event, size_t event
 
 void openai_stream_finish(struct openai_stream *s, sbuf *out)
 {
-    if (s->done_sent)
+    /* [DONE] says the answer is complete: after an error it would let a client that skips the
+     * error chunk take a truncated answer for a whole one (OpenAI ends such streams without it) */
+    if (s->done_sent || s->errored)
         return;
-    if (s->include_usage && !s->usage_sent && !s->errored)
+    if (s->include_usage && !s->usage_sent)
         usage_chunk(s, out);
     sbuf_puts(out, "data: [DONE]\n\n");
     s->done_sent = 1;

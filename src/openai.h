@@ -33,6 +33,11 @@ int openai_response_from_anthropic(const char *json, size_t len, const char *mod
  * an empty body) -> {"error":{"message":M,"type":T,"param":null,"code":T or null}}. */
 void openai_error_from_anthropic(int status, const char *body, size_t len, sbuf *out);
 
+/* A 2xx answer (HTTP status `status`) that openai_response_from_anthropic could not read (an HTML
+ * page, a cut JSON, an error object): the OpenAI error to send with a 502. An error object's
+ * message and type are kept; anything else says the upstream's answer was not a message. */
+void openai_error_for_bad_answer(int status, const char *body, size_t len, sbuf *out);
+
 /* Streaming: one Anthropic SSE event in, zero or more "data: {chunk}\n\n" lines out, at once. */
 struct openai_stream;
 struct openai_stream *openai_stream_new(const char *model, int include_usage);
@@ -41,8 +46,12 @@ struct openai_stream *openai_stream_new(const char *model, int include_usage);
  * ignored and return -1 too). */
 int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data,
                         size_t data_len, sbuf *out);
-/* End of stream: the usage chunk if asked for and not yet sent (not after an error), then
- * "data: [DONE]\n\n". Only the first call appends anything. */
+/* The upstream stream broke (cut off, timed out, unreadable) before message_stop: appends an error
+ * chunk {"error":{"message":message,"type":type,"param":null,"code":null}} and ends the stream as an
+ * error event does. Nothing once the stream has ended (message_stop, an error, or finish). */
+void openai_stream_fail(struct openai_stream *s, const char *type, const char *message, sbuf *out);
+/* End of stream: the usage chunk if asked for and not yet sent, then "data: [DONE]\n\n". After an
+ * error nothing: [DONE] would tell the client the answer is complete. Only the first call appends. */
 void openai_stream_finish(struct openai_stream *s, sbuf *out);
 void openai_stream_free(struct openai_stream *s);
 

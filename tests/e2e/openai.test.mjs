@@ -2,7 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startMock, startProxy, stopProxy, request, sleep, OAUTH_TOKEN } from './lib/harness.mjs';
+import { startMock, startProxy, stopProxy, request, parseSse, sleep, OAUTH_TOKEN } from './lib/harness.mjs';
 import { startBedrockMock, bedrockEnv } from './lib/bedrock-mock.mjs';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -193,6 +193,99 @@ describe('OpenAI Chat Completions', () => {
       await assert.rejects(c.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] }),
         (e) => e.status === 401 && e.error?.message === 'invalid x-api-key' && e.error?.type === 'authentication_error');
     } finally { await stopProxy(p, assert); await m.close(); }
+  });
+});
+
+// A mock Anthropic whose answer breaks in the way the last user message names.
+function breakingMock() {
+  const start = (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(ev('message_start', { message: { id: 'msg_cut', type: 'message', role: 'assistant', model: 'm', content: [],
+      stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } }));
+    res.write(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+    res.write(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hel' } }));
+  };
+  const answers = {
+    cut: (res) => { start(res); res.end(); }, // a clean end of the body, but no message_stop
+    drop: (res) => { start(res); setTimeout(() => res.socket.destroy(), 20); }, // the connection dies
+    error: (res) => { start(res); res.end(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })); },
+    html: (res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in to the Wi-Fi</body></html>'); },
+    half: (res) => {
+      const whole = JSON.stringify({ id: 'msg_h', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'x'.repeat(200) }],
+        stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': whole.length });
+      res.write(whole.slice(0, 60));
+      setTimeout(() => res.socket.destroy(), 20);
+    },
+  };
+  return startMock((req, res, raw) => answers[JSON.parse(raw).messages.at(-1).content[0].text](res));
+}
+
+describe('OpenAI answers that break', () => {
+  let mock, proxy, client;
+  before(async () => {
+    mock = await breakingMock();
+    proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: mock.url } } } });
+    client = new OpenAI({ apiKey: 'x', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  });
+  after(async () => { await stopProxy(proxy, assert); await mock.close(); });
+
+  // Streams `how` through the SDK: the chunks it yielded before it threw, and what it threw.
+  async function streamUntilThrow(how) {
+    const stream = await client.chat.completions.create({ model: 'claude-sonnet-4-5', stream: true,
+      stream_options: { include_usage: true }, messages: [{ role: 'user', content: how }] });
+    const chunks = [];
+    let thrown = null;
+    try { for await (const c of stream) chunks.push(c); } catch (e) { thrown = e; }
+    return { chunks, thrown };
+  }
+
+  for (const how of ['cut', 'drop']) {
+    test(`a stream whose upstream stops before message_stop (${how}) makes the SDK throw; no finish_reason`, async () => {
+      const { chunks, thrown } = await streamUntilThrow(how);
+      assert.ok(thrown, 'for await threw');
+      assert.match(thrown.message, /the upstream stream broke off before the answer was complete/);
+      assert.equal(thrown.type, 'api_error');
+      assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'Hel', 'what came before the break');
+      assert.ok(chunks.every((c) => !c.choices[0]?.finish_reason), 'no finish_reason');
+      assert.ok(chunks.every((c) => !c.usage), 'no usage chunk: the answer is not complete');
+    });
+  }
+
+  test('on the wire: the error chunk ends the stream, without [DONE]', async () => {
+    const r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: JSON_TYPE,
+      body: { model: 'm', stream: true, messages: [{ role: 'user', content: 'cut' }] } });
+    assert.equal(r.status, 200);
+    const events = parseSse(r.text).map((e) => JSON.parse(e.data));
+    assert.deepEqual(Object.keys(events.at(-1).error), ['message', 'type', 'param', 'code']);
+    assert.match(events.at(-1).error.message, /before message_stop/);
+    assert.ok(!r.text.includes('[DONE]'), r.text);
+  });
+
+  test('an Anthropic error event after some deltas reaches the SDK as an error', async () => {
+    const { chunks, thrown } = await streamUntilThrow('error');
+    assert.ok(thrown, 'for await threw');
+    assert.equal(thrown.message, 'Overloaded');
+    assert.equal(thrown.type, 'overloaded_error');
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'Hel');
+    assert.ok(chunks.every((c) => !c.choices[0]?.finish_reason));
+  });
+
+  test('a 200 whose body is not an Anthropic message (HTML) is a 502 in OpenAI\'s error shape', async () => {
+    await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'html' }] }),
+      (e) => e.status === 502 && e.type === 'api_error' && /answered HTTP 200 with a body that is not an Anthropic message/.test(e.message));
+    const r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: JSON_TYPE,
+      body: { model: 'm', messages: [{ role: 'user', content: 'html' }] } });
+    assert.equal(r.status, 502);
+    assert.match(r.headers['content-type'], /^application\/json/);
+    assert.equal(Number(r.headers['content-length']), Buffer.byteLength(r.text));
+    assert.deepEqual(r.json, { error: { message: 'the upstream answered HTTP 200 with a body that is not an Anthropic message',
+      type: 'api_error', param: null, code: null } });
+  });
+
+  test('a 200 whose JSON body breaks off part way is a 502, not a 200 with an error body', async () => {
+    await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'half' }] }),
+      (e) => e.status === 502 && e.type === 'api_error' && /the upstream answer broke off before it was complete/.test(e.message));
   });
 });
 

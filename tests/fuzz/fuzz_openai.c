@@ -106,6 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sbuf_reset(&out);
     openai_error_from_anthropic(size ? 400 + data[0] : 500, in, size, &out);
     check_error_shape(&out);
+
+    sbuf_reset(&out);
+    openai_error_for_bad_answer(200, in, size, &out);
+    check_error_shape(&out);
     sbuf_free(&out);
     sbuf_free(&err);
     return 0;

@@ -471,6 +471,33 @@ static void test_error_conversion(void)
                  "'param':null,'code':null}}");
 }
 
+static void expect_bad_answer_at(int line, int status, const char *body, const char *expected_sq)
+{
+    sbuf out = SBUF_INIT;
+    openai_error_for_bad_answer(status, body, strlen(body), &out);
+    check_count++;
+    if (!json_equal(out.data, out.len, expected_sq, line))
+        check_failures++;
+    sbuf_free(&out);
+}
+#define expect_bad_answer(status, body, expected) expect_bad_answer_at(__LINE__, (status), (body), (expected))
+
+static void test_bad_answer(void)
+{
+    /* a 2xx that is no message: what went wrong, with the upstream's status (the client gets a 502) */
+    expect_bad_answer(200, "<html>captive portal</html>",
+                      "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
+                      "'type':'api_error','param':null,'code':null}}");
+    expect_bad_answer(200, "{\"id\":\"msg_1\",\"type\":\"message\",\"content\":[{\"type\"",
+                      "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
+                      "'type':'api_error','param':null,'code':null}}");
+    expect_bad_answer(201, "", "{'error':{'message':'the upstream answered HTTP 201 with a body that is not an Anthropic "
+                               "message','type':'api_error','param':null,'code':null}}");
+    /* an error object keeps its words */
+    expect_bad_answer(200, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+                      "{'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}");
+}
+
 /* ---- streaming ---------------------------------------------------------------------------- */
 
 /* Replaces every "@T" in the single-quoted text by created and quotes it. */
@@ -491,8 +518,8 @@ static char *expand(const char *sq, long long created)
 }
 
 struct step {
-    const char *event; /* NULL: openai_stream_finish */
-    const char *data;  /* single-quoted */
+    const char *event; /* NULL: openai_stream_finish, or openai_stream_fail if data is set */
+    const char *data;  /* single-quoted; for openai_stream_fail the message, as is */
     int result;
     const char *out; /* what this one event must append, single-quoted, "@T" for created */
 };
@@ -516,6 +543,8 @@ static void run_stream_at(int line, const char *model, int include_usage, const 
             char *data = dq(steps[i].data);
             r = openai_stream_event(s, steps[i].event, strlen(steps[i].event), data, strlen(data), &out);
             free(data);
+        } else if (steps[i].data) {
+            openai_stream_fail(s, "api_error", steps[i].data, &out);
         } else {
             openai_stream_finish(s, &out);
         }
@@ -528,7 +557,7 @@ static void run_stream_at(int line, const char *model, int include_usage, const 
         if (r != steps[i].result || strcmp(out.data ? out.data : "", exp) != 0) {
             check_failures++;
             fprintf(stderr, "line %d, step %zu (%s): result %d (expected %d)\n  got:      %s\n  expected: %s\n", line,
-                    i, steps[i].event ? steps[i].event : "finish", r, steps[i].result, out.data ? out.data : "", exp);
+                    i, steps[i].event ? steps[i].event : steps[i].data ? "fail" : "finish", r, steps[i].result, out.data ? out.data : "", exp);
         }
         free(exp);
         sbuf_free(&out);
@@ -609,7 +638,8 @@ static void test_stream_without_usage(void)
 
 static void test_stream_error(void)
 {
-    /* an Anthropic error event mid-stream: an OpenAI error chunk, -1, and nothing after it but [DONE] */
+    /* an Anthropic error event mid-stream: an OpenAI error chunk, -1, and nothing after it, not even
+     * [DONE] (which would say the answer is complete) */
     static const struct step steps[] = {
         {"message_start", "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}",
          0, HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
@@ -619,7 +649,7 @@ static void test_stream_error(void)
          "data: {'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}\n\n"},
         {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}", -1, ""},
         {"message_stop", "{'type':'message_stop'}", -1, ""},
-        {NULL, NULL, 0, "data: [DONE]\n\n"}, /* no usage chunk after an error */
+        {NULL, NULL, 0, ""}, /* no usage chunk and no [DONE] after an error */
     };
     run_stream("m", 1, steps);
 
@@ -632,6 +662,33 @@ static void test_stream_error(void)
 }
 
 #define HEADP "data: {'id':'chatcmpl-proxy','object':'chat.completion.chunk','created':@T,'model':'m','choices':["
+
+static void test_stream_fail(void)
+{
+    /* cut off after a text delta: an error chunk, no finish_reason, no usage, no [DONE] */
+    static const struct step cut[] = {
+        {"message_start", "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}",
+         0, HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}",
+         0, HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN ",'usage':null}\n\n"},
+        {NULL, "cut off", 0, "data: {'error':{'message':'cut off','type':'api_error','param':null,'code':null}}\n\n"},
+        {NULL, "again", 0, ""}, /* one error only */
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}", -1, ""},
+        {NULL, NULL, 0, ""},
+    };
+    run_stream("m", 1, cut);
+
+    /* after message_stop the answer is whole: a late failure changes nothing */
+    static const struct step late[] = {
+        {"message_stop", "{'type':'message_stop'}", 0,
+         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n"
+         HEADP "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}]}\n\n"},
+        {NULL, "too late", 0, ""},
+        {NULL, NULL, 0, "data: [DONE]\n\n"},
+        {NULL, "after the end", 0, ""},
+    };
+    run_stream("m", 0, late);
+}
 
 static void test_stream_odd_orders(void)
 {
@@ -669,9 +726,11 @@ int main(void)
     test_request_errors();
     test_response();
     test_error_conversion();
+    test_bad_answer();
     test_stream_text_and_tools();
     test_stream_without_usage();
     test_stream_error();
+    test_stream_fail();
     test_stream_odd_orders();
     CHECK_DONE();
 }
