@@ -3,7 +3,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startMock, startProxy, stopProxy, request, parseSse, sleep, OAUTH_TOKEN } from './lib/harness.mjs';
-import { startBedrockMock, bedrockEnv } from './lib/bedrock-mock.mjs';
+import { startBedrockMock, bedrockEnv, chunkFrame } from './lib/bedrock-mock.mjs';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -311,6 +311,70 @@ describe('OpenAI requests fall back to Bedrock', () => {
     } finally { await stopProxy(proxy, assert); await anthropic.close(); await bedrock.close(); }
   });
 
+  test('tool calls and usage through the Bedrock fallback, streaming and not', async () => {
+    const usage = { input_tokens: 40, cache_read_input_tokens: 2, output_tokens: 1 };
+    const toolEvents = [
+      { type: 'message_start', message: { id: 'msg_bt', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929',
+        content: [], stop_reason: null, stop_sequence: null, usage } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Checking.' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_b7', name: 'get_weather', input: {} } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: ' "Oslo"}' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 17 } },
+      { type: 'message_stop' },
+    ];
+    const anthropic = await startMock((req, res) => { res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+      res.end('{"type":"error","error":{"type":"rate_limit_error","message":"rate limit exceeded"}}'); });
+    const bedrock = await startBedrockMock({ behaviour: (rec) => {
+      if (rec.url.endsWith('/invoke-with-response-stream')) return (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
+        res.end(Buffer.concat(toolEvents.map(chunkFrame)));
+      };
+      if (rec.url.endsWith('/invoke')) return (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'msg_bt', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929',
+          content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_b7', name: 'get_weather', input: { city: 'Oslo' } }],
+          stop_reason: 'tool_use', stop_sequence: null, usage: { ...usage, output_tokens: 17 } }));
+      };
+      return null;
+    } });
+    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], providers: {
+      anthropic: { type: 'anthropic', base_url: anthropic.url },
+      bedrock: { type: 'bedrock', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
+    try {
+      const client = new OpenAI({ apiKey: 'x', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+      const messages = [{ role: 'user', content: 'Weather in Oslo?' }];
+      const expectedUsage = { prompt_tokens: 42, completion_tokens: 17, total_tokens: 59 };
+
+      const stream = await client.chat.completions.create({ model: 'claude-sonnet-4-5', stream: true, tools,
+        tool_choice: 'required', stream_options: { include_usage: true }, messages });
+      const chunks = [];
+      for await (const c of stream) chunks.push(c);
+      assert.deepEqual(bedrock.requests.at(-1).verdict, { ok: true });
+      assert.match(bedrock.requests.at(-1).url, /\/invoke-with-response-stream$/);
+      const sent = bedrock.requests.at(-1).json;
+      assert.deepEqual(sent.tools[0], { name: 'get_weather', description: 'Weather for a city', input_schema: tools[0].function.parameters });
+      assert.deepEqual(sent.tool_choice, { type: 'any' });
+      const calls = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+      assert.deepEqual([calls[0].index, calls[0].id, calls[0].function.name], [0, 'toolu_b7', 'get_weather']);
+      assert.deepEqual(JSON.parse(calls.map((c) => c.function.arguments).join('')), { city: 'Oslo' });
+      assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'Checking.');
+      assert.equal(chunks.find((c) => c.choices[0]?.finish_reason).choices[0].finish_reason, 'tool_calls');
+      assert.deepEqual(chunks.at(-1).usage, expectedUsage);
+
+      const r = await client.chat.completions.create({ model: 'claude-sonnet-4-5', tools, messages });
+      assert.match(bedrock.requests.at(-1).url, /\/invoke$/);
+      assert.equal(r.choices[0].finish_reason, 'tool_calls');
+      assert.equal(r.choices[0].message.content, 'Checking.');
+      assert.deepEqual(r.choices[0].message.tool_calls, [{ id: 'toolu_b7', type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }]);
+      assert.deepEqual(r.usage, expectedUsage);
+      assert.equal(anthropic.requests.length, 1, 'Anthropic cools down after its 429');
+    } finally { await stopProxy(proxy, assert); await anthropic.close(); await bedrock.close(); }
+  });
 });
 
 test('an upstream error without a body still reaches OpenAI clients as an OpenAI error', async () => {
