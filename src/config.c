@@ -12,6 +12,9 @@
 #include "redact.h"
 
 #define ROUTE_INSTRUCTION_LIMIT 1000000 /* route() is a small function; a loop is a bug */
+/* All a config's Lua may hold: the model map and route() need little, and a runaway
+ * string.rep() in route() must fail inside Lua, not exhaust the machine. */
+#define LUA_MEMORY_LIMIT (64u * 1024 * 1024)
 #define DEFAULT_CONFIG_NAME "claude-proxy.lua"
 
 const struct embedded_file *embedded_find(const char *name)
@@ -568,6 +571,25 @@ static void warn_if_secret_readable(const char *path)
                  "(mode 0600) or run chmod 600 %s", path, path);
 }
 
+/* lua_Alloc with a budget: a request over it fails like malloc, which Lua turns into a
+ * "not enough memory" error that pcall catches. */
+static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct proxy_config *c = ud;
+    size_t old = ptr != NULL ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        c->lua_bytes -= old;
+        return NULL;
+    }
+    if (nsize > old && c->lua_bytes - old + nsize > LUA_MEMORY_LIMIT)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p != NULL)
+        c->lua_bytes = c->lua_bytes - old + nsize;
+    return p;
+}
+
 struct proxy_config *config_load(const char *path, char *err, size_t errlen)
 {
     struct proxy_config *c = calloc(1, sizeof(*c));
@@ -577,7 +599,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
     c->models_ref = c->route_ref = LUA_NOREF;
     c->source = strdup(path ? path : "(built-in default)");
     err[0] = '\0';
-    lua_State *L = c->L = luaL_newstate();
+    lua_State *L = c->L = lua_newstate(budget_alloc, c);
     if (L == NULL)
         abort();
     luaL_openlibs(L);

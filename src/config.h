@@ -19,6 +19,7 @@ struct provider_state;
 struct proxy_config {
     int refcount;
     lua_State *L;
+    size_t lua_bytes; /* what L holds (bounded, see config.c) */
     char *source; /* file path, or "(built-in default)" */
     char *listen_host;
     uint16_t port;

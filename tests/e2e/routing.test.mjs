@@ -261,8 +261,9 @@ describe('route()', () => {
     } finally { await stopProxy(proxy, assert); await primary.close(); }
   });
 
-  test('route() raising an error or looping forever: static order, logged once, request served', async () => {
-    for (const fn of ['function(req) error("boom") end', 'function(req) while true do end end']) {
+  test('route() raising an error, looping forever or eating memory: static order, logged once, request served', async () => {
+    for (const fn of ['function(req) error("boom") end', 'function(req) while true do end end',
+      'function(req) local t = {} for i = 1, 8 do t[i] = string.rep("x", 16 * 1024 * 1024) end end']) {
       const primary = await startMock(anthropicHandler({ text: 'primary' }));
       const proxy = await startProxy({ config: { order: ['primary'], providers: { primary: { type: 'anthropic',
         base_url: primary.url } }, route: { lua: fn } } });
@@ -274,7 +275,7 @@ describe('route()', () => {
         }
         const lines = proxy.output.split('\n').filter((l) => /route\(\) failed/.test(l));
         assert.equal(lines.length, 1, proxy.output);
-        assert.match(lines[0], fn.includes('boom') ? /boom/ : /instructions/);
+        assert.match(lines[0], fn.includes('boom') ? /boom/ : fn.includes('rep') ? /not enough memory/ : /instructions/);
       } finally { await stopProxy(proxy, assert); await primary.close(); }
     }
   });
