@@ -5,17 +5,20 @@
 # the libuv build). So h2o 2.2.6 (the last 2.2 release: the same h2o_http1client API as
 # Debian's 2.2.5) is built as a resource against Homebrew's libuv and OpenSSL 3, installed
 # privately under libexec/h2o, and found through PKG_CONFIG_PATH. Nothing else uses it.
+# h2o has no switch for libuv: its CMakeLists builds the libuv flavour (target libh2o) when
+# pkg-config finds libuv >= 1.0, so the build checks that it did rather than pass an option.
 class ClaudeProxy < Formula
   desc "Keeps Claude Code working when the Anthropic rate limit hits: falls back to AWS Bedrock"
   homepage "https://github.com/claude-proxy/claude-proxy"
   url "https://github.com/claude-proxy/claude-proxy/archive/refs/tags/v0.1.0.tar.gz"
-  # Release step: fill in both checksums (`brew fetch --build-from-source` prints them).
+  # Release step: fill in the checksum of the release tarball (`brew fetch --build-from-source`
+  # prints it); it cannot be known before the tag exists.
   sha256 "RELEASE_CHECKSUM_OF_THE_SOURCE_TARBALL"
   license "MIT"
   head "https://github.com/claude-proxy/claude-proxy.git", branch: "main"
 
   depends_on "cmake" => :build
-  depends_on "pkg-config" => :build
+  depends_on "pkgconf" => :build
   depends_on "cjson"
   depends_on "libuv"
   depends_on "lua"
@@ -25,15 +28,20 @@ class ClaudeProxy < Formula
 
   resource "h2o" do
     url "https://github.com/h2o/h2o/archive/refs/tags/v2.2.6.tar.gz"
-    sha256 "RELEASE_CHECKSUM_OF_H2O_2_2_6"
+    # the same tarball and checksum as Homebrew's own h2o formula (Formula/h/h2o.rb, 2.2.6)
+    sha256 "f8cbc1b530d85ff098f6efc2c3fdbc5e29baffb30614caac59d5c710f7bda201"
   end
 
   def install
     h2o_prefix = libexec/"h2o"
     resource("h2o").stage do
+      # h2o 2.2's CMakeLists asks for CMake 2.8.11, which CMake 4 refuses without this
       system "cmake", "-S", ".", "-B", "build", *std_cmake_args(install_prefix: h2o_prefix),
-             "-DLIBUV=ON", "-DWITH_BUNDLED_SSL=OFF", "-DWITH_MRUBY=OFF", "-DBUILD_SHARED_LIBS=OFF",
-             "-DOPENSSL_ROOT_DIR=#{Formula["openssl@3"].opt_prefix}"
+             "-DCMAKE_POLICY_VERSION_MINIMUM=3.5", "-DWITH_BUNDLED_SSL=OFF", "-DWITH_MRUBY=OFF",
+             "-DBUILD_SHARED_LIBS=OFF", "-DOPENSSL_ROOT_DIR=#{Formula["openssl@3"].opt_prefix}"
+      # without libuv the target would still build, as a library claude-proxy cannot link
+      odie "h2o did not find libuv through pkg-config" unless File.read("build/CMakeCache.txt")
+                                                                   .include?("LIBUV_FOUND:INTERNAL=1")
       system "cmake", "--build", "build", "--target", "libh2o"
       (h2o_prefix/"lib").install Dir["build/libh2o*.a"]
       (h2o_prefix/"include").install Dir["include/*"]
