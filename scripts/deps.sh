@@ -10,9 +10,10 @@ missing_pkgconfig() {
     pkg-config --exists lua5.4 2>/dev/null || pkg-config --exists lua 2>/dev/null || echo lua
 }
 
+# npm too: Debian's nodejs comes without it, and `make test` needs it for `npm ci`
 if command -v pkg-config >/dev/null 2>&1 && [ -z "$(missing_pkgconfig)" ] \
    && command -v cmake >/dev/null 2>&1 && command -v node >/dev/null 2>&1 \
-   && command -v openssl >/dev/null 2>&1; then
+   && command -v npm >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -22,8 +23,13 @@ Linux)
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl curl"
-        # keep an existing Node.js (e.g. from NodeSource, whose nodejs conflicts with Debian's npm)
-        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+        # keep an existing Node.js: NodeSource's nodejs brings npm (and conflicts with Debian's
+        # npm package); Debian's nodejs needs the npm package beside it
+        if ! command -v node >/dev/null 2>&1; then
+            PKGS="$PKGS nodejs npm"
+        elif ! command -v npm >/dev/null 2>&1; then
+            PKGS="$PKGS npm"
+        fi
         echo "Installing build dependencies: $PKGS"
         $SUDO apt-get update -q
         # shellcheck disable=SC2086 # PKGS is a list of package names
@@ -39,7 +45,7 @@ Darwin)
         if ! pkg-config --exists libh2o; then
             echo "libh2o (libuv build) is not packaged by Homebrew; install it with our formula:" >&2
             echo "  brew install --build-from-source packaging/homebrew/claude-proxy.rb" >&2
-            echo "or build h2o 2.2.6 with -DWITH_BUNDLED_SSL=off -DLIBUV=ON and install libh2o." >&2
+            echo "or build h2o 2.2.6 (-DWITH_BUNDLED_SSL=OFF; it builds libh2o for libuv when pkg-config finds libuv) and install it." >&2
             exit 1
         fi
         exit 0

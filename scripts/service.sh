@@ -29,8 +29,17 @@ health() {
     curl -fsS -m 2 "http://127.0.0.1:$PORT/health" 2>/dev/null
 }
 
+# Escapes a value for the replacement side of a sed s||| command.
+sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+# A path inside double quotes in a systemd unit: \ and " escaped, % doubled (a specifier otherwise).
+systemd_quote() { printf '%s' "$1" | sed -e 's/[\\"]/\\&/g' -e 's/%/%%/g'; }
+# A path as XML text in the plist.
+xml_escape() { printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'; }
+
 install_files() {
-    cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
+    # the runtime component only: the service runs with the per-user config below, and the
+    # system-wide config goes to the full sysconfdir (/usr/local/etc...), not the user's to write
+    cmake --install "$BUILD" --prefix "$PREFIX" --component runtime >/dev/null
     mkdir -p "$CONFIG_DIR"
     chmod 700 "$CONFIG_DIR"
     if [ ! -f "$CONFIG" ]; then
@@ -43,45 +52,72 @@ install_files() {
 
 case "$OS" in
 Darwin)
+    DOMAIN="gui/$(id -u)"
+    SERVICE="$DOMAIN/com.claude-proxy"
+    svc_running() { "$LAUNCHCTL" print "$SERVICE" >/dev/null 2>&1; }
+    # bootout returns before launchd has let go of the label; bootstrap fails until it has
+    wait_unloaded() {
+        i=0
+        while svc_running && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    }
     svc_install() {
         install_files
         mkdir -p "$(dirname "$PLIST")" "$LOG_DIR"
-        sed -e "s|@BINDIR@|$PREFIX/bin|g" -e "s|@CONFIG@|$CONFIG|g" -e "s|@LOGDIR@|$LOG_DIR|g" -e "s|@PORT@|$PORT|g" \
+        sed -e "s|@BINDIR@|$(sed_escape "$(xml_escape "$PREFIX/bin")")|g" \
+            -e "s|@CONFIG@|$(sed_escape "$(xml_escape "$CONFIG")")|g" \
+            -e "s|@LOGDIR@|$(sed_escape "$(xml_escape "$LOG_DIR")")|g" -e "s|@PORT@|$PORT|g" \
             packaging/launchd/com.claude-proxy.plist >"$PLIST"
-        $LAUNCHCTL bootstrap "gui/$(id -u)" "$PLIST" 2>/dev/null || $LAUNCHCTL load -w "$PLIST"
+        # a loaded agent keeps its old definition: unload it so that the new plist is read
+        if svc_running; then
+            "$LAUNCHCTL" bootout "$SERVICE"
+            wait_unloaded
+        fi
+        "$LAUNCHCTL" bootstrap "$DOMAIN" "$PLIST"
         echo "claude-proxy runs as a LaunchAgent (com.claude-proxy); logs: $LOG_DIR"
     }
-    svc_start() { $LAUNCHCTL kickstart "gui/$(id -u)/com.claude-proxy" 2>/dev/null || $LAUNCHCTL load -w "$PLIST"; }
-    svc_stop() { $LAUNCHCTL bootout "gui/$(id -u)/com.claude-proxy" 2>/dev/null || $LAUNCHCTL unload "$PLIST"; }
-    svc_restart() { $LAUNCHCTL kickstart -k "gui/$(id -u)/com.claude-proxy"; }
-    svc_running() { $LAUNCHCTL print "gui/$(id -u)/com.claude-proxy" >/dev/null 2>&1; }
+    # `stop` boots the agent out (KeepAlive would restart a killed one), so start loads it again
+    svc_start() {
+        if svc_running; then "$LAUNCHCTL" kickstart "$SERVICE"; else "$LAUNCHCTL" bootstrap "$DOMAIN" "$PLIST"; fi
+    }
+    svc_stop() {
+        if svc_running; then "$LAUNCHCTL" bootout "$SERVICE" && wait_unloaded; fi
+    }
+    svc_restart() {
+        if svc_running; then "$LAUNCHCTL" kickstart -k "$SERVICE"; else svc_start; fi
+    }
     svc_logs() { tail -n 100 -F "$LOG_DIR/claude-proxy.error.log"; }
     svc_error_logs() { grep -E ' (warn|error) ' "$LOG_DIR/claude-proxy.error.log" | tail -n 100; }
     svc_uninstall() { svc_stop 2>/dev/null || true; rm -f "$PLIST"; }
-    svc_reload() { $LAUNCHCTL kill HUP "gui/$(id -u)/com.claude-proxy" 2>/dev/null; }
+    svc_reload() { svc_running && "$LAUNCHCTL" kill HUP "$SERVICE" 2>/dev/null; }
     ;;
 *)
     svc_install() {
         install_files
         mkdir -p "$UNIT_DIR"
-        sed -e "s|@BINDIR@|$PREFIX/bin|g" -e "s|@PORT@|$PORT|g" packaging/systemd/claude-proxy.service \
-            >"$UNIT_DIR/claude-proxy.service"
-        $SYSTEMCTL --user daemon-reload
-        $SYSTEMCTL --user enable --now claude-proxy.service
+        # the config path is written in as the plist's is: the unit cannot know XDG_CONFIG_HOME
+        sed -e "s|@BINDIR@|$(sed_escape "$(systemd_quote "$PREFIX/bin")")|g" \
+            -e "s|@CONFIG@|$(sed_escape "$(systemd_quote "$CONFIG")")|g" -e "s|@PORT@|$PORT|g" \
+            packaging/systemd/claude-proxy.service >"$UNIT_DIR/claude-proxy.service"
+        "$SYSTEMCTL" --user daemon-reload
+        "$SYSTEMCTL" --user enable claude-proxy.service
+        # restart, not start: a running proxy must pick up a new binary or unit
+        "$SYSTEMCTL" --user restart claude-proxy.service
         echo "claude-proxy runs as a systemd user service; logs: journalctl --user -u claude-proxy"
     }
-    svc_start() { $SYSTEMCTL --user start claude-proxy.service; }
-    svc_stop() { $SYSTEMCTL --user stop claude-proxy.service; }
-    svc_restart() { $SYSTEMCTL --user restart claude-proxy.service; }
-    svc_running() { $SYSTEMCTL --user is-active --quiet claude-proxy.service; }
-    svc_logs() { $JOURNALCTL --user -u claude-proxy.service -f -n 100; }
-    svc_error_logs() { $JOURNALCTL --user -u claude-proxy.service --no-pager -n 1000 | grep -E ' (warn|error) ' | tail -n 100; }
+    svc_start() { "$SYSTEMCTL" --user start claude-proxy.service; }
+    svc_stop() { "$SYSTEMCTL" --user stop claude-proxy.service; }
+    svc_restart() { "$SYSTEMCTL" --user restart claude-proxy.service; }
+    svc_running() { "$SYSTEMCTL" --user is-active --quiet claude-proxy.service; }
+    svc_logs() { "$JOURNALCTL" --user -u claude-proxy.service -f -n 100; }
+    svc_error_logs() { "$JOURNALCTL" --user -u claude-proxy.service --no-pager -n 1000 | grep -E ' (warn|error) ' | tail -n 100; }
     svc_uninstall() {
-        $SYSTEMCTL --user disable --now claude-proxy.service 2>/dev/null || true
+        "$SYSTEMCTL" --user disable --now claude-proxy.service 2>/dev/null || true
         rm -f "$UNIT_DIR/claude-proxy.service"
-        $SYSTEMCTL --user daemon-reload 2>/dev/null || true
+        "$SYSTEMCTL" --user daemon-reload 2>/dev/null || true
     }
-    svc_reload() { $SYSTEMCTL --user reload claude-proxy.service 2>/dev/null; }
+    # only when the unit runs: `systemctl reload` of a stopped unit fails anyway, and a proxy
+    # started by hand is then reached by `claude-proxy reload` below
+    svc_reload() { svc_running && "$SYSTEMCTL" --user reload claude-proxy.service 2>/dev/null; }
     ;;
 esac
 
@@ -111,7 +147,8 @@ update_token() {
     chmod 600 "$tmp"
     mv -f "$tmp" "$TOKEN_FILE"
     echo "saved the token to $TOKEN_FILE (mode 0600)"
-    if svc_reload || "$BIN" reload; then
+    # the proxy of the service first; else one started by hand with the same config (its pid_file)
+    if svc_reload || "$BIN" reload --config "$CONFIG" 2>/dev/null; then
         echo "asked the running proxy to reload"
     else
         echo "no running proxy to reload; it will use the token when it starts"
@@ -132,7 +169,7 @@ error-logs) svc_error_logs ;;
 uninstall)
     svc_uninstall
     rm -f "$PREFIX/bin/claude-proxy" "$PREFIX/bin/proxy-claude"
-    rm -rf "$PREFIX/share/claude-proxy" "$PREFIX/etc/claude-proxy"
+    rm -rf "$PREFIX/share/claude-proxy" "$PREFIX/share/doc/claude-proxy"
     echo "uninstalled (kept $CONFIG_DIR: your config and token)"
     ;;
 update-token) update_token ;;

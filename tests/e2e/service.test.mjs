@@ -98,21 +98,67 @@ describe('proxy-claude', () => {
   });
 });
 
+const SERVICE_SH = path.join(SOURCE_DIR, 'scripts/service.sh');
+const BUILD_DIR = path.dirname(PROXY_BIN);
+
+// Writes an executable shell script.
+function script(file, text) {
+  fs.writeFileSync(file, `#!/bin/sh\n${text}`, { mode: 0o755 });
+  return file;
+}
+const shq = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
+const lines = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+// A systemctl that records its calls and keeps the unit's state in a file; `reload` sends
+// SIGHUP to the pid in pidFile, as ExecReload does.
+function fakeSystemctl(dir, { active = false, pidFile = null } = {}) {
+  const log = path.join(dir, 'systemctl.log');
+  const state = path.join(dir, 'systemctl.active');
+  if (active) fs.writeFileSync(state, '');
+  const bin = script(path.join(dir, 'systemctl'), `printf '%s\\n' "$*" >> ${shq(log)}
+case "$*" in
+*is-active*) [ -f ${shq(state)} ] ;;
+*" reload claude-proxy.service") [ -f ${shq(state)} ] || exit 1; kill -HUP "$(cat ${shq(pidFile ?? '/nonexistent')})" ;;
+*" start claude-proxy.service"|*" restart claude-proxy.service") : > ${shq(state)} ;;
+*" stop claude-proxy.service"|*"disable --now claude-proxy.service") rm -f ${shq(state)} ;;
+esac
+`);
+  return { bin, calls: () => lines(log) };
+}
+
+// A launchctl that behaves like macOS's for one agent: bootstrap of a loaded agent fails (5),
+// kickstart/kill/bootout of an unloaded one fail, print tells whether it is loaded.
+function fakeLaunchctl(dir, { loaded = false } = {}) {
+  const log = path.join(dir, 'launchctl.log');
+  const state = path.join(dir, 'launchctl.loaded');
+  if (loaded) fs.writeFileSync(state, '');
+  const bin = script(path.join(dir, 'launchctl'), `printf '%s\\n' "$*" >> ${shq(log)}
+case "$1" in
+print) [ -f ${shq(state)} ] || exit 113 ;;
+bootstrap) if [ -f ${shq(state)} ]; then echo "Bootstrap failed: 5: Input/output error" >&2; exit 5; fi; : > ${shq(state)} ;;
+bootout) [ -f ${shq(state)} ] || { echo "Boot-out failed: 3: No such process" >&2; exit 3; }; rm -f ${shq(state)} ;;
+kickstart|kill) [ -f ${shq(state)} ] || { echo "Could not find service" >&2; exit 113; } ;;
+*) echo "fake launchctl: unexpected $1" >&2; exit 64 ;;
+esac
+`);
+  // the calls that change something (print only looks)
+  return { bin, loaded: () => fs.existsSync(state), calls: () => lines(log).filter((l) => !l.startsWith('print ')) };
+}
+
+function service(action, env) {
+  return spawnSync(SERVICE_SH, [action], { encoding: 'utf8', env: { PATH: process.env.PATH, BUILD: BUILD_DIR, ...env } });
+}
+
 describe('packaging files', () => {
-  test('the systemd unit is valid and holds no secret', () => {
+  test('the systemd unit is valid, takes its paths from make install and holds no secret', () => {
     const text = fs.readFileSync(path.join(SOURCE_DIR, 'packaging/systemd/claude-proxy.service'), 'utf8');
     assert.doesNotMatch(text, /sk-ant|TOKEN=|SECRET/);
-    for (const k of ['ExecStart=@BINDIR@/claude-proxy', 'ExecReload=/bin/kill -HUP $MAINPID', 'Restart=on-failure',
-      'Environment=PROXY_PORT=@PORT@', 'WantedBy=default.target']) assert.ok(text.includes(k), k);
+    for (const k of ['ExecStart="@BINDIR@/claude-proxy" --config "@CONFIG@"', 'ExecReload=/bin/kill -HUP $MAINPID',
+      'Restart=on-failure', 'Environment=PROXY_PORT=@PORT@', 'WantedBy=default.target']) assert.ok(text.includes(k), k);
+    const settings = text.split('\n').filter((l) => !l.startsWith('#'));
+    assert.ok(!settings.some((l) => /%h|PrivateTmp|network-online/.test(l)), 'no %h path, PrivateTmp or network-online');
     const sections = text.split('\n').filter((l) => /^\[/.test(l));
     assert.deepEqual(sections, ['[Unit]', '[Service]', '[Install]']);
-    if (!has('systemd-analyze')) return;
-    const dir = tmpdir('cp-unit-');
-    fs.writeFileSync(path.join(dir, 'claude-proxy'), '#!/bin/sh\n', { mode: 0o755 });
-    const unit = path.join(dir, 'claude-proxy.service');
-    fs.writeFileSync(unit, text.replaceAll('@BINDIR@', dir).replaceAll('@PORT@', '47000'));
-    const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
   });
 
   test('the LaunchAgent plist is a well-formed plist and holds no secret', () => {
@@ -122,8 +168,7 @@ describe('packaging files', () => {
     const file = path.join(dir, 'p.plist');
     fs.writeFileSync(file, text.replaceAll('@BINDIR@', '/opt/bin').replaceAll('@CONFIG@', '/c.lua')
       .replaceAll('@LOGDIR@', '/logs').replaceAll('@PORT@', '47000'));
-    const out = execFileSync('python3', ['-c', 'import plistlib,sys,json; p=plistlib.load(open(sys.argv[1],"rb")); print(json.dumps(p))', file]);
-    const p = JSON.parse(out);
+    const p = readPlist(file);
     assert.equal(p.Label, 'com.claude-proxy');
     assert.deepEqual(p.ProgramArguments, ['/opt/bin/claude-proxy', '--config', '/c.lua']);
     assert.equal(p.KeepAlive, true);
@@ -131,17 +176,35 @@ describe('packaging files', () => {
     assert.equal(p.EnvironmentVariables.PROXY_PORT, '47000');
   });
 
-  test('the Homebrew formula matches the project (dependencies, installed paths, service, test)', () => {
+  test('the Homebrew formula matches the project (dependencies, h2o build, installed paths, service, test)', () => {
     const rb = fs.readFileSync(path.join(SOURCE_DIR, 'packaging/homebrew/claude-proxy.rb'), 'utf8');
     const cmake = fs.readFileSync(path.join(SOURCE_DIR, 'CMakeLists.txt'), 'utf8');
     // each pkg-config module CMake needs has a Homebrew dependency providing it
     const provides = { libuv: 'libuv', openssl: 'openssl@3', libcjson: 'cjson', 'lua5.4 lua-5.4 lua54 lua>=5.4': 'lua' };
     for (const [module, formula] of Object.entries(provides)) {
       assert.ok(cmake.includes(module.split(' ')[0]), `CMake uses ${module}`);
-      assert.match(rb, new RegExp(`depends_on "${formula.replace('@', '@')}"`), formula);
+      assert.match(rb, new RegExp(`depends_on "${formula}"`), formula);
     }
-    assert.match(rb, /resource "h2o"/);
-    assert.match(rb, /-DLIBUV=ON/);
+    assert.match(rb, /depends_on "pkgconf" => :build/, 'h2o finds libuv through pkg-config');
+    // h2o 2.2.6: the tarball Homebrew's own h2o formula uses, with its checksum
+    const h2o = /resource "h2o" do([\s\S]*?)\n  end/.exec(rb)?.[1];
+    assert.ok(h2o, 'an h2o resource');
+    assert.match(h2o, /url "https:\/\/github\.com\/h2o\/h2o\/archive\/refs\/tags\/v2\.2\.6\.tar\.gz"/);
+    assert.match(h2o, /sha256 "f8cbc1b530d85ff098f6efc2c3fdbc5e29baffb30614caac59d5c710f7bda201"/);
+    // every -D given to h2o's CMake is one of its 2.2.6 options or a CMake/FindOpenSSL variable
+    // (it has no LIBUV option: the libuv library is built when pkg-config finds libuv)
+    const h2oCmake = /resource\("h2o"\)\.stage do([\s\S]*?)system "cmake", "--build"/.exec(rb)?.[1] ?? '';
+    const defines = [...h2oCmake.matchAll(/"-D([A-Z_]+)=/g)].map((m) => m[1]);
+    const h2oOptions = ['WITH_BUNDLED_SSL', 'WITHOUT_LIBS', 'BUILD_SHARED_LIBS', 'WITH_MRUBY', 'WITH_PICOTLS', 'DISABLE_LIBUV'];
+    assert.ok(defines.length >= 3, defines.join(' '));
+    for (const d of defines) assert.ok(h2oOptions.includes(d) || /^(CMAKE_|OPENSSL_)/.test(d), `h2o knows -D${d}`);
+    assert.ok(defines.includes('CMAKE_POLICY_VERSION_MINIMUM'), 'CMake 4 accepts h2o\'s cmake_minimum_required(2.8.11)');
+    assert.match(rb, /-DCMAKE_POLICY_VERSION_MINIMUM=3\.5/);
+    assert.match(h2oCmake, /LIBUV_FOUND:INTERNAL=1/, 'the build stops if h2o did not find libuv');
+    assert.match(rb, /"--build", "build", "--target", "libh2o"/, 'the libuv flavour of the library');
+    // the licence it declares is the one in the repository
+    assert.match(rb, /license "MIT"/);
+    assert.match(fs.readFileSync(path.join(SOURCE_DIR, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} claude-proxy developers\n/);
     for (const p of ['lua', 'etc/claude-proxy.lua', 'packaging/proxy-claude']) {
       assert.ok(rb.includes(p), `formula installs ${p}`);
       assert.ok(fs.existsSync(path.join(SOURCE_DIR, p)), `${p} exists in the repo`);
@@ -155,37 +218,225 @@ describe('packaging files', () => {
   });
 });
 
+// Reads a plist (python3's plistlib: the same parser semantics as macOS for XML plists).
+function readPlist(file) {
+  return JSON.parse(execFileSync('python3', ['-c',
+    'import plistlib,sys,json; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file]));
+}
+
+describe('cmake --install', () => {
+  test('the config lands where the binary looks for it (--prefix and DESTDIR)', () => {
+    const dest = tmpdir('cp-destdir-');
+    const r = spawnSync('cmake', ['--install', BUILD_DIR, '--prefix', '/tmp/cp-prefix'], { encoding: 'utf8',
+      env: { ...process.env, DESTDIR: dest } });
+    assert.equal(r.status, 0, r.stderr);
+    const help = execFileSync(PROXY_BIN, ['--help'], { encoding: 'utf8' });
+    const sysconf = /else (\/\S+)\/claude-proxy\/claude-proxy\.lua/.exec(help)?.[1];
+    assert.ok(sysconf, help);
+    assert.ok(fs.existsSync(path.join(dest, sysconf, 'claude-proxy/claude-proxy.lua')), `config in ${sysconf}`);
+    for (const f of ['bin/claude-proxy', 'bin/proxy-claude', 'share/claude-proxy/lua/util.lua',
+      'share/doc/claude-proxy/LICENSE']) assert.ok(fs.existsSync(path.join(dest, '/tmp/cp-prefix', f)), f);
+  });
+
+  test('with prefix /usr the config goes to /etc (GNUInstallDirs), not /usr/etc', () => {
+    const build = tmpdir('cp-usr-build-');
+    const dest = tmpdir('cp-usr-dest-');
+    const c = spawnSync('cmake', ['-S', SOURCE_DIR, '-B', build, '-DCMAKE_INSTALL_PREFIX=/usr'], { encoding: 'utf8' });
+    assert.equal(c.status, 0, c.stderr);
+    // the config component needs no build
+    const r = spawnSync('cmake', ['--install', build, '--component', 'config'], { encoding: 'utf8',
+      env: { ...process.env, DESTDIR: dest } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(dest, 'etc/claude-proxy/claude-proxy.lua')));
+    assert.ok(!fs.existsSync(path.join(dest, 'usr/etc')));
+    fs.rmSync(build, { recursive: true, force: true });
+  });
+});
+
+describe('service.sh on Linux (fake systemctl)', () => {
+  test('install writes the unit with the config under XDG_CONFIG_HOME, then start/stop/restart/status/uninstall', () => {
+    const dir = tmpdir('cp-svc-linux-');
+    const ctl = fakeSystemctl(dir);
+    // paths with a space and a % (a systemd specifier character) must survive
+    const xdg = path.join(dir, 'x dg%c');
+    const prefix = path.join(dir, 'pre fix');
+    const env = { HOME: path.join(dir, 'home'), XDG_CONFIG_HOME: xdg, PREFIX: prefix, UNAME: 'Linux', SYSTEMCTL: ctl.bin,
+      PROXY_PORT: '1' };
+    const r = service('install', env);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.deepEqual(ctl.calls(), ['--user daemon-reload', '--user enable claude-proxy.service',
+      '--user restart claude-proxy.service']);
+    const config = path.join(xdg, 'claude-proxy/claude-proxy.lua');
+    assert.ok(fs.existsSync(config), 'the config is installed');
+    assert.equal(fs.statSync(path.dirname(config)).mode & 0o777, 0o700);
+    assert.ok(fs.existsSync(path.join(prefix, 'bin/claude-proxy')));
+    assert.ok(!fs.existsSync(path.join(prefix, 'etc')), 'no system-wide config under the user prefix');
+    const unit = fs.readFileSync(path.join(xdg, 'systemd/user/claude-proxy.service'), 'utf8');
+    const esc = (p) => p.replaceAll('%', '%%');
+    assert.ok(unit.includes(`ExecStart="${esc(prefix)}/bin/claude-proxy" --config "${esc(config)}"`), unit);
+    assert.ok(unit.includes('Environment=PROXY_PORT=1'));
+    if (has('systemd-analyze')) {
+      const v = spawnSync('systemd-analyze', ['verify', path.join(xdg, 'systemd/user/claude-proxy.service')], { encoding: 'utf8' });
+      assert.equal(v.status, 0, v.stderr);
+    }
+    const before = ctl.calls().length;
+    for (const a of ['stop', 'start', 'restart']) assert.equal(service(a, env).status, 0, a);
+    assert.deepEqual(ctl.calls().slice(before), ['--user stop claude-proxy.service', '--user start claude-proxy.service',
+      '--user restart claude-proxy.service']);
+    const st = service('status', env);
+    assert.match(st.stdout, /claude-proxy service: running\nhealth: no answer on http:\/\/127\.0\.0\.1:1\/health/);
+    assert.equal(service('uninstall', env).status, 0);
+    assert.ok(!fs.existsSync(path.join(xdg, 'systemd/user/claude-proxy.service')));
+    assert.ok(!fs.existsSync(path.join(prefix, 'bin/claude-proxy')));
+    assert.ok(fs.existsSync(config), 'uninstall keeps the config');
+  });
+});
+
+describe('service.sh on macOS (fake launchctl)', () => {
+  function setup(opts) {
+    const dir = tmpdir('cp-svc-mac-');
+    const ctl = fakeLaunchctl(dir, opts);
+    const home = path.join(dir, 'Home & <Dir>');
+    const env = { HOME: home, PREFIX: path.join(home, '.local'), UNAME: 'Darwin', LAUNCHCTL: ctl.bin, PROXY_PORT: '1' };
+    const uid = execFileSync('id', ['-u'], { encoding: 'utf8' }).trim();
+    return { ctl, env, home, domain: `gui/${uid}`, svc: `gui/${uid}/com.claude-proxy` };
+  }
+
+  test('install bootstraps a well-formed plist with the right paths', () => {
+    const { ctl, env, home, domain } = setup();
+    const r = service('install', env);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const plist = path.join(home, 'Library/LaunchAgents/com.claude-proxy.plist');
+    assert.deepEqual(ctl.calls(), [`bootstrap ${domain} ${plist}`]);
+    const p = readPlist(plist);
+    assert.deepEqual(p.ProgramArguments, [path.join(home, '.local/bin/claude-proxy'), '--config',
+      path.join(home, '.config/claude-proxy/claude-proxy.lua')]);
+    assert.equal(p.StandardErrorPath, path.join(home, 'Library/Logs/claude-proxy/claude-proxy.error.log'));
+    assert.equal(p.EnvironmentVariables.PROXY_PORT, '1');
+  });
+
+  test('install again while loaded: bootout before bootstrap', () => {
+    const { ctl, env, home, domain, svc } = setup({ loaded: true });
+    const r = service('install', env);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const plist = path.join(home, 'Library/LaunchAgents/com.claude-proxy.plist');
+    assert.deepEqual(ctl.calls(), [`bootout ${svc}`, `bootstrap ${domain} ${plist}`]);
+    assert.ok(ctl.loaded());
+  });
+
+  test('stop, then restart and start load the agent again; restart of a running one kickstarts it', () => {
+    const { ctl, env, home, domain, svc } = setup();
+    assert.equal(service('install', env).status, 0);
+    const plist = path.join(home, 'Library/LaunchAgents/com.claude-proxy.plist');
+    const steps = [
+      ['stop', [`bootout ${svc}`], false],
+      ['restart', [`bootstrap ${domain} ${plist}`], true],
+      ['restart', [`kickstart -k ${svc}`], true],
+      ['stop', [`bootout ${svc}`], false],
+      ['stop', [], false],
+      ['start', [`bootstrap ${domain} ${plist}`], true],
+      ['start', [`kickstart ${svc}`], true],
+    ];
+    for (const [action, calls, loadedAfter] of steps) {
+      const before = ctl.calls().length;
+      const r = service(action, env);
+      assert.equal(r.status, 0, `${action}: ${r.stderr}`);
+      assert.deepEqual(ctl.calls().slice(before), calls, action);
+      assert.equal(ctl.loaded(), loadedAfter, action);
+    }
+    assert.match(service('status', env).stdout, /claude-proxy service: running/);
+    assert.equal(service('uninstall', env).status, 0);
+    assert.ok(!ctl.loaded());
+    assert.ok(!fs.existsSync(plist));
+  });
+});
+
 describe('update-token', () => {
-  test('writes the token with mode 0600 and the running proxy picks it up after reload', async () => {
+  // A proxy reading its token from a 0600 file, with its config in confDir (where service.sh
+  // looks for it) and its pid file there too.
+  async function setup() {
     const mock = await startMock(anthropicHandler());
     const confDir = tmpdir('cp-conf-');
     fs.chmodSync(confDir, 0o700);
     const tokenFile = path.join(confDir, 'token');
     fs.writeFileSync(tokenFile, 'sk-ant-oat01-OLDTOKENOLDTOKENOLD\n', { mode: 0o600 });
-    const raw = (port, pidFile) => `local util = require "util"
+    const port = await freePort();
+    const pidFile = path.join(confDir, 'proxy.pid');
+    const raw = `local util = require "util"
 return { port = ${port}, pid_file = ${JSON.stringify(pidFile)}, order = { "anthropic" }, providers = {
   anthropic = { type = "anthropic", base_url = ${JSON.stringify(mock.url)},
     token = util.oauth_token{ token_file = ${JSON.stringify(tokenFile)} } } } }
 `;
-    const port = await freePort();
-    const pidFile = path.join(confDir, 'proxy.pid');
-    const proxy = await startProxy({ config: { port }, rawConfig: raw(port, pidFile) });
+    const proxy = await startProxy({ config: { port }, rawConfig: raw });
+    fs.writeFileSync(path.join(confDir, 'claude-proxy.lua'), raw);
+    // a claude-proxy that records its arguments; CLAUDE_PROXY_CONFIG is dropped so that only
+    // --config can point it at the config
+    const binDir = tmpdir('cp-bin-');
+    const binLog = path.join(binDir, 'args');
+    const bin = script(path.join(binDir, 'claude-proxy'),
+      `printf '%s\\n' "$@" > ${shq(binLog)}\nunset CLAUDE_PROXY_CONFIG\nexec ${shq(PROXY_BIN)} "$@"\n`);
+    const send = () => request(`${proxy.url}/v1/messages`, { method: 'POST', body: { model: 'm', messages: [] } });
+    await send();
+    assert.equal(mock.requests.at(-1).headers.authorization, 'Bearer sk-ant-oat01-OLDTOKENOLDTOKENOLD');
+    return { mock, proxy, confDir, tokenFile, pidFile, bin, binArgs: () => lines(binLog), send };
+  }
+
+  async function updateToken(t, ctl) {
+    const r = spawnSync(SERVICE_SH, ['update-token'], { encoding: 'utf8', input: 'sk-ant-oat01-NEWTOKENNEWTOKENNEW\n',
+      env: { PATH: process.env.PATH, HOME: t.confDir, CLAUDE_PROXY_CONFIG_DIR: t.confDir, CLAUDE_PROXY_BIN: t.bin,
+        UNAME: 'Linux', SYSTEMCTL: ctl.bin } });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /asked the running proxy to reload/);
+    assert.ok(!r.stdout.includes('NEWTOKEN') && !r.stderr.includes('NEWTOKEN'), 'the token is not echoed');
+    assert.equal(fs.statSync(t.tokenFile).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(t.tokenFile, 'utf8'), 'sk-ant-oat01-NEWTOKENNEWTOKENNEW\n');
+    await sleep(300);
+    await t.send();
+    assert.equal(t.mock.requests.at(-1).headers.authorization, 'Bearer sk-ant-oat01-NEWTOKENNEWTOKENNEW');
+    assert.equal((await request(`${t.proxy.url}/health`)).json.config.reloads, 1);
+  }
+
+  test('with the service running: written 0600, reloaded through systemctl --user reload', async () => {
+    const t = await setup();
     try {
-      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: { model: 'm', messages: [] } });
-      assert.equal(mock.requests.at(-1).headers.authorization, 'Bearer sk-ant-oat01-OLDTOKENOLDTOKENOLD');
-      const r = spawnSync(path.join(SOURCE_DIR, 'scripts/service.sh'), ['update-token'], { encoding: 'utf8',
-        input: 'sk-ant-oat01-NEWTOKENNEWTOKENNEW\n', env: { ...process.env, CLAUDE_PROXY_CONFIG_DIR: confDir,
-          CLAUDE_PROXY_CONFIG: proxy.configPath, CLAUDE_PROXY_BIN: PROXY_BIN, UNAME: 'Linux', SYSTEMCTL: 'false' } });
-      assert.equal(r.status, 0, r.stderr + r.stdout);
-      assert.match(r.stdout, /asked the running proxy to reload/);
-      assert.ok(!r.stdout.includes('NEWTOKEN') && !r.stderr.includes('NEWTOKEN'), 'the token is not echoed');
-      const st = fs.statSync(tokenFile);
-      assert.equal(st.mode & 0o777, 0o600);
-      assert.equal(fs.readFileSync(tokenFile, 'utf8'), 'sk-ant-oat01-NEWTOKENNEWTOKENNEW\n');
-      await sleep(300);
-      await request(`${proxy.url}/v1/messages`, { method: 'POST', body: { model: 'm', messages: [] } });
-      assert.equal(mock.requests.at(-1).headers.authorization, 'Bearer sk-ant-oat01-NEWTOKENNEWTOKENNEW');
-      assert.equal((await request(`${proxy.url}/health`)).json.config.reloads, 1);
-    } finally { await stopProxy(proxy, assert); await mock.close(); }
+      const ctl = fakeSystemctl(t.confDir, { active: true, pidFile: t.pidFile });
+      await updateToken(t, ctl);
+      assert.deepEqual(ctl.calls(), ['--user is-active --quiet claude-proxy.service', '--user reload claude-proxy.service']);
+      assert.deepEqual(t.binArgs(), [], 'claude-proxy reload was not needed');
+    } finally { await stopProxy(t.proxy, assert); await t.mock.close(); }
+  });
+
+  test('with no service running: claude-proxy reload --config <the service config>', async () => {
+    const t = await setup();
+    try {
+      const ctl = fakeSystemctl(t.confDir, { active: false });
+      await updateToken(t, ctl);
+      assert.ok(!ctl.calls().some((c) => c.includes(' reload ')), 'no systemctl reload of a stopped unit');
+      assert.deepEqual(t.binArgs(), ['reload', '--config', path.join(t.confDir, 'claude-proxy.lua')]);
+    } finally { await stopProxy(t.proxy, assert); await t.mock.close(); }
+  });
+});
+
+describe('scripts/deps.sh', () => {
+  test('node without npm (Debian\'s nodejs): installs npm instead of stopping early', () => {
+    const dir = tmpdir('cp-deps-');
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    // everything deps.sh looks for, but npm
+    for (const tool of ['pkg-config', 'cmake', 'node', 'openssl', 'uname', 'id']) {
+      const where = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (!where) return; // not on this machine: nothing to check
+      fs.symlinkSync(where, path.join(bin, tool));
+    }
+    const log = path.join(dir, 'apt-get.log');
+    script(path.join(bin, 'apt-get'), `printf '%s\\n' "$*" >> ${shq(log)}\n`);
+    script(path.join(bin, 'sudo'), 'exec "$@"\n');
+    const r = spawnSync('/bin/sh', [path.join(SOURCE_DIR, 'scripts/deps.sh')], { encoding: 'utf8', env: { PATH: bin } });
+    if (process.platform !== 'linux') return;
+    assert.equal(r.status, 0, r.stderr);
+    const install = lines(log).find((l) => l.startsWith('install '));
+    assert.ok(install, `apt-get install was run: ${lines(log).join(' | ')}`);
+    assert.ok(install.split(' ').includes('npm'), install);
+    assert.ok(!install.split(' ').includes('nodejs'), `the existing node is kept: ${install}`);
   });
 });
