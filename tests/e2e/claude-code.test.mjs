@@ -1,0 +1,97 @@
+// The real Claude Code CLI (npm @anthropic-ai/claude-code, pinned in package.json) as the client:
+// `claude -p` through the real proxy, against a mock Anthropic and a mock Bedrock that checks
+// SigV4 with @smithy/signature-v4. What the user runs, end to end, with nothing of ours on the
+// client side.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMock, startProxy, stopProxy, anthropicHandler, OAUTH_TOKEN, tmpdir } from './lib/harness.mjs';
+import { startBedrockMock, bedrockEnv } from './lib/bedrock-mock.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const platformPackage = `@anthropic-ai/claude-code-${process.platform}-${process.arch}`;
+const CLAUDE = path.join(here, '..', 'node_modules', platformPackage, 'claude');
+const skip = fs.existsSync(CLAUDE) ? false : `${platformPackage} is not installed (npm ci in tests/)`;
+
+// Runs `claude -p PROMPT` pointed at the proxy, as proxy-claude does; resolves with its output.
+function claude(proxyUrl, prompt) {
+  const home = tmpdir('cp-claude-home-');
+  const env = { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: proxyUrl,
+    CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' };
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLAUDE, ['-p', prompt], { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
+    child.on('error', reject);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+}
+
+const rateLimited = (req, res) => {
+  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '600',
+    'anthropic-ratelimit-unified-status': 'rejected' });
+  res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message: 'rate limit exceeded' } }));
+};
+
+describe('Claude Code through the proxy', { skip }, () => {
+  test('direct: `claude -p` gets its answer; Anthropic sees the OAuth token and its betas once', async () => {
+    const anthropic = await startMock(anthropicHandler({ text: 'Hello from the mock' }));
+    const proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: anthropic.url } } } });
+    try {
+      const r = await claude(proxy.url, 'Say hello');
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /Hello from the mock/);
+      const up = anthropic.requests.find((q) => q.url.startsWith('/v1/messages'));
+      assert.ok(up, `Anthropic got the request: ${anthropic.requests.map((q) => q.url)}`);
+      assert.equal(up.url, '/v1/messages?beta=true');
+      assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
+      assert.equal(up.headers['x-api-key'], undefined);
+      const betas = up.headers['anthropic-beta'].split(',');
+      assert.equal(betas.filter((b) => b === 'oauth-2025-04-20').length, 1, betas.join(','));
+      assert.ok(betas.includes('claude-code-20250219'));
+      const sent = JSON.parse(up.body);
+      assert.equal(sent.stream, true);
+      assert.ok(up.body.length > 20000, `a real request body (${up.body.length} bytes)`);
+      assert.doesNotMatch(proxy.output, new RegExp(OAUTH_TOKEN.slice(0, 24)), 'the token never reaches the log');
+    } finally { await stopProxy(proxy, assert); await anthropic.close(); }
+  });
+
+  test('rate-limited: Anthropic answers 429, Bedrock serves the same turn, the next turn skips Anthropic', async () => {
+    const anthropic = await startMock(rateLimited);
+    const bedrock = await startBedrockMock();
+    const proxy = await startProxy({ config: { order: ['anthropic', 'bedrock'], providers: {
+      anthropic: { type: 'anthropic', base_url: anthropic.url },
+      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } },
+    env: bedrockEnv() });
+    try {
+      const first = await claude(proxy.url, 'Say hello');
+      assert.equal(first.code, 0, first.out);
+      // Claude Code's default model is served only by Bedrock's Messages-format endpoint
+      assert.match(first.out, /Hello from Bedrock mantle/);
+      assert.ok(bedrock.requests.some((q) => q.url === '/anthropic/v1/messages'),
+        bedrock.requests.map((q) => q.url).join(' '));
+      const asked = anthropic.requests.length;
+      assert.ok(asked >= 1);
+      const served = bedrock.requests.filter((q) => q.verdict.ok);
+      assert.ok(served.length >= 1, 'Bedrock served it');
+      assert.ok(bedrock.requests.every((q) => q.verdict.ok), 'every signature verified by @smithy/signature-v4');
+      for (const q of bedrock.requests) {
+        assert.equal(q.headers.authorization.startsWith('AWS4-HMAC-SHA256 '), true);
+        assert.equal(q.headers['x-api-key'], undefined, 'no client credential goes to AWS');
+        assert.doesNotMatch(JSON.stringify(q.headers), /sk-ant-/);
+      }
+      assert.match(proxy.output, /anthropic rate-limited \(429, cooldown 600s from retry-after\), using bedrock until/);
+
+      const second = await claude(proxy.url, 'Say hello again');
+      assert.equal(second.code, 0, second.out);
+      assert.match(second.out, /Hello from Bedrock/);
+      assert.equal(anthropic.requests.length, asked, 'Anthropic is not asked while it cools');
+    } finally { await stopProxy(proxy, assert); await anthropic.close(); await bedrock.close(); }
+  });
+});
