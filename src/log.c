@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include "redact.h"
 
 static enum log_level current_level = LOG_INFO;
 static int json_lines;
@@ -68,6 +69,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Callers log what clients send (paths with queries, model names) and what Lua says: mask
+     * anything token-shaped here, once, rather than trusting every caller to. */
+    redact_tokens_in_text(msg);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);

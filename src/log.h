@@ -1,5 +1,6 @@
 /* Logging to stderr (or a file), text for people or JSON lines for machines.
- * Never pass a secret to these functions unredacted: use redact_secret() (redact.h). */
+ * Never pass a secret to these functions unredacted: use redact_secret() (redact.h). Every
+ * message is also scrubbed of token-shaped strings (redact_tokens_in_text) as a safety net. */
 #ifndef CP_LOG_H
 #define CP_LOG_H
 #include <stdarg.h>

@@ -13,21 +13,70 @@ const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ])
     return buf;
 }
 
-static int token_char(char c)
+static int is_alnum(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int token_char(char c) { return is_alnum(c) || c == '-' || c == '_'; }
+
+/* Bearer values may be JWTs or base64: wider than an Anthropic token. */
+static int bearer_char(char c) { return token_char(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '='; }
+
+/* Masks s[0..len) but its last four characters, which tell secrets apart; a value too short
+ * for that is masked whole. Returns len. */
+static size_t mask(char *s, size_t len)
+{
+    memset(s, '*', len >= 12 ? len - 4 : len);
+    return len;
+}
+
+static size_t span(const char *s, int (*ok)(char))
+{
+    size_t n = 0;
+    while (s[n] != '\0' && ok(s[n]))
+        n++;
+    return n;
+}
+
+/* AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 upper-case letters or digits. */
+static size_t aws_key_id_at(const char *p)
+{
+    if (strncmp(p, "AKIA", 4) != 0 && strncmp(p, "ASIA", 4) != 0)
+        return 0;
+    size_t n = 4;
+    while (n < 20 && ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9')))
+        n++;
+    return n == 20 && !is_alnum(p[20]) ? 20 : 0;
+}
+
+/* If a secret starts at p, masks it and returns how many bytes it covered, else 0.
+ * word_start: p does not follow a letter or digit. */
+static size_t redact_at(char *p, int word_start)
+{
+    size_t n;
+    /* anywhere, even glued to other text: a client chooses what precedes it in a path or model */
+    if (p[0] == 's' && strncmp(p, "sk-ant-", 7) == 0 && (n = span(p + 7, token_char)) > 0)
+        return 7 + mask(p + 7, n);
+    if (!word_start)
+        return 0;
+    if (p[0] == 'A' && (n = aws_key_id_at(p)) != 0) {
+        memset(p + 4, '*', n - 8); /* the prefix says which kind of key, the tail which key */
+        return n;
+    }
+    if ((p[0] == 'B' || p[0] == 'b') && strncasecmp(p, "bearer ", 7) == 0) {
+        size_t sp = 7 + strspn(p + 7, " ");
+        if ((n = span(p + sp, bearer_char)) > 0)
+            return sp + mask(p + sp, n);
+    }
+    return 0;
 }
 
 void redact_tokens_in_text(char *text)
 {
-    char *p = text;
-    while ((p = strstr(p, "sk-ant-")) != NULL) {
-        char *start = p + 7, *end = start;
-        while (token_char(*end))
-            end++;
-        for (char *q = start; q + 4 < end; q++)
-            *q = '*';
-        p = end;
+    for (char *p = text; *p != '\0';) {
+        size_t n = redact_at(p, p == text || !is_alnum(p[-1]));
+        p += n ? n : 1;
     }
 }
 

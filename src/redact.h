@@ -9,8 +9,10 @@
 /* "…abcd" for values of 12+ characters, "[redacted]" for shorter ones, "(none)" for empty. */
 const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ]);
 
-/* Masks Anthropic keys and tokens (sk-ant-...) found in a message, in place, keeping the last
- * four characters: Lua error messages quote the source text near an error. */
+/* Masks token-shaped secrets found in a text, in place, keeping their last four characters:
+ * Anthropic keys and tokens (sk-ant-..., anywhere), AWS access key ids (AKIA.../ASIA...) and
+ * "Bearer <value>". log.c applies it to every message, so a path, a model name or a Lua error
+ * that quotes one cannot leak it. */
 void redact_tokens_in_text(char *text);
 
 /* Header names whose values are secrets (case-insensitive). */
