@@ -18,7 +18,12 @@ static int is_loopback_name(const char *h, size_t len)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i]) == len && strncasecmp(names[i], h, len) == 0)
             return 1;
-    return len > 4 && strncmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == len;
+    if (len <= 4 || strncmp(h, "127.", 4) != 0)
+        return 0;
+    for (size_t i = 4; i < len; i++) /* bounded: h is not NUL-terminated */
+        if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+            return 0;
+    return 1;
 }
 
 static int listens_on_all_interfaces(const struct proxy_config *c)
@@ -62,10 +67,62 @@ static int key_matches(const char *given, size_t len, char *const *keys)
     return ok;
 }
 
-static const h2o_iovec_t *header(h2o_req_t *req, const char *name)
+/* Content-Type "application/json", any parameters (charset...) aside. The value is not
+ * NUL-terminated: it points into the request buffer. */
+int access_type_is_json(const char *value, size_t len)
+{
+    const char *semi = memchr(value, ';', len);
+    size_t n = semi != NULL ? (size_t)(semi - value) : len;
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        n--;
+    return n == 16 && strncasecmp(value, "application/json", 16) == 0;
+}
+
+static int refuse(struct access_refusal *out, int status, const char *type, const char *message)
+{
+    *out = (struct access_refusal){status, type, message};
+    return -1;
+}
+
+/* The key a client presents: x-api-key, else the Authorization Bearer value. */
+static h2o_iovec_t presented_key(const struct access_request *r)
+{
+    if (r->api_key.base != NULL)
+        return r->api_key;
+    if (r->authorization.base != NULL && r->authorization.len > 7 && strncasecmp(r->authorization.base, "Bearer ", 7) == 0)
+        return h2o_iovec_init(r->authorization.base + 7, r->authorization.len - 7);
+    return h2o_iovec_init(NULL, 0);
+}
+
+int access_decide(const struct access_request *r, const struct proxy_config *c, int needs_key,
+                  struct access_refusal *out)
+{
+    if (!access_host_allowed(r->host.base, r->host.len, c))
+        return refuse(out, 403, "permission_error",
+                      "this Host is not allowed (claude-proxy answers loopback names; add others to allowed_hosts)");
+    if (r->origin.base != NULL && !in_list(r->origin.base, r->origin.len, c->allowed_origins))
+        return refuse(out, 403, "permission_error",
+                      "requests from web pages are refused (this Origin is not in allowed_origins)");
+    /* A body must be declared JSON: forms and text/plain are what a page can POST without a CORS
+     * preflight. A POST with no body needs no type (the Anthropic SDK sends none for batch
+     * cancels), and carries nothing a page could smuggle. */
+    if (r->is_post && (r->has_body || r->content_type.base != NULL) &&
+        (r->content_type.base == NULL || !access_type_is_json(r->content_type.base, r->content_type.len)))
+        return refuse(out, 415, "invalid_request_error",
+                      "the request body must be JSON (Content-Type: application/json)");
+    if (needs_key && c->client_keys[0] != NULL) {
+        h2o_iovec_t key = presented_key(r);
+        if (key.base == NULL || !key_matches(key.base, key.len, c->client_keys))
+            return refuse(out, 401, "authentication_error",
+                          "this proxy needs a client key (x-api-key or Authorization: Bearer)");
+    }
+    return 0;
+}
+
+static h2o_iovec_t header(h2o_req_t *req, const char *name)
 {
     ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
-    return i < 0 ? NULL : &req->headers.entries[i].value;
+    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
 }
 
 static void remove_header(h2o_req_t *req, const char *name)
@@ -77,46 +134,21 @@ static void remove_header(h2o_req_t *req, const char *name)
 
 int access_check(h2o_req_t *req, const struct proxy_config *c, enum api_format api, int needs_key)
 {
-    if (!access_host_allowed(req->authority.base, req->authority.len, c)) {
-        send_error(req, api, 403, "permission_error",
-                   "this Host is not allowed (claude-proxy answers loopback names; add others to allowed_hosts)", NULL,
-                   NULL);
+    struct access_request r = {
+        .host = req->authority,
+        .origin = header(req, "origin"),
+        .content_type = header(req, "content-type"),
+        .api_key = header(req, "x-api-key"),
+        .authorization = header(req, "authorization"),
+        .is_post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")),
+        .has_body = req->entity.len > 0,
+    };
+    struct access_refusal no;
+    if (access_decide(&r, c, needs_key, &no) != 0) {
+        send_error(req, api, no.status, no.type, no.message, NULL, NULL);
         return -1;
-    }
-    const h2o_iovec_t *origin = header(req, "origin");
-    if (origin != NULL && !in_list(origin->base, origin->len, c->allowed_origins)) {
-        send_error(req, api, 403, "permission_error",
-                   "requests from web pages are refused (this Origin is not in allowed_origins)", NULL, NULL);
-        return -1;
-    }
-    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
-        const h2o_iovec_t *type = header(req, "content-type");
-        size_t n = type ? strcspn(type->base, ";") : 0;
-        if (type != NULL && n > type->len)
-            n = type->len;
-        while (type != NULL && n > 0 && type->base[n - 1] == ' ')
-            n--;
-        if (type != NULL && !(n == 16 && strncasecmp(type->base, "application/json", 16) == 0)) {
-            send_error(req, api, 415, "invalid_request_error", "the request body must be JSON (Content-Type: application/json)",
-                       NULL, NULL);
-            return -1;
-        }
     }
     if (needs_key && c->client_keys[0] != NULL) {
-        const h2o_iovec_t *key = header(req, "x-api-key");
-        const h2o_iovec_t *authz = header(req, "authorization");
-        const char *given = NULL;
-        size_t len = 0;
-        if (key != NULL) {
-            given = key->base, len = key->len;
-        } else if (authz != NULL && authz->len > 7 && strncasecmp(authz->base, "Bearer ", 7) == 0) {
-            given = authz->base + 7, len = authz->len - 7;
-        }
-        if (given == NULL || !key_matches(given, len, c->client_keys)) {
-            send_error(req, api, 401, "authentication_error",
-                       "this proxy needs a client key (x-api-key or Authorization: Bearer)", NULL, NULL);
-            return -1;
-        }
         /* the client's key stays here: upstream gets the proxy's own credentials */
         remove_header(req, "x-api-key");
         remove_header(req, "authorization");

@@ -218,10 +218,20 @@ export async function stopProxy(proxy, assert) {
   assert.equal(r.code, 0, `proxy exit ${JSON.stringify(r)}; output:\n${proxy.output.slice(-4000)}`);
 }
 
-// A raw HTTP request through the proxy (no client-side magic).
+// Headers for request(): a body goes as JSON, like every real client sends it, unless the test
+// names its own content-type; a header given as null is left out (to send none at all).
+function withBodyType(headers, body) {
+  const out = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== null && v !== undefined) out[k] = v;
+  const named = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+  if (body !== null && !named) out['content-type'] = 'application/json';
+  return out;
+}
+
+// A raw HTTP request through the proxy (no client-side magic but a JSON content-type for bodies).
 export function request(url, { method = 'GET', headers = {}, body = null, timeout = 15000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
+    const req = http.request(url, { method, headers: withBodyType(headers, body), agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -263,4 +273,39 @@ export function parseSse(text) {
     }
     return ev;
   });
+}
+
+// Writes raw bytes to the proxy on one connection and collects everything it answers until it
+// closes the connection or stays quiet for idleMs. Resolves { text, closed }.
+export function rawExchange(port, data, { idleMs = 1000 } = {}) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    let timer;
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(data));
+    const done = (closed) => { clearTimeout(timer); sock.destroy(); resolve({ text: Buffer.concat(chunks).toString('latin1'), closed }); };
+    const arm = () => { clearTimeout(timer); timer = setTimeout(() => done(false), idleMs); };
+    sock.on('data', (d) => { chunks.push(d); arm(); });
+    sock.on('end', () => done(true));
+    sock.on('error', () => done(true));
+    arm();
+  });
+}
+
+// Splits raw HTTP/1.1 responses: [{ status, headers, body }], reading exactly content-length
+// bytes of body (none for the responses to HEAD requests, whose indexes are in headIndexes).
+export function splitResponses(text, headIndexes = []) {
+  const out = [];
+  let at = 0;
+  while (at < text.length) {
+    const end = text.indexOf('\r\n\r\n', at);
+    if (end < 0) { out.push({ garbage: text.slice(at) }); break; }
+    const lines = text.slice(at, end).split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0])?.[1]);
+    const headers = {};
+    for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+    const len = headIndexes.includes(out.length) ? 0 : Number(headers['content-length'] ?? 0);
+    out.push({ status, headers, head: lines[0], body: text.slice(end + 4, end + 4 + len) });
+    at = end + 4 + len;
+  }
+  return out;
 }
