@@ -41,6 +41,7 @@ void error_json(sbuf *out, enum api_format api, const char *type, const char *me
 static const char *reason_phrase(int status)
 {
     switch (status) {
+    case 200: return "OK";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -48,6 +49,7 @@ static const char *reason_phrase(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
     case 421: return "Misdirected Request";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
@@ -59,35 +61,38 @@ static const char *reason_phrase(int status)
     }
 }
 
+void send_response(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body, len);
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = buf.len; /* for HEAD too: the length a GET would get */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_start_response(req, &generator);
+    /* A body after a HEAD response would be read by the client as the start of the next
+     * response on a kept-alive connection. */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
 void send_error(h2o_req_t *req, enum api_format api, int status, const char *type, const char *message,
                 const char *extra_header, const char *extra_value)
 {
-    static h2o_generator_t generator = {NULL, NULL};
     sbuf body = SBUF_INIT;
     error_json(&body, api, type ? type : error_type_for_status(status), message);
-    h2o_iovec_t buf = h2o_strdup(&req->pool, body.data, body.len);
-    sbuf_free(&body);
-    req->res.status = status;
-    req->res.reason = reason_phrase(status);
-    req->res.content_length = buf.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     if (extra_header != NULL && extra_value != NULL)
         h2o_add_header_by_str(&req->pool, &req->res.headers, extra_header, strlen(extra_header), 0, NULL,
                               h2o_strdup(&req->pool, extra_value, SIZE_MAX).base, strlen(extra_value));
-    h2o_start_response(req, &generator);
-    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    send_response(req, status, "application/json", body.data, body.len);
+    sbuf_free(&body);
 }
 
 void send_json_response(h2o_req_t *req, int status, const char *json, size_t len)
 {
-    static h2o_generator_t generator = {NULL, NULL};
-    h2o_iovec_t buf = h2o_strdup(&req->pool, json, len);
-    req->res.status = status;
-    req->res.reason = reason_phrase(status);
-    req->res.content_length = buf.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    h2o_start_response(req, &generator);
-    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    send_response(req, status, "application/json", json, len);
 }
 
 void sse_error_event(sbuf *out, const char *type, const char *message)

@@ -14,6 +14,9 @@ void error_json(sbuf *out, enum api_format api, const char *type, const char *me
 /* Sends a complete error response; extra_header (e.g. "retry-after") may be NULL. */
 void send_error(h2o_req_t *req, enum api_format api, int status, const char *type, const char *message,
                 const char *extra_header, const char *extra_value);
+/* Every complete response the proxy makes itself goes through here: status, Content-Type and
+ * body, with no body for HEAD (the headers still give its length). */
+void send_response(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
 /* Sends a complete JSON response. */
 void send_json_response(h2o_req_t *req, int status, const char *json, size_t len);
 /* An SSE error event carrying an Anthropic error (for streams that already started). */

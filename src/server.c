@@ -1,5 +1,6 @@
 #include "server.h"
 #include <string.h>
+#include <sys/time.h>
 #include "access.h"
 #include "config.h"
 #include "errors.h"
@@ -21,15 +22,8 @@ struct proxy_handler {
 
 static void send_json(h2o_req_t *req, int status, const char *content_type, sbuf *body)
 {
-    static h2o_generator_t generator = {NULL, NULL};
-    h2o_iovec_t buf = h2o_strdup(&req->pool, body->data, body->len);
-    req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : "Error";
-    req->res.content_length = buf.len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_start_response(req, &generator);
-    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    send_response(req, status, content_type, body->data, body->len);
 }
 
 static void append_time(sbuf *out, time_t t)
@@ -154,15 +148,14 @@ static void method_not_allowed(h2o_req_t *req, enum api_format api, const char *
     send_error(req, api, 405, "invalid_request_error", msg, "allow", allowed);
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+static void route(struct server *s, h2o_req_t *req)
 {
-    struct server *s = ((struct proxy_handler *)self)->server;
     h2o_iovec_t path = req->path_normalized;
     struct proxy_config *cfg = s->config;
     int openai = path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
     int info = path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics");
     if (access_check(req, cfg, openai ? API_OPENAI : API_ANTHROPIC, !info) != 0)
-        return 0;
+        return;
 
     if (info) {
         if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
@@ -174,19 +167,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         } else {
             handle_root(s, req);
         }
-        return 0;
+        return;
     }
     if (openai) {
         if (!method_is(req, "POST"))
             method_not_allowed(req, API_OPENAI, "POST");
         else
             endpoint_openai_chat(req, cfg);
-        return 0;
+        return;
     }
     if (path_is(path, "/v1/models") && method_is(req, "GET") &&
         h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0) {
         endpoint_openai_models(req, cfg);
-        return 0;
+        return;
     }
     struct exchange_params params = {0};
     params.body = req->entity.base ? req->entity : h2o_iovec_init("", 0);
@@ -195,57 +188,158 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (path_is(path, "/v1/messages") || path_is(path, "/v1/messages/count_tokens")) {
         if (!method_is(req, "POST")) {
             method_not_allowed(req, API_ANTHROPIC, "POST");
-            return 0;
+            return;
         }
         params.endpoint = path_is(path, "/v1/messages") ? ENDPOINT_MESSAGES : ENDPOINT_COUNT_TOKENS;
         exchange_start(req, cfg, &params);
-        return 0;
+        return;
     }
     if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0) {
         params.endpoint = ENDPOINT_PASSTHROUGH;
         exchange_start(req, cfg, &params);
-        return 0;
+        return;
     }
     char msg[300];
     snprintf(msg, sizeof(msg), "no endpoint %.*s %.*s (this is claude-proxy: use POST /v1/messages)",
              (int)req->method.len, req->method.base, (int)(path.len > 200 ? 200 : path.len), path.base);
     send_error(req, API_ANTHROPIC, 404, "not_found_error", msg, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* One log line and one metrics count per request. The exchange logs and counts the requests it
+ * takes, with their model, provider and time to first byte, as it is disposed of. H2O calls this
+ * logger as every request ends, so the rest get the same line here from one place: the proxy's
+ * own answers (/, /health, /metrics, 404, 405), refusals (401, 403, 415), the OpenAI endpoint's
+ * 400s and H2O's own errors (413...). A request marked as the exchange's is left to it, so none
+ * is logged twice; a route added later is logged without anyone remembering to. */
+
+static const char logged_by_exchange_key[] = "claude-proxy.logged-by-exchange";
+
+/* req->env: per-request name/value pairs that only H2O's CGI-like handlers read, none used here */
+static void mark_logged_by_exchange(h2o_req_t *req)
+{
+    h2o_vector_reserve(&req->pool, &req->env, req->env.size + 2);
+    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT(logged_by_exchange_key));
+    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT("1"));
+}
+
+static int is_logged_by_exchange(const h2o_req_t *req)
+{
+    for (size_t i = 0; i + 1 < req->env.size; i += 2)
+        if (req->env.entries[i].base == logged_by_exchange_key)
+            return 1;
+    return 0;
+}
+
+static uint64_t ms_since(const struct timeval *start, const struct timeval *end)
+{
+    if (start->tv_sec == 0 || end->tv_sec == 0)
+        return 0; /* never set: H2O answered before it timed anything */
+    int64_t us = (int64_t)(end->tv_sec - start->tv_sec) * 1000000 + (end->tv_usec - start->tv_usec);
+    return us > 0 ? (uint64_t)us / 1000 : 0;
+}
+
+/* The metrics labels of a request the proxy answered itself (metrics.h). */
+static int local_endpoint(h2o_req_t *req, enum api_format *api)
+{
+    h2o_iovec_t path = req->path_normalized;
+    *api = API_ANTHROPIC;
+    if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions")) {
+        *api = API_OPENAI;
+        return ENDPOINT_MESSAGES;
+    }
+    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics"))
+        return METRICS_ENDPOINT_INFO;
+    if (path_is(path, "/v1/models") && method_is(req, "GET") &&
+        h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0)
+        return METRICS_ENDPOINT_MODELS;
+    if (path_is(path, "/v1/messages"))
+        return ENDPOINT_MESSAGES;
+    if (path_is(path, "/v1/messages/count_tokens"))
+        return ENDPOINT_COUNT_TOKENS;
+    if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0)
+        return ENDPOINT_PASSTHROUGH;
+    return METRICS_ENDPOINT_OTHER;
+}
+
+static void log_local_response(h2o_logger_t *self, h2o_req_t *req)
+{
+    (void)self;
+    if (is_logged_by_exchange(req))
+        return;
+    enum api_format api;
+    int endpoint = local_endpoint(req, &api);
+    metrics_record_local_response(endpoint, api, req->res.status);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    uint64_t duration = ms_since(&req->timestamps.request_begin_at, &now);
+    uint64_t ttfb = ms_since(&req->timestamps.request_begin_at, &req->timestamps.response_start_at);
+    /* the same fields as the exchange's line, so that one parser reads both */
+    log_info("%.*s %.*s model=- provider=- status=%d %llums ttfb=%llums bytes=%zu", (int)req->method.len,
+             req->method.base, (int)req->path.len, req->path.base, req->res.status, (unsigned long long)duration,
+             (unsigned long long)ttfb, req->bytes_sent);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct server *s = ((struct proxy_handler *)self)->server;
+    uint64_t exchanges = exchange_count();
+    route(s, req);
+    /* the OpenAI endpoint answers a request it cannot translate itself, so ask the exchange */
+    if (exchange_count() != exchanges)
+        mark_logged_by_exchange(req);
     return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Errors that H2O itself answers (413 body too large, 400 malformed request...) come as
- * text/plain; give clients the same JSON error shape as everything else. */
+/* Errors that H2O itself answers once it has parsed a request (413 body too large, 400 broken
+ * Content-Length or chunked encoding, unknown Transfer-Encoding, 417 unknown Expect) come as
+ * text/plain, through the fallback path's filters; give clients the JSON error shape of their API
+ * instead, with H2O's explanation as the message.
+ * Not covered, because H2O 2.2.5 writes them straight to the socket before any request exists (no
+ * filter or handler runs; http1.c send_bad_request): a request line or header block it cannot
+ * parse, more than 100 headers (H2O_MAX_HEADERS) and a header block over 417,792 bytes
+ * (H2O_MAX_REQLEN) get "400 Bad Request" as text/plain and the connection is closed. */
 
 struct json_error_ostream {
     h2o_ostream_t super;
-    h2o_iovec_t body;
 };
 
 static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
                                h2o_send_state_t state)
 {
-    struct json_error_ostream *o = (struct json_error_ostream *)self;
-    (void)bufs, (void)bufcnt;
-    h2o_ostream_send_next(&o->super, req, &o->body, o->body.len ? 1 : 0, state);
-    o->body.len = 0;
+    /* H2O sends its whole text body in this one call (none for HEAD); headers are not out yet */
+    char text[200];
+    size_t n = 0;
+    for (size_t i = 0; i < bufcnt && n < sizeof(text) - 1; i++) {
+        size_t take = bufs[i].len < sizeof(text) - 1 - n ? bufs[i].len : sizeof(text) - 1 - n;
+        memcpy(text + n, bufs[i].base, take);
+        n += take;
+    }
+    text[n] = '\0';
+    if (req->res.status == 413)
+        snprintf(text, sizeof(text), "request body is larger than max_body (%zu bytes)",
+                 req->conn->ctx->globalconf->max_request_entity_size);
+    else if (n == 0)
+        snprintf(text, sizeof(text), "%s", req->res.reason);
+    sbuf body = SBUF_INIT;
+    int openai = h2o_strstr(req->path.base, req->path.len, H2O_STRLIT("/chat/completions")) != SIZE_MAX;
+    error_json(&body, openai ? API_OPENAI : API_ANTHROPIC, error_type_for_status(req->res.status), text);
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body.data, body.len);
+    sbuf_free(&body);
+    req->res.content_length = buf.len;
+    int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+    h2o_ostream_send_next(self, req, &buf, head ? 0 : 1, state);
 }
 
 static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     (void)self;
     ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (req->res.status >= 400 && ct >= 0 &&
-        h2o_memis(req->res.headers.entries[ct].value.base, 10, H2O_STRLIT("text/plain"))) {
-        sbuf body = SBUF_INIT;
-        const char *msg = req->res.status == 413 ? "request body is larger than max_body" : req->res.reason;
-        int openai = h2o_strstr(req->path.base, req->path.len, H2O_STRLIT("/chat/completions")) != SIZE_MAX;
-        error_json(&body, openai ? API_OPENAI : API_ANTHROPIC, error_type_for_status(req->res.status), msg);
+    const h2o_iovec_t *type = ct >= 0 ? &req->res.headers.entries[ct].value : NULL;
+    if (req->res.status >= 400 && type != NULL && type->len >= 10 && h2o_memis(type->base, 10, H2O_STRLIT("text/plain"))) {
         struct json_error_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
         o->super.do_send = json_error_do_send;
-        o->body = h2o_strdup(&req->pool, body.data, body.len);
-        sbuf_free(&body);
-        req->res.content_length = o->body.len;
         req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
         slot = &o->super.next;
     }
@@ -321,6 +415,9 @@ int server_start(struct server *s, uv_loop_t *loop, struct proxy_config *cfg, co
     handler->server = s;
     h2o_filter_t *filter = h2o_create_filter(&hostconf->fallback_path, sizeof(*filter));
     filter->on_setup_ostream = json_error_setup;
+    /* the fallback path is where H2O answers requests that never reached on_req */
+    h2o_create_logger(pathconf, sizeof(h2o_logger_t))->log_access = log_local_response;
+    h2o_create_logger(&hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_local_response;
     h2o_context_init(&s->ctx, loop, &s->globalconf);
     s->accept_ctx.ctx = &s->ctx;
     s->accept_ctx.hosts = s->globalconf.hosts;
