@@ -39,16 +39,52 @@ static int is_never_forwarded(const char *name, size_t len)
     return 0;
 }
 
-void provider_copy_client_headers(const h2o_req_t *req, sbuf *head, const char *const *skip, size_t nskip)
+/* 1 if name is one of the comma-separated tokens of a Connection header value. */
+static int in_token_list(const h2o_iovec_t *value, const char *name, size_t len)
+{
+    const char *p = value->base, *end = p + value->len;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *tok_end = comma != NULL ? comma : end;
+        while (p < tok_end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *q = tok_end;
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+            q--;
+        if ((size_t)(q - p) == len && strncasecmp(p, name, len) == 0)
+            return 1;
+        p = tok_end + 1;
+    }
+    return 0;
+}
+
+/* 1 if any of the client's Connection headers names this header (RFC 9110 7.6.1: those are
+ * meant for this hop only, like the ones is_never_forwarded knows by name). */
+static int named_in_connection(const h2o_req_t *req, const char *name, size_t len)
 {
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
-        if (is_never_forwarded(h->name->base, h->name->len))
-            continue;
-        int skipped = 0;
-        for (size_t j = 0; j < nskip && !skipped; j++)
-            skipped = strlen(skip[j]) == h->name->len && strncasecmp(skip[j], h->name->base, h->name->len) == 0;
-        if (skipped)
+        if (h->name == &H2O_TOKEN_CONNECTION->buf && in_token_list(&h->value, name, len))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_skipped(const char *name, size_t len, const char *const *skip, size_t nskip)
+{
+    for (size_t j = 0; j < nskip; j++)
+        if (strlen(skip[j]) == len && strncasecmp(skip[j], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+void provider_copy_client_headers(const h2o_req_t *req, sbuf *head, const char *const *skip, size_t nskip)
+{
+    int has_connection = h2o_find_header(&req->headers, H2O_TOKEN_CONNECTION, -1) >= 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        if (is_never_forwarded(h->name->base, h->name->len) || is_skipped(h->name->base, h->name->len, skip, nskip) ||
+            (has_connection && named_in_connection(req, h->name->base, h->name->len)))
             continue;
         sbuf_append(head, h->orig_name ? h->orig_name : h->name->base, h->name->len);
         sbuf_puts(head, ": ");
