@@ -16,6 +16,7 @@
  * string.rep() in route() must fail inside Lua, not exhaust the machine. */
 #define LUA_MEMORY_LIMIT (64u * 1024 * 1024)
 #define DEFAULT_CONFIG_NAME "claude-proxy.lua"
+#define CONFIG_SCAN_MAX (1024 * 1024) /* configs are small; a bigger one is scanned in part */
 
 const struct embedded_file *embedded_find(const char *name)
 {
@@ -25,23 +26,26 @@ const struct embedded_file *embedded_find(const char *name)
     return NULL;
 }
 
+static int readable_at(char *buf, size_t bufsize, const char *dir, const char *sub)
+{
+    if (dir == NULL || dir[0] == '\0')
+        return 0;
+    int n = snprintf(buf, bufsize, "%s%s/claude-proxy/%s", dir, sub, DEFAULT_CONFIG_NAME);
+    return n > 0 && (size_t)n < bufsize && access(buf, R_OK) == 0;
+}
+
+/* $CLAUDE_PROXY_CONFIG, then the user's file ($XDG_CONFIG_HOME/claude-proxy/ when set, then
+ * ~/.config/claude-proxy/ either way: setting XDG_CONFIG_HOME for other programs must not hide
+ * a config kept in the usual place), then the installed one; NULL: the built-in default. */
 const char *config_default_path(char *buf, size_t bufsize)
 {
     const char *env = getenv("CLAUDE_PROXY_CONFIG");
     if (env != NULL && env[0] != '\0')
         return env;
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    if (xdg != NULL && xdg[0] != '\0')
-        snprintf(buf, bufsize, "%s/claude-proxy/%s", xdg, DEFAULT_CONFIG_NAME);
-    else if (home != NULL)
-        snprintf(buf, bufsize, "%s/.config/claude-proxy/%s", home, DEFAULT_CONFIG_NAME);
-    else
-        buf[0] = '\0';
-    if (buf[0] != '\0' && access(buf, R_OK) == 0)
+    if (readable_at(buf, bufsize, getenv("XDG_CONFIG_HOME"), "") || readable_at(buf, bufsize, getenv("HOME"), "/.config") ||
+        readable_at(buf, bufsize, CP_INSTALL_SYSCONFDIR, ""))
         return buf;
-    snprintf(buf, bufsize, "%s/claude-proxy/%s", CP_INSTALL_SYSCONFDIR, DEFAULT_CONFIG_NAME);
-    if (access(buf, R_OK) == 0)
-        return buf;
+    buf[0] = '\0';
     return NULL;
 }
 
@@ -550,8 +554,34 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
     return bad_level ? -1 : 0;
 }
 
-/* A config that others can read must not hold a secret itself (keep it in the token file). */
-static void warn_if_secret_readable(const char *path)
+/* 1 if a line of Lua code (not a comment) holds an Anthropic token. */
+static int line_has_token(const char *line)
+{
+    const char *code = line + strspn(line, " \t");
+    return strncmp(code, "--", 2) != 0 && strstr(code, "sk-ant-") != NULL;
+}
+
+/* 1 if the text of the config holds one of the client keys it configured, literally: keys from
+ * client_keys_file or from the environment are not in it, and need no warning. */
+static int text_has_client_key(const struct proxy_config *c, FILE *f)
+{
+    if (c->client_keys[0] == NULL)
+        return 0;
+    char *text = calloc(1, CONFIG_SCAN_MAX + 1);
+    if (text == NULL)
+        return 0;
+    size_t n = fread(text, 1, CONFIG_SCAN_MAX, f);
+    int found = 0;
+    for (size_t i = 0; c->client_keys[i] != NULL && !found; i++)
+        found = c->client_keys[i][0] != '\0' && strstr(text, c->client_keys[i]) != NULL;
+    memset(text, 0, n); /* it may hold secrets */
+    free(text);
+    return found;
+}
+
+/* A config that others can read must not hold a secret itself (keep it in a private file). The
+ * warnings name the kind of secret, never the secret. */
+static void warn_if_secret_readable(const struct proxy_config *c, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0 || (st.st_mode & 044) == 0)
@@ -560,15 +590,19 @@ static void warn_if_secret_readable(const char *path)
     if (f == NULL)
         return;
     char line[1024];
-    int found = 0;
-    while (!found && fgets(line, sizeof(line), f) != NULL) {
-        const char *code = line + strspn(line, " \t");
-        found = strncmp(code, "--", 2) != 0 && strstr(code, "sk-ant-") != NULL; /* not in a Lua comment */
-    }
+    int token = 0;
+    while (!token && fgets(line, sizeof(line), f) != NULL)
+        token = line_has_token(line);
+    memset(line, 0, sizeof(line));
+    rewind(f);
+    int keys = text_has_client_key(c, f);
     fclose(f);
-    if (found)
+    if (token)
         log_warn("%s contains a token but other users can read it: move the token to ~/.config/claude-proxy/token "
                  "(mode 0600) or run chmod 600 %s", path, path);
+    if (keys)
+        log_warn("%s contains client keys but other users can read it: move them to a client_keys_file (mode 0600) "
+                 "or run chmod 600 %s", path, path);
 }
 
 /* lua_Alloc with a budget: a request over it fails like malloc, which Lua turns into a
@@ -637,7 +671,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         c->providers[i]->state = provider_state_get(c->providers[i]->name);
     lua_settop(L, 0);
     if (path != NULL)
-        warn_if_secret_readable(path);
+        warn_if_secret_readable(c, path);
     return c;
 Error:
     redact_tokens_in_text(err); /* Lua quotes the source near a syntax error */
