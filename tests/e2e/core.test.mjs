@@ -8,8 +8,10 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import {
   startMock, startProxy, stopProxy, request, anthropicHandler, sseEvents, messageJson, makePki, sleep,
-  OAUTH_TOKEN, API_KEY, TEST_DATA, claudeCodeHeaders, parseSse, freePort, PROXY_BIN,
+  OAUTH_TOKEN, API_KEY, TEST_DATA, claudeCodeHeaders, parseSse, freePort, PROXY_BIN, tmpdir, rawExchange,
+  splitResponses,
 } from './lib/harness.mjs';
+import { execFileSync } from 'node:child_process';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 100,
   messages: [{ role: 'user', content: 'Say hello' }], ...extra });
@@ -93,6 +95,28 @@ describe('auth and headers towards Anthropic', () => {
     assert.equal(up.headers.authorization, `Bearer ${OAUTH_TOKEN}`);
   });
 
+  test('headers the client names in Connection stay on its hop (RFC 9110 7.6.1)', async () => {
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: {
+      connection: 'keep-alive, X-Hop-Secret ,x-other-hop', 'x-hop-secret': 'for the proxy only', 'x-other-hop': '1',
+      'x-app': 'cli' } });
+    assert.equal(r.status, 200);
+    const up = mock.requests.at(-1).headers;
+    assert.equal(up['x-hop-secret'], undefined);
+    assert.equal(up['x-other-hop'], undefined);
+    assert.equal(up['x-app'], 'cli', 'other headers still pass');
+  });
+
+  test('inference-profile and foundation-model ARNs are normalised to Anthropic names', async () => {
+    for (const [m, want] of [
+      ['arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4-20250514'],
+      ['arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0', 'claude-3-7-sonnet-20250219'],
+      ['arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0', 'claude-3-5-haiku-20241022']]) {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: m }) });
+      assert.equal(r.status, 200, m);
+      assert.equal(JSON.parse(mock.requests.at(-1).body).model, want, m);
+    }
+  });
+
   test('Bedrock-form model names are normalised to Anthropic names, other bytes untouched', async () => {
     const sent = '{"model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "max_tokens":5,"messages":[{"role":"user","content":"hi \\u00e9"}]}';
     const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: sent,
@@ -157,7 +181,7 @@ describe('streaming, keep-alive, cancellation, timeouts', () => {
     const proxy = await startProxy({ config: anthropicOnly(mock) });
     try {
       const firstAt = await new Promise((resolve, reject) => {
-        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST' }, (res) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
           let first = 0;
           res.on('data', (d) => { if (!first && d.toString().includes('message_start')) first = Date.now(); });
           res.on('end', () => resolve(first));
@@ -224,7 +248,7 @@ describe('streaming, keep-alive, cancellation, timeouts', () => {
     const proxy = await startProxy({ config: anthropicOnly(mock) });
     try {
       await new Promise((resolve) => {
-        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST' }, (res) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
           res.once('data', () => { req.destroy(); resolve(); });
         });
         req.on('error', () => {});
@@ -322,6 +346,16 @@ describe('bad input and upstream failures get Anthropic error JSON', () => {
     assert.equal(r.status, 413);
     assert.equal(r.json.type, 'error');
     assert.equal(r.json.error.type, 'request_too_large');
+  });
+
+  test('HEAD gets the headers, with the length, and no body: the kept-alive connection stays in step', async () => {
+    const req = (method, p, extra = '') => `${method} ${p} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`;
+    const { text } = await rawExchange(proxy.port, req('HEAD', '/health') + req('HEAD', '/nope') +
+      req('HEAD', '/v1/messages') + req('GET', '/health', 'Connection: close\r\n'));
+    const rs = splitResponses(text, [0, 1, 2]);
+    assert.deepEqual(rs.map((r) => r.status), [200, 404, 405, 200], text);
+    for (const r of rs.slice(0, 3)) assert.ok(Number(r.headers['content-length']) > 0, r.head);
+    assert.equal(JSON.parse(rs[3].body).status, 'ok');
   });
 
   test('unknown path 404, wrong method 405', async () => {
@@ -471,6 +505,95 @@ describe('secrets and configuration', () => {
       }
       assert.ok(proxy.output.includes('POST /v1/messages'), 'request lines were logged');
     } finally { await mock.close(); }
+  });
+
+  test('every request gets exactly one log line: the proxy\'s own answers, refusals, H2O\'s errors, the exchange\'s', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: { ...anthropicOnly(mock), max_body: 64 * 1024, log_level: 'info' } });
+    const json = { 'content-type': 'application/json' };
+    const cases = [ // [method, path, options, status]; each path is told apart by its query
+      ['GET', '/health?case=1', {}, 200],
+      ['GET', '/?case=2', {}, 200],
+      ['GET', '/metrics?case=3', {}, 200],
+      ['HEAD', '/health?case=4', {}, 200],
+      ['GET', '/nope?case=5', {}, 404],
+      ['GET', '/v1/messages?case=6', {}, 405],
+      ['POST', '/v1/messages?case=7', { body: '{}', headers: { 'content-type': 'text/plain' } }, 415],
+      ['POST', '/v1/messages?case=8', { body: body(), headers: { origin: 'https://evil.example' } }, 403],
+      ['POST', '/v1/messages?case=9', { body: body({ pad: 'x'.repeat(100 * 1024) }) }, 413],
+      ['POST', '/v1/chat/completions?case=10', { body: { model: 'm' }, headers: json }, 400],
+      ['POST', '/v1/messages?case=11', { body: '{}', headers: json }, 400],
+      ['POST', '/v1/messages?case=12', { body: body(), headers: json }, 200],
+    ];
+    let metrics;
+    try {
+      for (const [method, p, opts, status] of cases) {
+        const r = await request(`${proxy.url}${p}`, { method, ...opts });
+        assert.equal(r.status, status, `${method} ${p}`);
+      }
+      metrics = (await request(`${proxy.url}/metrics`)).text;
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+    // the same single place counts them in /metrics, as the proxy's own answers
+    const count = (endpoint, status) => Number(new RegExp(`^claude_proxy_requests_total\\{provider="proxy",endpoint="${endpoint}",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(count('other', 404), 1);
+    assert.equal(count('messages', 405), 1);
+    assert.equal(count('messages', 415), 1);
+    assert.equal(count('messages', 403), 1);
+    assert.equal(count('messages', 413), 1, "H2O's own 413");
+    assert.equal(count('messages', 400), 1, "the exchange's 400, counted once");
+    assert.equal(count('chat_completions', 400), 1);
+    assert.ok(count('info', 200) >= 4, metrics);
+    const lines = proxy.output.split('\n');
+    for (const [method, p, , status] of cases) {
+      const mine = lines.filter((l) => l.includes(` ${method} ${p} `));
+      assert.equal(mine.length, 1, `one line for ${method} ${p}:\n${mine.join('\n')}`);
+      assert.match(mine[0], new RegExp(` info  ${method} \\S+ model=\\S+ provider=\\S+ status=${status} \\d+ms ttfb=\\d+ms bytes=\\d+`));
+    }
+    assert.match(lines.find((l) => l.includes('?case=12 ')), /model=claude-sonnet-5 provider=anthropic status=200/);
+    assert.match(lines.find((l) => l.includes('?case=1 ')), /model=- provider=- status=200 \d+ms ttfb=\d+ms bytes=[1-9]/);
+  });
+
+  test('token-shaped strings in a path or a model never reach the log, in text or JSON lines', async () => {
+    for (const format of ['text', 'json']) {
+      const mock = await startMock(anthropicHandler());
+      const proxy = await startProxy({ config: { ...anthropicOnly(mock), log_format: format } });
+      try {
+        await request(`${proxy.url}/v1/messages?beta=true&key=sk-ant-api03-PATHLEAK0123456789abcdef`, { method: 'POST', body: body() });
+        await request(`${proxy.url}/nope?key=sk-ant-api03-LOCALLEAK0123456789abcdef`);
+        await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'sk-ant-oat01-MODELLEAK0123456789abcdef' }) });
+        await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'x-sk-ant-oat01-GLUEDLEAK0123456789abcdef' }) });
+        await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'AKIAMODELLEAK0123456' }) });
+        await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'Bearer BEARERLEAK0123456789' }) });
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+      assert.ok(!proxy.output.includes('LEAK'), `${format}:\n${proxy.output}`);
+      assert.match(proxy.output, /key=sk-ant-\*+cdef/, 'the last four characters tell tokens apart');
+      assert.match(proxy.output, /AKIA\*{12}3456/);
+      if (format === 'json') {
+        for (const l of proxy.output.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(l), l);
+      }
+    }
+  });
+
+  test('config lookup: $CLAUDE_PROXY_CONFIG, $XDG_CONFIG_HOME, ~/.config, then the installed file or the built-in one', () => {
+    const dir = tmpdir('cp-lookup-');
+    const home = path.join(dir, 'home'), xdg = path.join(dir, 'xdg');
+    const put = (p) => {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, 'return { order = { "anthropic" }, providers = { anthropic = { type = "anthropic" } } }\n');
+      return p;
+    };
+    const source = (env) => /^config: (.*)$/m.exec(execFileSync(PROXY_BIN, ['--check'],
+      { env: { PATH: process.env.PATH, ...env } }).toString())[1];
+    const none = source({ HOME: home, XDG_CONFIG_HOME: xdg });
+    assert.match(none, /^\(built-in default\)$|\/claude-proxy\/claude-proxy\.lua$/);
+    assert.ok(!none.startsWith(dir));
+    const homeFile = put(path.join(home, '.config/claude-proxy/claude-proxy.lua'));
+    assert.equal(source({ HOME: home }), homeFile);
+    assert.equal(source({ HOME: home, XDG_CONFIG_HOME: xdg }), homeFile, 'XDG_CONFIG_HOME without our file: ~/.config still counts');
+    const xdgFile = put(path.join(xdg, 'claude-proxy/claude-proxy.lua'));
+    assert.equal(source({ HOME: home, XDG_CONFIG_HOME: xdg }), xdgFile, 'XDG_CONFIG_HOME comes first');
+    const envFile = put(path.join(dir, 'explicit.lua'));
+    assert.equal(source({ HOME: home, XDG_CONFIG_HOME: xdg, CLAUDE_PROXY_CONFIG: envFile }), envFile);
   });
 
   test('a provider URL pointing at the proxy itself is refused at start-up', async () => {

@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import {
   startMock, startProxy, stopProxy, request, anthropicHandler, sseEvents, sleep, OAUTH_TOKEN, parseSse,
+  rawExchange, splitResponses, makePki, tmpdir, PROXY_BIN,
 } from './lib/harness.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], ...extra });
@@ -58,6 +61,22 @@ describe('who gets in', () => {
     assert.equal(o.status, 415);
     assert.ok(o.json.error.message, 'OpenAI clients get the OpenAI error shape');
   });
+
+  test('a POST body with no Content-Type at all is refused with 415 too; a POST with no body needs none', async () => {
+    const before = mock.requests.length;
+    const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { 'content-type': null } });
+    assert.equal(r.status, 415);
+    assert.equal(r.json.error.type, 'invalid_request_error');
+    const o = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: { model: 'm', messages: [] }, headers: { 'content-type': null } });
+    assert.equal(o.status, 415);
+    assert.equal(o.json.type, undefined, 'OpenAI shape');
+    assert.equal(o.json.error.type, 'invalid_request_error');
+    assert.equal(mock.requests.length, before, 'nothing went upstream');
+    // the Anthropic SDK sends no Content-Type for body-less POSTs such as a batch cancel
+    const c = await request(`${proxy.url}/v1/messages/batches/msgbatch_01/cancel`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01' } });
+    assert.equal(c.status, 200);
+    assert.equal(mock.requests.at(-1).url, '/v1/messages/batches/msgbatch_01/cancel');
+  });
 });
 
 describe('client keys', () => {
@@ -81,6 +100,7 @@ describe('client keys', () => {
       }
       await stopProxy(proxy, assert);
       assert.ok(!proxy.output.includes('ck-local-0123456789'), 'client keys never reach the log');
+      assert.equal(proxy.output.match(/ POST \/v1\/messages model=- provider=- status=401 /g)?.length, 5, 'each refusal is logged');
     } finally { await mock.close(); }
   });
 });
@@ -131,6 +151,45 @@ describe('slow and oversized clients', () => {
   });
 });
 
+describe("H2O's own errors", () => {
+  let proxy;
+  before(async () => { proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: 'http://127.0.0.1:1' } } } }); });
+  after(async () => { await stopProxy(proxy, assert); });
+  const post = (p, headers, bodyText = '{}') => `POST ${p} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${headers}\r\n${bodyText}`;
+
+  test('malformed framing after a parsed request line gets JSON in the caller\'s API shape, with H2O\'s reason', async () => {
+    for (const [p, headers, status, message] of [
+      ['/v1/messages', 'Transfer-Encoding: gzip\r\n', 400, 'unknown transfer-encoding'],
+      ['/v1/messages', 'Content-Length: 12abc\r\n', 400, 'broken content-length header'],
+      ['/v1/messages', 'Transfer-Encoding: chunked\r\n', 400, 'broken chunked-encoding'],
+      ['/v1/messages', 'Expect: 200-ok\r\nContent-Length: 2\r\n', 417, 'unknown expectation'],
+      ['/v1/chat/completions', 'Transfer-Encoding: gzip\r\n', 400, 'unknown transfer-encoding'],
+    ]) {
+      const bodyText = headers.includes('chunked') ? 'zz\r\n{}\r\n0\r\n\r\n' : '{}';
+      const { text } = await rawExchange(proxy.port, post(p, headers, bodyText));
+      const [r] = splitResponses(text);
+      assert.equal(r.status, status, text);
+      assert.match(r.headers['content-type'], /^application\/json/);
+      const json = JSON.parse(r.body);
+      assert.equal(json.error.message, message);
+      assert.equal(json.error.type, 'invalid_request_error');
+      assert.equal(json.type, p.includes('chat') ? undefined : 'error');
+    }
+  });
+
+  test('what H2O refuses before a request exists stays its plain 400 and a closed connection (documented)', async () => {
+    const many = Array.from({ length: 120 }, (_, i) => `x-h${i}: v\r\n`).join('');
+    for (const raw of ['NOT HTTP AT ALL\r\n\r\n', `GET /health HTTP/1.1\r\nHost: localhost\r\n${many}\r\n`]) {
+      const { text, closed } = await rawExchange(proxy.port, raw);
+      assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+      assert.match(text, /Content-Type: text\/plain/i, 'H2O 2.2.5 writes this one itself: see the README');
+      assert.ok(closed);
+    }
+    const h = await request(`${proxy.url}/health`);
+    assert.equal(h.status, 200, 'the proxy serves on');
+  });
+});
+
 describe('upstream faults', () => {
   async function rawServer(onConn) {
     const srv = net.createServer(onConn);
@@ -156,6 +215,53 @@ describe('upstream faults', () => {
       assert.match(r.json.error.message, /anthropic unreachable/);
       assert.match(proxy.output, /anthropic: .*(not known|resolve|failure)/i);
     } finally { await stopProxy(proxy, assert); }
+  });
+
+  test('a connection reset mid-stream ends the stream with an SSE error event and a log line naming the provider', async () => {
+    const srv = await rawServer((s) => s.once('data', () => {
+      const ev = sseEvents('a b')[0];
+      s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${ev.length.toString(16)}\r\n${ev}\r\n`);
+      setTimeout(() => s.resetAndDestroy(), 50); // TCP RST, not a clean close
+    }));
+    const proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: `http://127.0.0.1:${srv.address().port}` } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      const evs = parseSse(r.text);
+      assert.equal(evs[0].event, 'message_start');
+      assert.equal(evs.at(-1).event, 'error');
+      assert.equal(JSON.parse(evs.at(-1).data).type, 'error');
+      await sleep(100);
+      assert.match(proxy.output, /warn +anthropic: .*(reset|closed|ended before message_stop)/i);
+    } finally { await stopProxy(proxy, assert); srv.close(); }
+  });
+
+  test('an upstream that never answers and a TLS failure: the log line names the provider and the reason', async () => {
+    const mock = await startMock(() => {}); // never answers
+    let proxy = await startProxy({ config: { request_timeout: 0.5, order: ['anthropic'], providers: { anthropic: {
+      type: 'anthropic', base_url: mock.url } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 504);
+      assert.match(proxy.output, /warn +anthropic: .*time/i);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+    const pki = makePki();
+    const tlsMock = await startMock(anthropicHandler(), { tls: pki.other });
+    proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: tlsMock.url, ca_file: pki.caFile } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.match(proxy.output, /warn +anthropic: .*(hostname mismatch|certificate)/i);
+    } finally { await stopProxy(proxy, assert); await tlsMock.close(); }
+    const notTls = await rawServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'))); // plain HTTP on an https URL
+    proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: `https://localhost:${notTls.address().port}` } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 502);
+      assert.match(proxy.output, /warn +anthropic: .*(ssl|tls) handshake/i);
+    } finally { await stopProxy(proxy, assert); notTls.close(); }
   });
 
   test('a truncated chunked stream ends with an SSE error event, not silently', async () => {
@@ -184,7 +290,7 @@ describe('load', () => {
       const before = rss(proxy.child.pid);
       const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
       const one = () => new Promise((resolve, reject) => {
-        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent }, (res) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
           let text = '';
           res.on('data', (d) => { text += d; });
           res.on('end', () => resolve(text));
@@ -231,6 +337,45 @@ describe('load', () => {
       assert.ok(written < 64 * 1024 * 1024, `the upstream was slowed down (wrote ${written} bytes)`);
       assert.ok(grown < 32 * 1024, `proxy memory bounded (grew ${grown} KiB)`);
     } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+describe('warnings', () => {
+  test('a config others can read that holds client keys inline is warned about, never printing a key', () => {
+    const dir = tmpdir('cp-keys-');
+    const check = (file, mode) => {
+      fs.chmodSync(file, mode);
+      const r = spawnSync(PROXY_BIN, ['--check', '--config', file], { env: { PATH: process.env.PATH, HOME: dir } });
+      assert.equal(r.status, 0, r.stderr.toString());
+      return r.stdout.toString() + r.stderr.toString();
+    };
+    const inline = path.join(dir, 'inline.lua');
+    const providers = 'order = { "anthropic" }, providers = { anthropic = { type = "anthropic" } }';
+    fs.writeFileSync(inline, `return { ${providers}, client_keys = { "ck-inline-SECRETKEY-0123" } }\n`);
+    let out = check(inline, 0o644);
+    assert.match(out, /inline\.lua contains client keys but other users can read it/);
+    assert.ok(!out.includes('SECRETKEY'), out);
+    assert.doesNotMatch(check(inline, 0o600), /other users can read it/);
+    // keys from a private client_keys_file are not in the config's text: nothing to warn about
+    const keysFile = path.join(dir, 'keys');
+    fs.writeFileSync(keysFile, 'ck-file-SECRETKEY-0456\n', { mode: 0o600 });
+    const viaFile = path.join(dir, 'via-file.lua');
+    fs.writeFileSync(viaFile, `return { ${providers}, client_keys_file = ${JSON.stringify(keysFile)} }\n`);
+    out = check(viaFile, 0o644);
+    assert.doesNotMatch(out, /other users can read it/);
+    assert.match(out, /client keys: 1/);
+  });
+
+  test('listening beyond loopback without client_keys logs a warning; with client keys it does not', async () => {
+    let proxy = await startProxy({ config: { listen: '0.0.0.0', order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: 'http://127.0.0.1:1' } } } });
+    await stopProxy(proxy, assert);
+    assert.match(proxy.output, /warn +listening on 0\.0\.0\.0 without client_keys/);
+    proxy = await startProxy({ config: { listen: '0.0.0.0', client_keys: ['ck-listen-0123456789'], order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: 'http://127.0.0.1:1' } } } });
+    await stopProxy(proxy, assert);
+    assert.doesNotMatch(proxy.output, /without client_keys/);
+    proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: 'http://127.0.0.1:1' } } } });
+    await stopProxy(proxy, assert);
+    assert.doesNotMatch(proxy.output, /without client_keys/, 'loopback: no warning');
   });
 });
 
