@@ -76,6 +76,7 @@ struct exchange {
     size_t sse_tail_len;
 
     uint64_t started_ms, ttfb_ms;
+    uint64_t attempt_started_ms; /* when the current provider's request went out */
     size_t bytes_out;
 
     /* HTTP/1 client connection watched for a close while no response has started */
@@ -142,7 +143,8 @@ static void on_dispose(void *p)
     cancel_upstream(ex);
     if (ex->req->res.status != 0)
         log_request(ex);
-    metrics_attempt_end(ex, ex->provider ? ex->provider->name : NULL);
+    if (ex->status != 0) /* an upstream answer was relayed */
+        metrics_record_upstream_latency(ex->provider->name, monotonic_ms() - ex->attempt_started_ms);
     if (ex->counted_stream)
         exchange_stats.active_streams--;
     if (ex->filter != NULL)
@@ -662,7 +664,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         on_failure_before_response(ex, strcmp(errstr, "I/O timeout") == 0 ? OUTCOME_TIMEOUT : OUTCOME_CONNECT, errstr);
         return NULL;
     }
-    metrics_record_upstream_response(ex, p->name, status);
+    metrics_record_upstream_response(p->name, status, monotonic_ms() - ex->attempt_started_ms);
 
     if (provider_should_fallback_status(p, status)) {
         const char *source;
@@ -764,7 +766,7 @@ static void on_prepared(void *ud, const char *error_type, const char *error)
         }
         return;
     }
-    metrics_attempt_begin(ex);
+    ex->attempt_started_ms = monotonic_ms();
     ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
     ex->reqbufs[1] = ex->ur.body;
     ex->client = http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,

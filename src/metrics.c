@@ -44,19 +44,6 @@ static struct status_series *client_responses, *upstream_responses;
 static struct provider_series *providers;
 static struct histogram request_duration;
 
-/* The attempt in progress of each exchange, keyed by its address. exchange.c keeps one start
- * time for the whole request, which includes the providers that failed first; the upstream
- * histograms must time the attempt alone, so its start is kept here. */
-struct attempt {
-    const void *key;
-    uint64_t began_ms;
-    struct provider_series *answered_by; /* once the attempt got a response head */
-    struct attempt *next;
-};
-#define ATTEMPT_BUCKETS 256
-static struct attempt *attempts[ATTEMPT_BUCKETS];
-static struct attempt *spare_attempts; /* reused: as many as requests were ever in flight at once */
-
 /* ------------------------------------------------------------------------------------------ */
 /* Recording */
 
@@ -133,47 +120,10 @@ void metrics_record_local_response(int endpoint, int api, int status)
     count_status(&client_responses, PROXY_LABEL, endpoint, api, status);
 }
 
-static size_t attempt_hash(const void *key)
-{
-    uintptr_t k = (uintptr_t)key;
-    return (size_t)((k >> 4) ^ (k >> 12)) & (ATTEMPT_BUCKETS - 1); /* low bits are alignment */
-}
-
-static struct attempt **attempt_slot(const void *key)
-{
-    struct attempt **pp = &attempts[attempt_hash(key)];
-    while (*pp != NULL && (*pp)->key != key)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-void metrics_attempt_begin(const void *exchange)
-{
-    struct attempt **pp = attempt_slot(exchange);
-    struct attempt *a = *pp;
-    if (a == NULL) { /* the first attempt of this exchange; later ones reuse the entry */
-        if (spare_attempts != NULL) {
-            a = spare_attempts;
-            spare_attempts = a->next;
-        } else {
-            a = xcalloc(sizeof(*a));
-        }
-        a->key = exchange;
-        a->next = NULL;
-        *pp = a;
-    }
-    a->began_ms = monotonic_ms();
-    a->answered_by = NULL;
-}
-
-void metrics_record_upstream_response(const void *exchange, const char *provider, int status)
+void metrics_record_upstream_response(const char *provider, int status, uint64_t ttfb_ms)
 {
     count_status(&upstream_responses, provider, 0, 0, status);
-    struct attempt *a = *attempt_slot(exchange);
-    if (a == NULL)
-        return;
-    a->answered_by = provider_series(provider);
-    observe(&a->answered_by->ttfb, (monotonic_ms() - a->began_ms) / 1000.0);
+    observe(&provider_series(provider)->ttfb, ttfb_ms / 1000.0);
 }
 
 void metrics_record_upstream_failure(const char *provider, int timed_out)
@@ -185,19 +135,9 @@ void metrics_record_upstream_failure(const char *provider, int timed_out)
         p->connect_failures++;
 }
 
-void metrics_attempt_end(const void *exchange, const char *provider)
+void metrics_record_upstream_latency(const char *provider, uint64_t latency_ms)
 {
-    struct attempt **pp = attempt_slot(exchange);
-    struct attempt *a = *pp;
-    if (a == NULL)
-        return;
-    /* only the attempt whose answer went to the client: a head that led to a fallback is
-     * followed by another attempt, or by the proxy's own answer under another provider */
-    if (a->answered_by != NULL && provider != NULL && strcmp(a->answered_by->provider, provider) == 0)
-        observe(&a->answered_by->latency, (monotonic_ms() - a->began_ms) / 1000.0);
-    *pp = a->next;
-    a->next = spare_attempts;
-    spare_attempts = a;
+    observe(&provider_series(provider)->latency, latency_ms / 1000.0);
 }
 
 void metrics_record_fallback(const char *provider) { provider_series(provider)->fallbacks++; }

@@ -33,15 +33,13 @@ void metrics_record_request(const char *provider, int endpoint, int api, int sta
  * paths (then labelled endpoint="chat_completions"), else API_ANTHROPIC. */
 void metrics_record_local_response(int endpoint, int api, int status);
 
-/* Per upstream attempt; `exchange` is an opaque key (the exchange's address) valid until
- * metrics_attempt_end. begin: the request is about to be sent to a provider. */
-void metrics_attempt_begin(const void *exchange);
-/* The attempt got a response head with this status (whatever happens next: relay or fallback). */
-void metrics_record_upstream_response(const void *exchange, const char *provider, int status);
+/* An upstream attempt got a response head with this status, ttfb_ms after its request went out
+ * (whatever happens next: relay or fallback). */
+void metrics_record_upstream_response(const char *provider, int status, uint64_t ttfb_ms);
 /* The attempt got no response (connect/TLS/send error, or timed out). */
 void metrics_record_upstream_failure(const char *provider, int timed_out);
-/* The exchange is over; provider: the one whose answer went to the client (NULL if none). */
-void metrics_attempt_end(const void *exchange, const char *provider);
+/* The attempt whose answer went to the client ended, latency_ms after its request went out. */
+void metrics_record_upstream_latency(const char *provider, uint64_t latency_ms);
 
 void metrics_record_fallback(const char *provider);
 void metrics_record_cooldown(const char *provider);
