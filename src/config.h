@@ -47,8 +47,8 @@ struct proxy_config {
 };
 
 /* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,
- * ~/.config/claude-proxy/claude-proxy.lua, the installed etc file; NULL means the built-in
- * default. The returned string is static or from getenv. */
+ * $XDG_CONFIG_HOME/claude-proxy/claude-proxy.lua, ~/.config/claude-proxy/claude-proxy.lua, the
+ * installed etc file; NULL means the built-in default. The result is in buf or from getenv. */
 const char *config_default_path(char *buf, size_t bufsize);
 
 /* Loads and validates a config (path NULL: built-in default). On error returns NULL and err
