@@ -148,13 +148,38 @@ static void method_not_allowed(h2o_req_t *req, enum api_format api, const char *
     send_error(req, api, 405, "invalid_request_error", msg, "allow", allowed);
 }
 
+/* H2O answers some errors before it normalises the path. */
+static h2o_iovec_t request_path(h2o_req_t *req) { return req->path_normalized.base ? req->path_normalized : req->path; }
+
+static int is_openai_chat(h2o_req_t *req)
+{
+    h2o_iovec_t path = request_path(req);
+    return path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
+}
+
+/* OpenAI clients list models at /v1/models (or /models, for a base URL without /v1); a request
+ * with anthropic-version is an Anthropic client and goes to Anthropic. */
+static int is_openai_model_list(h2o_req_t *req)
+{
+    h2o_iovec_t path = request_path(req);
+    return (path_is(path, "/v1/models") || path_is(path, "/models")) &&
+           (method_is(req, "GET") || method_is(req, "HEAD")) &&
+           h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0;
+}
+
+/* Which API's error format a request gets. */
+static enum api_format request_api(h2o_req_t *req)
+{
+    return is_openai_chat(req) || is_openai_model_list(req) ? API_OPENAI : API_ANTHROPIC;
+}
+
 static void route(struct server *s, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized;
     struct proxy_config *cfg = s->config;
-    int openai = path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
+    int openai = is_openai_chat(req);
     int info = path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics");
-    if (access_check(req, cfg, openai ? API_OPENAI : API_ANTHROPIC, !info) != 0)
+    if (access_check(req, cfg, request_api(req), !info) != 0)
         return;
 
     if (info) {
@@ -176,8 +201,7 @@ static void route(struct server *s, h2o_req_t *req)
             endpoint_openai_chat(req, cfg);
         return;
     }
-    if (path_is(path, "/v1/models") && method_is(req, "GET") &&
-        h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0) {
+    if (is_openai_model_list(req)) {
         endpoint_openai_models(req, cfg);
         return;
     }
@@ -244,15 +268,16 @@ static int local_endpoint(h2o_req_t *req, enum api_format *api)
 {
     h2o_iovec_t path = req->path_normalized;
     *api = API_ANTHROPIC;
-    if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions")) {
+    if (is_openai_chat(req)) {
         *api = API_OPENAI;
         return ENDPOINT_MESSAGES;
     }
     if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics"))
         return METRICS_ENDPOINT_INFO;
-    if (path_is(path, "/v1/models") && method_is(req, "GET") &&
-        h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0)
+    if (is_openai_model_list(req)) {
+        *api = API_OPENAI;
         return METRICS_ENDPOINT_MODELS;
+    }
     if (path_is(path, "/v1/messages"))
         return ENDPOINT_MESSAGES;
     if (path_is(path, "/v1/messages/count_tokens"))
@@ -323,8 +348,7 @@ static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t 
     else if (n == 0)
         snprintf(text, sizeof(text), "%s", req->res.reason);
     sbuf body = SBUF_INIT;
-    int openai = h2o_strstr(req->path.base, req->path.len, H2O_STRLIT("/chat/completions")) != SIZE_MAX;
-    error_json(&body, openai ? API_OPENAI : API_ANTHROPIC, error_type_for_status(req->res.status), text);
+    error_json(&body, request_api(req), error_type_for_status(req->res.status), text);
     h2o_iovec_t buf = h2o_strdup(&req->pool, body.data, body.len);
     sbuf_free(&body);
     req->res.content_length = buf.len;

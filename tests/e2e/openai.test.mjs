@@ -153,6 +153,14 @@ describe('OpenAI Chat Completions', () => {
     assert.ok(ids.includes('claude-opus-4-6'));
   });
 
+  test('a base URL without /v1 works for models too (GET /models)', async () => {
+    const bare = new OpenAI({ apiKey: 'not-needed', baseURL: proxy.url, maxRetries: 0 });
+    const ids = [];
+    for await (const m of await bare.models.list()) ids.push(m.id);
+    assert.ok(ids.includes('claude-opus-4-6'), ids.join(' '));
+    assert.equal(mock.requests.filter((r) => r.url.includes('models')).length, 0, 'answered by the proxy');
+  });
+
   test('temperature above 1 (OpenAI allows up to 2) is a 400 naming the parameter, not forwarded', async () => {
     const before = mock.requests.length;
     await assert.rejects(client.chat.completions.create({ model: 'claude-sonnet-4-5', temperature: 1.5,
@@ -220,6 +228,27 @@ function breakingMock() {
   };
   return startMock((req, res, raw) => answers[JSON.parse(raw).messages.at(-1).content[0].text](res));
 }
+
+describe('OpenAI clients and client keys', () => {
+  test('a missing key is a 401 in OpenAI\'s shape on every OpenAI path, the models list included', async () => {
+    const mock = await anthropicMock();
+    const proxy = await startProxy({ config: { client_keys: ['ck-test-key-0123456789'], order: ['anthropic'],
+      providers: { anthropic: { type: 'anthropic', base_url: mock.url, token: OAUTH_TOKEN } } } });
+    try {
+      for (const [method, path] of [['GET', '/v1/models'], ['GET', '/models'], ['POST', '/v1/chat/completions']]) {
+        const r = await request(`${proxy.url}${path}`, { method, body: method === 'POST'
+          ? { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] } : null });
+        assert.equal(r.status, 401, `${path}: ${r.text}`);
+        assert.equal(typeof r.json.error.message, 'string', `${path}: ${r.text}`);
+        assert.equal(r.json.type, undefined, `${path}: OpenAI shape, not Anthropic's`);
+      }
+      const ok = new OpenAI({ apiKey: 'ck-test-key-0123456789', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+      const ids = [];
+      for await (const m of await ok.models.list()) ids.push(m.id);
+      assert.ok(ids.length > 0);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
 
 describe('OpenAI answers that break', () => {
   let mock, proxy, client;
