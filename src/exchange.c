@@ -77,7 +77,7 @@ struct exchange {
 
     uint64_t started_ms, ttfb_ms;
     uint64_t attempt_started_ms; /* when the current provider's request went out */
-    size_t bytes_out;
+    int sent_any; /* for the time to first byte */
 
     /* HTTP/1 client connection watched for a close while no response has started */
     h2o_socket_t *client_sock;
@@ -101,10 +101,10 @@ static void log_request(struct exchange *ex)
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
              renamed ? " upstream_model=" : "", renamed ? sent : "", ex->provider ? ex->provider->name : "-",
              req->res.status, (unsigned long long)dur,
-             (unsigned long long)ex->ttfb_ms, ex->bytes_out, ex->fallbacks ? " fallback=" : "",
+             (unsigned long long)ex->ttfb_ms, req->bytes_sent, ex->fallbacks ? " fallback=" : "",
              ex->fallbacks ? "yes" : "");
     metrics_record_request(ex->provider ? ex->provider->name : "none", ex->cr.endpoint, ex->params.format.api,
-                           req->res.status, dur, ex->ttfb_ms, ex->bytes_out);
+                           req->res.status, dur, ex->ttfb_ms, req->bytes_sent);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -257,13 +257,14 @@ static void try_send(struct exchange *ex)
         return;
     if (state != H2O_SEND_STATE_IN_PROGRESS)
         ex->final_sent = 1;
-    if (vec.len != 0 && ex->bytes_out == 0)
+    if (vec.len != 0 && !ex->sent_any) {
+        ex->sent_any = 1;
         ex->ttfb_ms = monotonic_ms() - ex->started_ms;
+    }
     if (vec.len != 0 && h2o_timeout_is_linked(&ex->ping)) {
         h2o_timeout_unlink(&ex->ping);
         h2o_timeout_link(ex->req->conn->ctx->loop, ping_timeout(ex), &ex->ping);
     }
-    ex->bytes_out += vec.len;
     exchange_stats.bytes_streamed += vec.len;
     h2o_send(ex->req, &vec, vec.len ? 1 : 0, state);
 }

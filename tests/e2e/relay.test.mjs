@@ -252,3 +252,19 @@ describe('cooldown transitions', () => {
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 });
+
+describe('the request log line', () => {
+  test('counts the bytes of the proxy\'s own error answers too', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: '{"model": 1',
+        headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, 400);
+      await sleep(100);
+      const line = proxy.output.split('\n').find((l) => /POST \/v1\/messages .*status=400/.test(l));
+      assert.ok(line, proxy.output);
+      assert.match(line, new RegExp(`bytes=${Buffer.byteLength(r.text)}\\b`));
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
