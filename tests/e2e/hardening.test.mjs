@@ -282,7 +282,9 @@ describe('upstream faults', () => {
 });
 
 describe('load', () => {
-  const clients = Number(process.env.CP_LOAD_CLIENTS || 300);
+  const clients = Number(process.env.CP_LOAD_CLIENTS || 1000);
+  // AddressSanitizer's quarantine and shadow memory multiply RSS; the bound is for the real build
+  const rssBound = (process.env.ASAN_OPTIONS ? 256 : 64) * 1024;
   test(`${clients} concurrent streaming clients all complete; RSS stays bounded`, async () => {
     const mock = await startMock(anthropicHandler({ delayMs: 20 }));
     const proxy = await startProxy({ config: { ...anthropicOnly(mock), log_level: 'warn' } });
@@ -304,7 +306,7 @@ describe('load', () => {
       clearInterval(sampler);
       assert.ok(texts.every((t) => t.includes('event: message_stop')), 'every stream completed');
       console.log(`# ${clients} concurrent streams: proxy RSS ${before} KiB idle, ${peak} KiB peak`);
-      assert.ok(peak - before < 64 * 1024, `RSS grew by ${peak - before} KiB`);
+      assert.ok(peak - before < rssBound, `RSS grew by ${peak - before} KiB`);
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 
