@@ -82,6 +82,7 @@ struct exchange {
     /* HTTP/1 client connection watched for a close while no response has started */
     h2o_socket_t *client_sock;
     h2o_linklist_t watching;
+    h2o_timeout_entry_t watch_delay;
     h2o_timeout_entry_t ping;
 };
 
@@ -137,6 +138,8 @@ static void on_dispose(void *p)
         h2o_timeout_unlink(&ex->deferred);
     if (h2o_timeout_is_linked(&ex->ping))
         h2o_timeout_unlink(&ex->ping);
+    if (h2o_timeout_is_linked(&ex->watch_delay))
+        h2o_timeout_unlink(&ex->watch_delay);
     /* the socket may be gone already: only forget it */
     if (h2o_linklist_is_linked(&ex->watching))
         h2o_linklist_unlink(&ex->watching);
@@ -169,20 +172,17 @@ static void append_pending(struct exchange *ex, const char *data, size_t len)
     ex->pending->size += len;
 }
 
-/* A translated stream (Bedrock, OpenAI) gets a ping after `ping_interval` without output, as
- * Anthropic's own streams do: the client, and anything in between, sees a live connection (Claude
- * Code gives up on a stream silent for 5 minutes). One H2O timeout list per interval in use; a
- * reload rarely adds one, and they live as long as the process. */
-struct ping_timeout {
+/* H2O timeouts are lists of entries that share one interval: one list per interval in use (a
+ * reload rarely adds one), living as long as the process. */
+struct shared_timeout {
     h2o_timeout_t timeout;
-    struct ping_timeout *next;
+    struct shared_timeout *next;
 };
 
-static h2o_timeout_t *ping_timeout(struct exchange *ex)
+static h2o_timeout_t *shared_timeout(struct exchange *ex, uint64_t ms)
 {
-    static struct ping_timeout *all;
-    uint64_t ms = ex->cfg->ping_interval_ms;
-    struct ping_timeout *t;
+    static struct shared_timeout *all;
+    struct shared_timeout *t;
     for (t = all; t != NULL; t = t->next)
         if (t->timeout.timeout == ms)
             return &t->timeout;
@@ -194,18 +194,28 @@ static h2o_timeout_t *ping_timeout(struct exchange *ex)
     return &t->timeout;
 }
 
+/* A translated stream (Bedrock, OpenAI) gets a ping after `ping_interval` without output, as
+ * Anthropic's own streams do: the client, and anything in between, sees a live connection (Claude
+ * Code gives up on a stream silent for 5 minutes). */
+static h2o_timeout_t *ping_timeout(struct exchange *ex) { return shared_timeout(ex, ex->cfg->ping_interval_ms); }
+
 /* ---- a client that leaves before the answer starts ----
  * H2O stops reading an HTTP/1 connection while its request is handled, so it would notice a
  * client that went away only when the response is written: minutes later for a non-streaming
  * request, with the upstream still working (and billing) for nobody. While no response has
  * started, the exchange reads the connection itself: an end of stream cancels the upstream
- * request. (The callback gets only the socket, whose data H2O owns: hence the list.) */
+ * request. (The callback gets only the socket, whose data H2O owns: hence the list.)
+ * Watching costs two epoll_ctl calls, so it starts only once an answer has kept the client
+ * waiting for CLIENT_WATCH_DELAY_MS: quick answers never pay for it. */
+#define CLIENT_WATCH_DELAY_MS 250
 static h2o_linklist_t watching_exchanges = {&watching_exchanges, &watching_exchanges};
 
 static void on_client_gone(struct exchange *ex);
 
 static void stop_watching_client(struct exchange *ex)
 {
+    if (h2o_timeout_is_linked(&ex->watch_delay))
+        h2o_timeout_unlink(&ex->watch_delay);
     if (!h2o_linklist_is_linked(&ex->watching))
         return;
     h2o_linklist_unlink(&ex->watching);
@@ -232,8 +242,9 @@ static void on_client_read(h2o_socket_t *sock, const char *err)
         on_client_gone(ex);
 }
 
-static void watch_client(struct exchange *ex)
+static void on_watch_delay(h2o_timeout_entry_t *entry)
 {
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, watch_delay, entry);
     h2o_req_t *req = ex->req;
     if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
         return; /* HTTP/2 streams share their connection: H2O reads it anyway */
@@ -243,6 +254,12 @@ static void watch_client(struct exchange *ex)
     ex->client_sock = sock;
     h2o_linklist_insert(&watching_exchanges, &ex->watching);
     h2o_socket_read_start(sock, on_client_read);
+}
+
+static void watch_client(struct exchange *ex)
+{
+    ex->watch_delay.cb = on_watch_delay;
+    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, CLIENT_WATCH_DELAY_MS), &ex->watch_delay);
 }
 
 static void try_send(struct exchange *ex)
