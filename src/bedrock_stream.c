@@ -44,10 +44,13 @@ static const struct {
     int status;
 } exception_map[] = {
     {"hrottlingException", "rate_limit_error", 429},
-    {"odelNotReadyException", "rate_limit_error", 429},
-    /* a quota, not a malformed request: Claude Code should back off, not give up */
-    {"erviceQuotaExceededException", "rate_limit_error", 429},
+    /* the model is still being readied (Bedrock says 429): transient capacity, as Anthropic's
+     * 529 overloaded means, so Claude Code waits and retries and fallback rules treat it alike */
+    {"odelNotReadyException", "overloaded_error", 529},
     {"erviceUnavailableException", "overloaded_error", 529},
+    /* a 400 on Bedrock: an account quota the request exceeds, which a retry does not fix; a
+     * throttling wording is handled in bedrock_error_to_anthropic */
+    {"erviceQuotaExceededException", "invalid_request_error", 400},
     {"alidationException", "invalid_request_error", 400},
     {"ccessDeniedException", "permission_error", 403},
     /* the proxy's AWS credentials were refused: Bedrock says 403, and so do we (a 401 would
@@ -203,6 +206,16 @@ int bedrock_stream_finish(struct bedrock_stream *s, const char *err, sbuf *out)
     return 1;
 }
 
+/* Whether an error message speaks of a rate rather than of a hard limit. */
+static int says_throttling(const char *msg)
+{
+    static const char *const words[] = {"throttl", "too many", "rate exceeded", "rate limit", "per minute"};
+    for (size_t i = 0; msg != NULL && i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(msg, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len,
                                 int *out_status, sbuf *out_json)
 {
@@ -228,6 +241,10 @@ void bedrock_error_to_anthropic(int status, const char *error_type, const char *
         if (strcmp(type, "api_error") == 0 && status >= 400 && status < 500 && mapped == 500) {
             mapped = status; /* an exception we do not know: keep Bedrock's own status */
             type = error_type_for_status(status);
+        }
+        if (strcasecmp(name, "ServiceQuotaExceededException") == 0 && says_throttling(msg)) {
+            mapped = 429; /* a rate quota ("Too many tokens per minute"): waiting does fix it */
+            type = "rate_limit_error";
         }
     } else {
         mapped = status;
