@@ -3,26 +3,69 @@
 -- `models.to_bedrock` / `models.to_anthropic` entirely.
 local models = {}
 
--- Anthropic id (and aliases) -> Bedrock base id and route.
+-- Anthropic id (and aliases) -> Bedrock base id, route and the inference profiles it has.
 -- route "invoke": bedrock-runtime InvokeModel (event-stream); "mantle": the Messages-format
 -- endpoint (bedrock-mantle), the only way Bedrock serves the newest models.
+-- profiles: the cross-region inference profile prefixes Bedrock offers for the model, best
+-- first (Anthropic's Bedrock model table, 2026-08). Without it the region's prefix is used.
+-- An entry may also override the provider's request adaptation for that model (see
+-- models.bedrock_defaults): betas (the beta allowlist, either route), betas_add (allowed on
+-- InvokeModel besides the provider's list), drop_fields, thinking_budget (adaptive thinking ->
+-- this budget on InvokeModel; 0 drops thinking), adaptive_thinking = true (passed as written).
+local G_US_EU = { "global", "us", "eu" }
+-- Opus/Sonnet 4.6 on InvokeModel take adaptive thinking, output_config and the effort beta:
+-- Claude Code 2.1.331 sends them so (tests/data/claude-code-bedrock-mode.md), context_management
+-- never.
+local function adaptive_4_6(entry)
+  entry.adaptive_thinking = true
+  entry.drop_fields = { "context_management" }
+  entry.betas_add = { "effort-2025-11-24" }
+  return entry
+end
 models.map = {
-  ["claude-3-5-haiku-20241022"]  = { id = "anthropic.claude-3-5-haiku-20241022-v1:0" },
+  ["claude-3-5-haiku-20241022"]  = { id = "anthropic.claude-3-5-haiku-20241022-v1:0", profiles = { "us" } },
+  -- retired on Bedrock: kept so that the error comes from Bedrock, not from a made-up id
   ["claude-3-5-sonnet-20241022"] = { id = "anthropic.claude-3-5-sonnet-20241022-v2:0" },
   ["claude-3-7-sonnet-20250219"] = { id = "anthropic.claude-3-7-sonnet-20250219-v1:0" },
-  ["claude-sonnet-4-20250514"]   = { id = "anthropic.claude-sonnet-4-20250514-v1:0" },
   ["claude-opus-4-20250514"]     = { id = "anthropic.claude-opus-4-20250514-v1:0" },
-  ["claude-opus-4-1-20250805"]   = { id = "anthropic.claude-opus-4-1-20250805-v1:0" },
-  ["claude-sonnet-4-5-20250929"] = { id = "anthropic.claude-sonnet-4-5-20250929-v1:0" },
-  ["claude-haiku-4-5-20251001"]  = { id = "anthropic.claude-haiku-4-5-20251001-v1:0" },
-  ["claude-opus-4-5-20251101"]   = { id = "anthropic.claude-opus-4-5-20251101-v1:0" },
-  ["claude-opus-4-6"]            = { id = "anthropic.claude-opus-4-6-v1" },
-  ["claude-sonnet-4-6"]          = { id = "anthropic.claude-sonnet-4-6" },
+  ["claude-sonnet-4-20250514"]   = { id = "anthropic.claude-sonnet-4-20250514-v1:0",
+                                     profiles = { "global", "us", "eu", "apac" } },
+  ["claude-opus-4-1-20250805"]   = { id = "anthropic.claude-opus-4-1-20250805-v1:0", profiles = { "us" } },
+  ["claude-sonnet-4-5-20250929"] = { id = "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                                     profiles = { "global", "us", "eu", "jp" } },
+  ["claude-haiku-4-5-20251001"]  = { id = "anthropic.claude-haiku-4-5-20251001-v1:0", profiles = G_US_EU },
+  ["claude-opus-4-5-20251101"]   = { id = "anthropic.claude-opus-4-5-20251101-v1:0", profiles = G_US_EU },
+  ["claude-opus-4-6"]            = adaptive_4_6({ id = "anthropic.claude-opus-4-6-v1",
+                                                  profiles = { "global", "us", "eu", "jp", "apac" } }),
+  ["claude-sonnet-4-6"]          = adaptive_4_6({ id = "anthropic.claude-sonnet-4-6",
+                                                  profiles = { "global", "us", "eu", "jp" } }),
   ["claude-opus-4-7"]            = { id = "anthropic.claude-opus-4-7", route = "mantle" },
   ["claude-opus-4-8"]            = { id = "anthropic.claude-opus-4-8", route = "mantle" },
   ["claude-opus-5"]              = { id = "anthropic.claude-opus-5", route = "mantle" },
   ["claude-sonnet-5"]            = { id = "anthropic.claude-sonnet-5", route = "mantle" },
   ["claude-fable-5"]             = { id = "anthropic.claude-fable-5", route = "mantle" },
+}
+
+-- How a request written for the direct API is adapted for Bedrock, unless the provider's
+-- config or the model's map entry says otherwise. The one place these defaults live.
+models.bedrock_defaults = {
+  -- InvokeModel: the anthropic-beta header becomes anthropic_beta, keeping only these: what
+  -- Claude Code itself sends to Bedrock (interleaved thinking, tool search) and the betas of
+  -- features Bedrock offers (1M context, tool streaming, computer use...); others are refused.
+  betas_allowed = {
+    "interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14",
+    "token-efficient-tools-2025-02-19", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29",
+    "computer-use-2025-01-24", "computer-use-2025-11-24", "output-128k-2025-02-19",
+  },
+  -- InvokeModel refuses these fields ("Extra inputs are not permitted"); their betas go too.
+  drop_fields = { "context_management", "output_config" },
+  -- InvokeModel's models predate adaptive thinking: ask for this budget instead (0: drop it).
+  adaptive_thinking_budget = 31999,
+  -- The Messages-format endpoint takes the request as written, fields and their betas in
+  -- pairs, minus what only Anthropic's own API accepts (the subscription's OAuth beta, the
+  -- Claude Code identity beta).
+  mantle_betas_denied = { "oauth-2025-04-20", "claude-code-20250219" },
+  mantle_drop_fields = {},
 }
 
 -- Undated aliases Claude Code and users type.
@@ -46,6 +89,36 @@ function models.region_prefix(region)
   if region:match("^eu%-") then return "eu" end
   if region:match("^ap%-") then return "apac" end
   return "global"
+end
+
+-- The geography profiles a region can call, most local first: Tokyo and Osaka also have
+-- Japan-only profiles, Sydney and Melbourne Australia-only ones.
+local function region_geographies(region)
+  region = region or ""
+  if region:match("^ap%-northeast%-[13]$") then return { "jp", "apac" } end
+  if region:match("^ap%-southeast%-[24]$") then return { "au", "apac" } end
+  local p = models.region_prefix(region)
+  if p == "global" then return {} end
+  return { p }
+end
+
+local function offers(profiles, prefix)
+  for _, p in ipairs(profiles) do if p == prefix then return true end end
+  return false
+end
+
+-- The profile prefix for a model entry in a region: `prefer` (a region_prefix setting) when the
+-- model offers it, else the region's geography, else global, else the model's first profile:
+-- never a profile id that does not exist.
+function models.profile_for(entry, region, prefer)
+  local profiles = entry and entry.profiles
+  if not profiles or #profiles == 0 then return prefer or models.region_prefix(region) end
+  if prefer and offers(profiles, prefer) then return prefer end
+  for _, geo in ipairs(region_geographies(region)) do
+    if offers(profiles, geo) then return geo end
+  end
+  if offers(profiles, "global") then return "global" end
+  return profiles[1]
 end
 
 local profile_prefixes = { us = true, eu = true, apac = true, jp = true, au = true, global = true, ["us-gov"] = true }
@@ -78,25 +151,37 @@ function models.for_anthropic(name)
   return models.to_anthropic(name) or clean(name)
 end
 
--- An Anthropic model name (or alias, or Bedrock-form id) -> Bedrock model id and route.
--- Known models use the region's inference profile (Sonnet 4 and later are not invocable on
--- demand by base id); unknown claude-* names follow the naming rule of the newest models.
-function models.to_bedrock(name, region)
+-- The map entry for an Anthropic name or alias, or nil.
+function models.entry(name)
+  return models.map[models.aliases[name] or name]
+end
+
+-- A Bedrock-form id the client chose: InvokeModel keeps it (profile included); the Messages
+-- endpoint names models without a profile prefix (anthropic.claude-opus-4-8).
+local function bedrock_form(name)
+  local anthropic = models.to_anthropic(name)
+  local entry = anthropic and models.entry(anthropic)
+  local route = (entry and entry.route) or "invoke"
+  if route == "mantle" then
+    name = name:match("^[%w-]+%.(anthropic%..+)$") or name
+  end
+  return name, route, entry
+end
+
+-- An Anthropic model name (or alias, or Bedrock-form id) -> Bedrock model id, route and the
+-- map entry (nil if none; per-model overrides). Known models use an inference profile the
+-- model has (Sonnet 4 and later are not invocable on demand by base id); unknown claude-* names
+-- follow the naming rule of the newest models. `prefer`: a preferred profile prefix.
+function models.to_bedrock(name, region, prefer)
   name = clean(name)
+  if prefer == "" then prefer = nil end
   if name:match("^arn:") then return name, "invoke" end
   local prefix = name:match("^([%w-]+)%.anthropic%.")
-  if prefix and profile_prefixes[prefix] then
-    local anthropic = models.to_anthropic(name)
-    local entry = anthropic and models.map[anthropic]
-    return name, (entry and entry.route) or "invoke"
+  if (prefix and profile_prefixes[prefix]) or name:match("^anthropic%.") then
+    return bedrock_form(name)
   end
-  if name:match("^anthropic%.") then
-    local anthropic = models.to_anthropic(name)
-    local entry = anthropic and models.map[anthropic]
-    return name, (entry and entry.route) or "invoke"
-  end
+  local entry = models.entry(name)
   local canonical = models.aliases[name] or name
-  local entry = models.map[canonical]
   local id, route
   if entry then
     id, route = entry.id, entry.route or "invoke"
@@ -111,9 +196,9 @@ function models.to_bedrock(name, region)
     return nil, "unknown model " .. name
   end
   if route == "mantle" then
-    return id, route -- the Messages endpoint takes the model id in the body, without a profile
+    return id, route, entry -- the Messages endpoint takes the model id in the body, without a profile
   end
-  return models.region_prefix(region) .. "." .. id, route
+  return models.profile_for(entry, region, prefer) .. "." .. id, route, entry
 end
 
 -- Every Anthropic model the table knows (for GET /v1/models in OpenAI form).

@@ -2,6 +2,7 @@
  * lua/models.lua. */
 #include <sys/stat.h>
 #include <unistd.h>
+#include "bedrock_request.h"
 #include "check.h"
 #include "config.h"
 #include "provider.h"
@@ -16,6 +17,65 @@ static char *write_temp(const char *text)
         abort();
     close(fd);
     return path;
+}
+
+/* region_prefix (a preferred profile prefix) wins when the model has that profile. */
+static void test_region_prefix(struct proxy_config *c)
+{
+    static const char *const cases[][4] = {
+        {"claude-sonnet-4-5", "us-east-1", "global", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+        {"claude-haiku-4-5", "ap-northeast-1", "eu", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"},
+        {"claude-haiku-4-5", "ap-northeast-1", "apac", "global.anthropic.claude-haiku-4-5-20251001-v1:0"},
+        {"claude-sonnet-4-7-20270101", "eu-west-1", "global", "global.anthropic.claude-sonnet-4-7-20270101-v1:0"},
+        {"eu.anthropic.claude-sonnet-4-6", "us-east-1", "global", "eu.anthropic.claude-sonnet-4-6"}, /* the client's */
+        {"claude-opus-4-8", "us-east-1", "us", "anthropic.claude-opus-4-8"},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct bedrock_model m;
+        CHECK_INT_EQ(bedrock_model_resolve(c, cases[i][0], cases[i][1], cases[i][2], &m, err, sizeof(err)), 0);
+        CHECK_STR_EQ(m.id, cases[i][3]);
+        bedrock_model_free(&m);
+    }
+    /* the shipped per-model adaptation: Opus/Sonnet 4.6 keep adaptive thinking, as Claude Code
+     * sends them to Bedrock; Sonnet 4.5 uses the provider's */
+    struct bedrock_model m;
+    CHECK_INT_EQ(bedrock_model_resolve(c, "claude-sonnet-4-6", "us-east-1", NULL, &m, err, sizeof(err)), 0);
+    CHECK(m.has_thinking_budget && m.thinking_budget == BEDROCK_THINKING_KEEP);
+    CHECK(m.has_drop_fields && strcmp(m.drop_fields[0], "context_management") == 0 && m.drop_fields[1] == NULL);
+    CHECK(!m.has_betas && m.betas_add[0] != NULL && strcmp(m.betas_add[0], "effort-2025-11-24") == 0);
+    bedrock_model_free(&m);
+    CHECK_INT_EQ(bedrock_model_resolve(c, "claude-sonnet-4-5", "us-east-1", NULL, &m, err, sizeof(err)), 0);
+    CHECK(!m.has_betas && !m.has_drop_fields && !m.has_thinking_budget && m.betas_add[0] == NULL);
+    bedrock_model_free(&m);
+}
+
+/* A models.map entry may override the provider's adaptation for its model. */
+static void test_model_overrides(void)
+{
+    char err[1024];
+    char *path = write_temp("local models = require 'models'\n"
+                            "models.map['claude-opus-4-6'].betas = { 'context-1m-2025-08-07' }\n"
+                            "models.map['claude-opus-4-6'].drop_fields = {}\n"
+                            "models.map['claude-opus-4-6'].thinking_budget = 2048 -- wins over adaptive_thinking\n"
+                            "models.map['claude-opus-4-5-20251101'].betas = 'oops'\n"
+                            "return { providers = { bedrock = { type = 'bedrock' } }, models = models }\n");
+    struct proxy_config *c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        struct bedrock_model m;
+        CHECK_INT_EQ(bedrock_model_resolve(c, "claude-opus-4-6", "us-east-1", NULL, &m, err, sizeof(err)), 0);
+        CHECK_STR_EQ(m.id, "us.anthropic.claude-opus-4-6-v1");
+        CHECK(m.has_betas && m.betas[0] != NULL && strcmp(m.betas[0], "context-1m-2025-08-07") == 0 &&
+              m.betas[1] == NULL);
+        CHECK(m.has_drop_fields && m.drop_fields[0] == NULL); /* an empty list: drop nothing */
+        CHECK(m.has_thinking_budget && m.thinking_budget == 2048);
+        bedrock_model_free(&m);
+        CHECK(bedrock_model_resolve(c, "claude-opus-4-5", "us-east-1", NULL, &m, err, sizeof(err)) != 0);
+        CHECK(strstr(err, "claude-opus-4-5") != NULL && strstr(err, "betas must be a list") != NULL);
+        config_release(c);
+    }
+    unlink(path);
 }
 
 static void test_default(void)
@@ -62,9 +122,20 @@ static void test_default(void)
         {"claude-opus-4-6", "us-west-2", "us.anthropic.claude-opus-4-6-v1", "invoke"},
         {"claude-sonnet-4-5-20250929", "eu-central-1", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"},
         {"claude-sonnet-4-5", "us-east-1", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"},
-        {"claude-haiku-4-5-20251001", "ap-northeast-1", "apac.anthropic.claude-haiku-4-5-20251001-v1:0", "invoke"},
+        /* only profiles the model has (Haiku 4.5: global, us, eu): no apac. id in Asia */
+        {"claude-haiku-4-5-20251001", "ap-northeast-1", "global.anthropic.claude-haiku-4-5-20251001-v1:0", "invoke"},
+        {"claude-sonnet-4-5", "ap-southeast-1", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"},
+        {"claude-sonnet-4-5", "ap-northeast-1", "jp.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"},
+        {"claude-opus-4-6", "ap-south-1", "apac.anthropic.claude-opus-4-6-v1", "invoke"},
+        {"claude-sonnet-4-20250514", "ap-southeast-2", "apac.anthropic.claude-sonnet-4-20250514-v1:0", "invoke"},
+        {"claude-sonnet-4-6", "sa-east-1", "global.anthropic.claude-sonnet-4-6", "invoke"},
+        {"claude-opus-4-1", "eu-west-1", "us.anthropic.claude-opus-4-1-20250805-v1:0", "invoke"}, /* its only one */
         {"claude-sonnet-5", "us-west-2", "anthropic.claude-sonnet-5", "mantle"},
         {"claude-opus-4-8", "us-west-2", "anthropic.claude-opus-4-8", "mantle"},
+        /* the Messages endpoint names models without a profile prefix, whichever form came in */
+        {"us.anthropic.claude-opus-4-8", "us-west-2", "anthropic.claude-opus-4-8", "mantle"},
+        {"global.anthropic.claude-sonnet-5[1m]", "us-west-2", "anthropic.claude-sonnet-5", "mantle"},
+        {"anthropic.claude-opus-4-7", "us-west-2", "anthropic.claude-opus-4-7", "mantle"},
         {"us.anthropic.claude-sonnet-4-20250514-v1:0", "us-west-2", "us.anthropic.claude-sonnet-4-20250514-v1:0",
          "invoke"},
         {"claude-sonnet-4-7-20270101", "us-west-2", "us.anthropic.claude-sonnet-4-7-20270101-v1:0", "invoke"},
@@ -80,6 +151,7 @@ static void test_default(void)
     CHECK(config_model_for_bedrock(c, "gpt-4o", "us-west-2", id, sizeof(id), route, sizeof(route), err,
                                    sizeof(err)) != 0);
     CHECK(strstr(err, "gpt-4o") != NULL);
+    test_region_prefix(c);
     config_release(c);
 }
 
@@ -158,6 +230,7 @@ int main(void)
     test_default();
     test_errors();
     test_list_form_and_secret_file();
+    test_model_overrides();
     provider_state_free_all();
     CHECK_DONE();
 }
