@@ -55,29 +55,30 @@ return {
       type = "bedrock",
       region = util.env("AWS_REGION"),   -- else AWS_DEFAULT_REGION, the profile's region, us-west-2
       profile = util.env("AWS_PROFILE"), -- else default; env keys, credentials/config files, credential_process
-      -- InvokeModel endpoint; AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL override it.
-      endpoint = util.env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", util.env("AWS_ENDPOINT_URL")),
+      -- InvokeModel endpoint. Unset: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, then AWS_ENDPOINT_URL (as
+      -- the AWS SDKs do), then https://bedrock-runtime.{region}.amazonaws.com.
+      -- endpoint = "https://vpce-....bedrock-runtime.us-east-1.vpce.amazonaws.com",
       -- Messages-format endpoint for the models InvokeModel does not serve.
       mantle_endpoint = util.env("CLAUDE_PROXY_BEDROCK_MANTLE_URL"),
       ca_file = util.env("CLAUDE_PROXY_BEDROCK_CA_FILE"),
+      -- Preferred inference profile (us, eu, apac, jp, au, global, us-gov), used for a model that
+      -- has it; else the region's geography, else global, else a profile the model has.
+      region_prefix = util.env("ANTHROPIC_BEDROCK_REGION_PREFIX"),
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
       fallback_on = { 429, 529, "connect" },
-      -- A request that falls back was written for the direct API. These defaults mirror what
-      -- Claude Code itself sends to Bedrock: betas Bedrock knows pass, the rest are dropped,
-      -- and body fields Bedrock refuses are removed.
-      betas_allowed = {
-        "interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14",
-        "token-efficient-tools-2025-02-19", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29",
-        "computer-use-2025-01-24", "computer-use-2025-11-24", "output-128k-2025-02-19",
-      },
-      drop_fields = { "context_management", "output_config" },
-      -- Adaptive thinking is newer than InvokeModel's models: ask for a budget instead.
-      adaptive_thinking_budget = 31999,
+      -- A request that falls back was written for the direct API. How it is adapted comes from
+      -- models.bedrock_defaults in lua/models.lua (the one list of defaults, mirroring what Claude
+      -- Code itself sends to Bedrock). Set any of these keys here to change it for every model:
+      --   betas_allowed, drop_fields, adaptive_thinking_budget   (InvokeModel)
+      --   mantle_betas_denied, mantle_drop_fields                 (Messages-format endpoint)
+      -- or betas / betas_add / drop_fields / thinking_budget / adaptive_thinking in a models.map
+      -- entry for one model (below).
     },
   },
 
   -- Model names: see lua/models.lua. Override per model here, e.g.
   -- models.map["claude-sonnet-5"] = { id = "anthropic.claude-sonnet-5", route = "mantle" }
+  -- models.map["claude-opus-4-6"].thinking_budget = 16000     (statements go before `return`)
   models = models,
 
   -- Optional per-request routing: return a provider order (and optionally a model).

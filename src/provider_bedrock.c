@@ -13,6 +13,7 @@
 #include "bedrock_stream.h"
 #include "body_filter.h"
 #include "config.h"
+#include "errors.h"
 #include "log.h"
 #include "provider.h"
 #include "sigv4.h"
@@ -22,49 +23,107 @@
 
 struct bedrock {
     char *region, *profile, *ca_file;
+    char *region_prefix; /* preferred inference profile prefix, or NULL */
     char *runtime_url, *mantle_url;
     struct upstream_url runtime_parsed, mantle_parsed;
     struct upstream *runtime, *mantle;
     struct aws_cred_source *creds;
+    /* InvokeModel: allowlisted betas, refused fields dropped, adaptive thinking -> budget */
     char *betas_allowed[CONFIG_MAX_LIST + 1];
     char *drop_fields[CONFIG_MAX_LIST + 1];
     unsigned adaptive_budget;
+    /* Messages format: the request as written, minus Anthropic-only betas */
+    char *mantle_betas_denied[CONFIG_MAX_LIST + 1];
+    char *mantle_drop_fields[CONFIG_MAX_LIST + 1];
 };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration */
 
-static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
+/* Pushes models.bedrock_defaults from lua/models.lua, the one place the adaptation defaults
+ * live (an empty table if a custom module lacks them). */
+static int push_adaptation_defaults(lua_State *L, char *err, size_t errlen)
 {
-    static const char *const default_betas[] = {"interleaved-thinking-2025-05-14", "context-1m-2025-08-07",
-                                                "fine-grained-tool-streaming-2025-05-14",
-                                                "token-efficient-tools-2025-02-19", "tool-search-tool-2025-10-19",
-                                                NULL};
-    static const char *const default_drop[] = {"context_management", "output_config", NULL};
-    struct bedrock *b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        abort();
-    p->impl = b;
-    char *region = NULL, *endpoint = NULL, *mantle = NULL;
-    double budget;
-    if (config_field_string(L, idx, "region", &region, NULL, err, errlen) != 0 ||
-        config_field_string(L, idx, "profile", &b->profile, NULL, err, errlen) != 0 ||
-        config_field_string(L, idx, "endpoint", &endpoint, NULL, err, errlen) != 0 ||
-        config_field_string(L, idx, "mantle_endpoint", &mantle, NULL, err, errlen) != 0 ||
-        config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
-        config_field_number(L, idx, "adaptive_thinking_budget", &budget, 31999, 0, 1e6, err, errlen) != 0 ||
-        config_field_list(L, idx, "betas_allowed", b->betas_allowed, default_betas, err, errlen) != 0 ||
-        config_field_list(L, idx, "drop_fields", b->drop_fields, default_drop, err, errlen) != 0) {
-        free(region), free(endpoint), free(mantle);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "models");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
         return -1;
     }
+    if (lua_istable(L, -1))
+        lua_getfield(L, -1, "bedrock_defaults");
+    else
+        lua_pushnil(L);
+    lua_remove(L, -2);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    return 0;
+}
+
+/* key from the provider's table when set there, else from the defaults table. */
+static int list_or_default(lua_State *L, int idx, int defaults, const char *key, char **out, char *err, size_t errlen)
+{
+    lua_getfield(L, idx, key);
+    int set = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return config_field_list(L, set ? idx : defaults, key, out, NULL, err, errlen);
+}
+
+static int read_adaptation(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
+{
+    int top = lua_gettop(L);
+    idx = lua_absindex(L, idx);
+    if (push_adaptation_defaults(L, err, errlen) != 0)
+        return -1;
+    int d = lua_gettop(L);
+    double def_budget, budget;
+    int r = list_or_default(L, idx, d, "betas_allowed", b->betas_allowed, err, errlen) != 0 ||
+            list_or_default(L, idx, d, "drop_fields", b->drop_fields, err, errlen) != 0 ||
+            list_or_default(L, idx, d, "mantle_betas_denied", b->mantle_betas_denied, err, errlen) != 0 ||
+            list_or_default(L, idx, d, "mantle_drop_fields", b->mantle_drop_fields, err, errlen) != 0 ||
+            config_field_number(L, d, "adaptive_thinking_budget", &def_budget, 0, 0, 1e6, err, errlen) != 0 ||
+            config_field_number(L, idx, "adaptive_thinking_budget", &budget, def_budget, 0, 1e6, err, errlen) != 0;
+    lua_settop(L, top);
+    if (r)
+        return -1;
     b->adaptive_budget = (unsigned)budget;
-    b->region = aws_resolve_region(region, b->profile);
-    free(region);
+    return 0;
+}
+
+static int check_region_prefix(const char *prefix, char *err, size_t errlen)
+{
+    static const char *const known[] = {"us", "eu", "apac", "jp", "au", "global", "us-gov"};
+    if (prefix == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(prefix, known[i]) == 0)
+            return 0;
+    snprintf(err, errlen, "config: region_prefix \"%s\" is not one of us, eu, apac, jp, au, global, us-gov", prefix);
+    return -1;
+}
+
+static const char *nonempty_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The InvokeModel endpoint: the config's, else AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else
+ * AWS_ENDPOINT_URL (the AWS SDKs' order, so test and VPC endpoints set for the AWS tools work
+ * here too), else the region's. The Messages-format endpoint has no AWS variable of its own. */
+static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle)
+{
     char url[512];
     if (endpoint == NULL) {
-        snprintf(url, sizeof(url), "https://bedrock-runtime.%s.amazonaws.com", b->region);
-        endpoint = strdup(url);
+        const char *env = nonempty_env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
+        if (env == NULL)
+            env = nonempty_env("AWS_ENDPOINT_URL");
+        if (env == NULL)
+            snprintf(url, sizeof(url), "https://bedrock-runtime.%s.amazonaws.com", b->region);
+        endpoint = strdup(env != NULL ? env : url);
     }
     if (mantle == NULL) {
         snprintf(url, sizeof(url), "https://bedrock-mantle.%s.api.aws", b->region);
@@ -72,6 +131,28 @@ static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *er
     }
     b->runtime_url = endpoint;
     b->mantle_url = mantle;
+}
+
+static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
+{
+    struct bedrock *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        abort();
+    p->impl = b;
+    char *region = NULL, *endpoint = NULL, *mantle = NULL;
+    if (config_field_string(L, idx, "region", &region, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "profile", &b->profile, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "endpoint", &endpoint, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "mantle_endpoint", &mantle, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "region_prefix", &b->region_prefix, NULL, err, errlen) != 0 ||
+        check_region_prefix(b->region_prefix, err, errlen) != 0 || read_adaptation(b, L, idx, err, errlen) != 0) {
+        free(region), free(endpoint), free(mantle);
+        return -1;
+    }
+    b->region = aws_resolve_region(region, b->profile);
+    free(region);
+    resolve_endpoints(b, endpoint, mantle);
     if (upstream_parse_url(b->runtime_url, &b->runtime_parsed, err, errlen) != 0 ||
         upstream_parse_url(b->mantle_url, &b->mantle_parsed, err, errlen) != 0)
         return -1;
@@ -108,6 +189,8 @@ static void bedrock_describe(struct provider *p, sbuf *out)
     sbuf_json_field(out, "region", b->region);
     sbuf_json_field(out, "endpoint", b->runtime_parsed.origin);
     sbuf_json_field(out, "mantle_endpoint", b->mantle_parsed.origin);
+    if (b->region_prefix != NULL)
+        sbuf_json_field(out, "region_prefix", b->region_prefix);
     if (b->creds != NULL)
         sbuf_json_field(out, "credentials", aws_cred_source_kind(b->creds));
 }
@@ -119,52 +202,53 @@ static void bedrock_destroy(struct provider *p)
         return;
     if (b->creds != NULL)
         aws_cred_source_free(b->creds);
-    free(b->region), free(b->profile), free(b->ca_file), free(b->runtime_url), free(b->mantle_url);
+    free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->runtime_url),
+        free(b->mantle_url);
     config_free_list(b->betas_allowed);
     config_free_list(b->drop_fields);
+    config_free_list(b->mantle_betas_denied);
+    config_free_list(b->mantle_drop_fields);
     free(b);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Requests */
 
-enum bedrock_kind { KIND_INVOKE, KIND_INVOKE_STREAM, KIND_COUNT_TOKENS, KIND_MANTLE };
-
 struct pending_sign {
     struct provider *p;
-    const struct client_request *cr;
     struct upstream_request *out;
     provider_prepared_cb done;
     void *ud;
     struct aws_creds_wait *wait;
     struct upstream *target;
     int mantle; /* the Messages-format route, signed for service bedrock-mantle */
-    sbuf path;
+    sbuf path;  /* as sent and as signed: the endpoint's path prefix, then the operation's */
     sbuf extra_headers; /* unsigned-by-name headers also sent (anthropic-version for mantle) */
     char content_type[48], accept[64];
-    char beta[1024];
 };
+
+static void pending_free(struct pending_sign *ps)
+{
+    sbuf_free(&ps->path);
+    sbuf_free(&ps->extra_headers);
+    free(ps);
+}
+
+static void pending_done(struct pending_sign *ps, const char *type, const char *message)
+{
+    provider_prepared_cb done = ps->done;
+    void *ud = ps->ud;
+    pending_free(ps);
+    done(ud, type, message);
+}
 
 static void append_header(sbuf *h, const char *name, const char *value)
 {
     sbuf_printf(h, "%s: %s\r\n", name, value);
 }
 
-static void on_credentials(void *ud, const struct aws_creds *creds, const char *cred_err)
+static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct sigv4_result *r)
 {
-    struct pending_sign *ps = ud;
-    struct upstream_request *out = ps->out;
-    if (creds == NULL) {
-        char msg[400];
-        snprintf(msg, sizeof(msg), "no usable AWS credentials: %s", cred_err ? cred_err : "unknown error");
-        provider_prepared_cb done = ps->done;
-        void *dud = ps->ud;
-        sbuf_free(&ps->path);
-        sbuf_free(&ps->extra_headers);
-        free(ps);
-        done(dud, "authentication_error", msg);
-        return;
-    }
     struct sigv4_header headers[3] = {
         {"host", ps->target->host_header},
         {"content-type", ps->content_type},
@@ -174,42 +258,51 @@ static void on_credentials(void *ud, const struct aws_creds *creds, const char *
     const char *q = strchr(path, '?');
     char path_only[2048];
     snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
+    struct upstream_request *out = ps->out;
     struct sigv4_request req = {"POST", path_only, q ? q + 1 : NULL, headers, 3, out->body.base, out->body.len};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct bedrock *b = ps->p->impl;
     struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
-    struct sigv4_result r;
-    memset(&r, 0, sizeof(r));
-    if (sigv4_sign(&req, &c, &opt, &r) != 0) {
-        provider_prepared_cb done = ps->done;
-        void *dud = ps->ud;
-        sbuf_free(&ps->path);
-        sbuf_free(&ps->extra_headers);
-        free(ps);
-        done(dud, "api_error", "cannot sign the Bedrock request");
-        return;
-    }
-    sbuf *h = &out->head;
-    sbuf_printf(h, "POST %s%s HTTP/1.1\r\n", ps->target->base_path, path);
+    memset(r, 0, sizeof(*r));
+    return sigv4_sign(&req, &c, &opt, r);
+}
+
+static void write_head(struct pending_sign *ps, const struct aws_creds *creds, const struct sigv4_result *r)
+{
+    sbuf *h = &ps->out->head;
+    sbuf_printf(h, "POST %s HTTP/1.1\r\n", ps->path.data);
     append_header(h, "host", ps->target->host_header);
     append_header(h, "content-type", ps->content_type);
     append_header(h, "accept", ps->accept);
-    sbuf_printf(h, "content-length: %zu\r\nconnection: keep-alive\r\n", out->body.len);
-    append_header(h, "x-amz-date", r.amz_date);
-    append_header(h, "x-amz-content-sha256", r.payload_hash);
+    sbuf_printf(h, "content-length: %zu\r\nconnection: keep-alive\r\n", ps->out->body.len);
+    append_header(h, "x-amz-date", r->amz_date);
+    append_header(h, "x-amz-content-sha256", r->payload_hash);
     if (creds->session_token != NULL)
         append_header(h, "x-amz-security-token", creds->session_token);
-    append_header(h, "authorization", r.authorization);
+    append_header(h, "authorization", r->authorization);
     if (ps->extra_headers.len)
         sbuf_append(h, ps->extra_headers.data, ps->extra_headers.len);
     sbuf_puts(h, "\r\n");
+}
+
+static void on_credentials(void *ud, const struct aws_creds *creds, const char *cred_err)
+{
+    struct pending_sign *ps = ud;
+    if (creds == NULL) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "no usable AWS credentials: %s", cred_err ? cred_err : "unknown error");
+        pending_done(ps, "authentication_error", msg);
+        return;
+    }
+    struct sigv4_result r;
+    if (sign(ps, creds, &r) != 0) {
+        sigv4_result_free(&r);
+        pending_done(ps, "api_error", "cannot sign the Bedrock request");
+        return;
+    }
+    write_head(ps, creds, &r);
     sigv4_result_free(&r);
-    provider_prepared_cb done = ps->done;
-    void *dud = ps->ud;
-    sbuf_free(&ps->path);
-    sbuf_free(&ps->extra_headers);
-    free(ps);
-    done(dud, NULL, NULL);
+    pending_done(ps, NULL, NULL);
 }
 
 /* The base id for CountTokens, which takes no cross-region profile prefix. */
@@ -230,6 +323,89 @@ static void base64(const char *data, size_t len, sbuf *out)
     out->data[out->len] = '\0';
 }
 
+/* Messages format: the body keeps its shape (fields and their betas in pairs), with the Bedrock
+ * model id; only what Anthropic's own API alone accepts is left out. */
+static void prepare_mantle(struct bedrock *b, const struct client_request *cr, const struct bedrock_model *m,
+                           struct pending_sign *ps, struct upstream_request *out)
+{
+    ps->target = b->mantle;
+    ps->mantle = 1;
+    out->response_format = RESPONSE_NATIVE;
+    bedrock_mantle_body(cr->scan, m->id,
+                        (const char *const *)(m->has_drop_fields ? m->drop_fields : b->mantle_drop_fields),
+                        &out->owned_body);
+    /* count_tokens there is documented by AWS (user guide, count-tokens.md#count-tokens-mantle) */
+    sbuf_printf(&ps->path, "%s/anthropic/v1/messages%s", ps->target->base_path,
+                cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/count_tokens" : "");
+    const h2o_iovec_t *version = provider_client_header(cr->req, "anthropic-version");
+    sbuf_printf(&ps->extra_headers, "anthropic-version: %.*s\r\n", version ? (int)version->len : 10,
+                version ? version->base : "2023-06-01");
+    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    sbuf betas = SBUF_INIT;
+    if (m->has_betas)
+        bedrock_filter_betas(beta ? beta->base : NULL, beta ? beta->len : 0, (const char *const *)m->betas, &betas);
+    else
+        bedrock_filter_betas_denied(beta ? beta->base : NULL, beta ? beta->len : 0,
+                                    (const char *const *)b->mantle_betas_denied, &betas);
+    if (betas.len)
+        sbuf_printf(&ps->extra_headers, "anthropic-beta: %s\r\n", betas.data);
+    sbuf_free(&betas);
+    if (cr->stream)
+        snprintf(ps->accept, sizeof(ps->accept), "text/event-stream");
+}
+
+/* The InvokeModel beta allowlist for a model: its own list, or the provider's plus its additions. */
+static const char *const *invoke_betas(const struct bedrock *b, const struct bedrock_model *m, const char **merged)
+{
+    if (m->has_betas)
+        return (const char *const *)m->betas;
+    if (m->betas_add[0] == NULL)
+        return (const char *const *)b->betas_allowed;
+    size_t n = 0;
+    for (size_t i = 0; b->betas_allowed[i] != NULL; i++)
+        merged[n++] = b->betas_allowed[i];
+    for (size_t i = 0; m->betas_add[i] != NULL; i++)
+        merged[n++] = m->betas_add[i];
+    merged[n] = NULL;
+    return merged;
+}
+
+static void prepare_invoke(struct bedrock *b, const struct client_request *cr, const struct bedrock_model *m,
+                           struct pending_sign *ps, struct upstream_request *out)
+{
+    ps->target = b->runtime;
+    const char *merged[2 * CONFIG_MAX_LIST + 1];
+    struct bedrock_adaptation a = {invoke_betas(b, m, merged),
+                                   (const char *const *)(m->has_drop_fields ? m->drop_fields : b->drop_fields),
+                                   m->has_thinking_budget ? m->thinking_budget : b->adaptive_budget};
+    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    const char *beta_p = beta ? beta->base : NULL;
+    size_t beta_len = beta ? beta->len : 0;
+    sbuf encoded = SBUF_INIT;
+    if (cr->endpoint == ENDPOINT_COUNT_TOKENS) {
+        sbuf inner = SBUF_INIT;
+        bedrock_count_tokens_body(cr->scan, beta_p, beta_len, &a, &inner);
+        sbuf_puts(&out->owned_body, "{\"input\":{\"invokeModel\":{\"body\":\"");
+        base64(inner.data, inner.len, &out->owned_body);
+        sbuf_puts(&out->owned_body, "\"}}}");
+        sbuf_free(&inner);
+        const char *base_id = strip_profile_prefix(m->id);
+        sigv4_uri_encode(&encoded, base_id, strlen(base_id), 1);
+        sbuf_printf(&ps->path, "%s/model/%s/count-tokens", ps->target->base_path, encoded.data);
+    } else {
+        char err[200];
+        bedrock_invoke_body(cr->scan, beta_p, beta_len, &a, &out->owned_body, err, sizeof(err));
+        sigv4_uri_encode(&encoded, m->id, strlen(m->id), 1);
+        sbuf_printf(&ps->path, "%s/model/%s/%s", ps->target->base_path, encoded.data,
+                    cr->stream ? "invoke-with-response-stream" : "invoke");
+        if (cr->stream) {
+            out->response_format = RESPONSE_EVENTSTREAM;
+            snprintf(ps->accept, sizeof(ps->accept), "application/vnd.amazon.eventstream");
+        }
+    }
+    sbuf_free(&encoded);
+}
+
 static void *bedrock_prepare(struct provider *p, const struct client_request *cr, struct upstream_request *out,
                              provider_prepared_cb done, void *ud)
 {
@@ -240,70 +416,23 @@ static void *bedrock_prepare(struct provider *p, const struct client_request *cr
         return NULL;
     }
     const char *model = cr->model_override ? cr->model_override : cr->model;
-    char id[256], route[32];
-    if (config_model_for_bedrock(p->config, model, b->region, id, sizeof(id), route, sizeof(route), err,
-                                 sizeof(err)) != 0) {
+    struct bedrock_model m;
+    if (bedrock_model_resolve(p->config, model, b->region, b->region_prefix, &m, err, sizeof(err)) != 0) {
         done(ud, "invalid_request_error", err);
         return NULL;
     }
-    snprintf(out->model_sent, sizeof(out->model_sent), "%s", id);
-    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
-
+    snprintf(out->model_sent, sizeof(out->model_sent), "%s", m.id);
     struct pending_sign *ps = calloc(1, sizeof(*ps));
     if (ps == NULL)
         abort();
-    ps->p = p, ps->cr = cr, ps->out = out, ps->done = done, ps->ud = ud;
+    ps->p = p, ps->out = out, ps->done = done, ps->ud = ud;
     snprintf(ps->content_type, sizeof(ps->content_type), "application/json");
     snprintf(ps->accept, sizeof(ps->accept), "application/json");
-
-    if (strcmp(route, "mantle") == 0) {
-        /* Messages format: the body keeps its shape, with the Bedrock model id */
-        ps->target = b->mantle;
-        ps->mantle = 1;
-        out->response_format = RESPONSE_NATIVE;
-        sbuf v = SBUF_INIT;
-        sbuf_json_string(&v, id, strlen(id));
-        const char *keys[] = {"model"}, *values[] = {v.data};
-        json_splice(cr->scan, NULL, 0, keys, values, 1, NULL, &out->owned_body);
-        sbuf_free(&v);
-        sbuf_puts(&ps->path, cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/anthropic/v1/messages/count_tokens"
-                                                                   : "/anthropic/v1/messages");
-        const h2o_iovec_t *version = provider_client_header(cr->req, "anthropic-version");
-        sbuf_printf(&ps->extra_headers, "anthropic-version: %.*s\r\n", version ? (int)version->len : 10,
-                    version ? version->base : "2023-06-01");
-        sbuf betas = SBUF_INIT;
-        bedrock_filter_betas(beta ? beta->base : NULL, beta ? beta->len : 0, (const char *const *)b->betas_allowed,
-                             &betas);
-        if (betas.len)
-            sbuf_printf(&ps->extra_headers, "anthropic-beta: %s\r\n", betas.data);
-        sbuf_free(&betas);
-        if (cr->stream)
-            snprintf(ps->accept, sizeof(ps->accept), "text/event-stream");
-    } else {
-        ps->target = b->runtime;
-        struct bedrock_adaptation a = {(const char *const *)b->betas_allowed, (const char *const *)b->drop_fields,
-                                       b->adaptive_budget};
-        sbuf invoke = SBUF_INIT;
-        bedrock_invoke_body(cr->scan, beta ? beta->base : NULL, beta ? beta->len : 0, &a, &invoke, err, sizeof(err));
-        sbuf encoded = SBUF_INIT;
-        if (cr->endpoint == ENDPOINT_COUNT_TOKENS) {
-            sbuf_puts(&out->owned_body, "{\"input\":{\"invokeModel\":{\"body\":\"");
-            base64(invoke.data, invoke.len, &out->owned_body);
-            sbuf_puts(&out->owned_body, "\"}}}");
-            sbuf_free(&invoke);
-            sigv4_uri_encode(&encoded, strip_profile_prefix(id), strlen(strip_profile_prefix(id)), 1);
-            sbuf_printf(&ps->path, "/model/%s/count-tokens", encoded.data);
-        } else {
-            out->owned_body = invoke;
-            sigv4_uri_encode(&encoded, id, strlen(id), 1);
-            sbuf_printf(&ps->path, "/model/%s/%s", encoded.data, cr->stream ? "invoke-with-response-stream" : "invoke");
-            if (cr->stream) {
-                out->response_format = RESPONSE_EVENTSTREAM;
-                snprintf(ps->accept, sizeof(ps->accept), "application/vnd.amazon.eventstream");
-            }
-        }
-        sbuf_free(&encoded);
-    }
+    if (m.mantle)
+        prepare_mantle(b, cr, &m, ps, out);
+    else
+        prepare_invoke(b, cr, &m, ps, out);
+    bedrock_model_free(&m);
     out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);
     out->target = ps->target;
     /* with credentials at hand on_credentials runs (and frees ps) before this returns NULL */
@@ -318,9 +447,7 @@ static void bedrock_cancel_prepare(void *handle)
 {
     struct pending_sign *ps = handle;
     aws_creds_wait_cancel(ps->wait);
-    sbuf_free(&ps->path);
-    sbuf_free(&ps->extra_headers);
-    free(ps);
+    pending_free(ps);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -347,9 +474,15 @@ static void es_destroy(struct body_filter *f)
     free(f);
 }
 
-/* CountTokens answers {"inputTokens":N}; Anthropic's count_tokens answers {"input_tokens":N}. */
+/* A token count, read whole: CountTokens answers {"inputTokens":N}, turned into Anthropic's
+ * {"input_tokens":N}; the Messages-format endpoint answers Anthropic's shape already. Anything
+ * else becomes a 502, never a count nobody made. */
+#define COUNT_ANSWER_MAX 65536
+
 struct count_filter {
     struct body_filter super;
+    int aws; /* the answer is CountTokens' */
+    int too_long;
     sbuf body;
 };
 
@@ -357,21 +490,27 @@ static int count_feed(struct body_filter *f, const char *data, size_t len, sbuf 
 {
     (void)out;
     struct count_filter *c = (struct count_filter *)f;
-    if (c->body.len + len < 65536)
+    if (c->body.len + len < COUNT_ANSWER_MAX)
         sbuf_append(&c->body, data, len);
+    else
+        c->too_long = 1;
     return 0;
 }
 
 static void count_finish(struct body_filter *f, const char *err, sbuf *out)
 {
     struct count_filter *c = (struct count_filter *)f;
-    cJSON *j = c->body.data ? cJSON_ParseWithLength(c->body.data, c->body.len) : NULL;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "inputTokens");
-    if (err == NULL && cJSON_IsNumber(n))
-        sbuf_printf(out, "{\"input_tokens\":%.0f}", n->valuedouble);
-    else
-        sbuf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Bedrock CountTokens gave an "
-                       "unexpected answer\"}}");
+    cJSON *j = c->body.data && !c->too_long ? cJSON_ParseWithLength(c->body.data, c->body.len) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, c->aws ? "inputTokens" : "input_tokens");
+    if (err == NULL && cJSON_IsNumber(n) && n->valuedouble >= 0) {
+        if (c->aws)
+            sbuf_printf(out, "{\"input_tokens\":%.0f}", n->valuedouble);
+        else
+            sbuf_append(out, c->body.data, c->body.len);
+    } else {
+        c->super.final_status = 502;
+        error_json(out, API_ANTHROPIC, "api_error", "Bedrock's token count answer could not be read");
+    }
     cJSON_Delete(j);
 }
 
@@ -379,6 +518,17 @@ static void count_destroy(struct body_filter *f)
 {
     sbuf_free(&((struct count_filter *)f)->body);
     free(f);
+}
+
+static struct body_filter *count_filter_new(int aws)
+{
+    struct count_filter *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        abort();
+    f->super = (struct body_filter){.feed = count_feed, .finish = count_finish, .destroy = count_destroy,
+                                    .content_type = "application/json", .whole_body = 1};
+    f->aws = aws;
+    return &f->super;
 }
 
 static struct body_filter *bedrock_response_filter(struct provider *p, const struct upstream_request *ur, int status)
@@ -393,14 +543,11 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
         f->stream = bedrock_stream_new();
         return &f->super;
     }
-    if (strstr(ur->head.data, "/count-tokens ") != NULL) {
-        struct count_filter *f = calloc(1, sizeof(*f));
-        if (f == NULL)
-            abort();
-        f->super = (struct body_filter){.feed = count_feed, .finish = count_finish, .destroy = count_destroy,
-                                        .content_type = "application/json"};
-        return &f->super;
-    }
+    /* the request line says which operation this answers */
+    if (strstr(ur->head.data, "/count-tokens HTTP/1.1\r\n") != NULL)
+        return count_filter_new(1);
+    if (strstr(ur->head.data, "/anthropic/v1/messages/count_tokens HTTP/1.1\r\n") != NULL)
+        return count_filter_new(0);
     return NULL;
 }
 

@@ -7,11 +7,15 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import {
   startMock, startProxy, stopProxy, request, parseSse, sleep, OAUTH_TOKEN, TEST_DATA, claudeCodeHeaders, tmpdir,
+  freePort,
 } from './lib/harness.mjs';
 import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-4-5-20250929', max_tokens: 100,
   messages: [{ role: 'user', content: 'Say hello' }], ...extra });
+// a count_tokens request, which has no max_tokens
+const countBody = (extra = {}) => { const { max_tokens: _, ...b } = body(extra); return b; };
+const realRequest = () => JSON.parse(fs.readFileSync(path.join(TEST_DATA, 'claude-code-request.json')));
 
 function bedrockOnly(mock, extra = {}) {
   return { order: ['bedrock'], providers: { bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url,
@@ -29,7 +33,7 @@ describe('requests to Bedrock', () => {
 
   test('non-streaming: InvokeModel, signed, with the body Bedrock expects', async () => {
     const msg = await client.messages.create(body({ system: [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }] }),
-      { headers: { 'anthropic-beta': 'claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14' } });
+      { headers: { 'anthropic-beta': 'claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14,tool-examples-2025-10-29' } });
     assert.equal(msg.content[0].text, 'Hello from Bedrock');
     const up = mock.requests.at(-1);
     assert.deepEqual(up.verdict, { ok: true }, 'signature verified by @smithy/signature-v4');
@@ -37,7 +41,8 @@ describe('requests to Bedrock', () => {
     assert.equal(up.json.anthropic_version, 'bedrock-2023-05-31');
     assert.equal(up.json.model, undefined);
     assert.equal(up.json.stream, undefined);
-    assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+    // the defaults are lua/models.lua's list (this config sets none)
+    assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14', 'tool-examples-2025-10-29']);
     assert.deepEqual(up.json.system, [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }]);
     assert.equal(up.headers['x-api-key'], undefined);
     assert.ok(!JSON.stringify(up.headers).includes('sk-ant'), 'no client credential goes to AWS');
@@ -82,10 +87,17 @@ describe('requests to Bedrock', () => {
     assert.deepEqual(up.verdict, { ok: true });
     assert.equal(up.json.model, 'anthropic.claude-sonnet-5');
     assert.equal(up.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
+    // a Bedrock-form id: the Messages endpoint names models without a profile prefix
+    for (const model of ['us.anthropic.claude-opus-4-8', 'global.anthropic.claude-opus-4-8', 'claude-opus-4-8']) {
+      const r2 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
+      assert.equal(r2.status, 200, r2.text);
+      assert.equal(mock.requests.at(-1).url, '/anthropic/v1/messages');
+      assert.equal(mock.requests.at(-1).json.model, 'anthropic.claude-opus-4-8', model);
+    }
   });
 
   test('count_tokens uses CountTokens and answers in Anthropic form', async () => {
-    const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: body() });
+    const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody() });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { input_tokens: 77 });
     const up = mock.requests.at(-1);
@@ -93,6 +105,21 @@ describe('requests to Bedrock', () => {
     const inner = JSON.parse(Buffer.from(up.json.input.invokeModel.body, 'base64').toString());
     assert.equal(inner.anthropic_version, 'bedrock-2023-05-31');
     assert.equal(inner.messages[0].content, 'Say hello');
+    assert.equal(inner.max_tokens, 1, 'an InvokeModel body needs max_tokens; a count request has none');
+  });
+
+  test('count_tokens for a Messages-format model: that endpoint\'s count_tokens (AWS-documented)', async () => {
+    const r = await request(`${proxy.url}/v1/messages/count_tokens?beta=true`, { method: 'POST',
+      body: countBody({ model: 'claude-opus-4-8' }),
+      headers: { 'anthropic-beta': 'oauth-2025-04-20,context-management-2025-06-27' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { input_tokens: 55 });
+    const up = mock.requests.at(-1);
+    assert.equal(up.url, '/anthropic/v1/messages/count_tokens');
+    assert.deepEqual(up.verdict, { ok: true });
+    assert.equal(up.json.model, 'anthropic.claude-opus-4-8');
+    assert.equal(up.json.max_tokens, undefined);
+    assert.equal(up.headers['anthropic-beta'], 'context-management-2025-06-27');
   });
 
   test('an unknown model is a 400, not a made-up Bedrock id', async () => {
@@ -145,9 +172,9 @@ describe('a real Claude Code request falling back to Bedrock', () => {
       anthropic: { type: 'anthropic', base_url: anthropic.url },
       bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
     try {
-      const real = JSON.parse(fs.readFileSync(path.join(TEST_DATA, 'claude-code-request.json')));
-      // as sent (claude-sonnet-5: the Messages-format route), and as sonnet 4.5 (InvokeModel)
-      for (const model of ['claude-sonnet-5', 'claude-sonnet-4-5-20250929']) {
+      const real = realRequest();
+      // as sent (claude-sonnet-5: the Messages-format route), as Sonnet 4.5 and Opus 4.6 (InvokeModel)
+      for (const model of ['claude-sonnet-5', 'claude-sonnet-4-5-20250929', 'claude-opus-4-6']) {
         const raw = JSON.stringify({ ...real, model });
         const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: raw, headers: claudeCodeHeaders() });
         assert.equal(r.status, 200, r.text);
@@ -157,7 +184,27 @@ describe('a real Claude Code request falling back to Bedrock', () => {
         const up = bedrock.requests.at(-1);
         assert.deepEqual(up.verdict, { ok: true });
         if (model === 'claude-sonnet-5') {
+          // the Messages endpoint takes the request as written: fields and their betas in pairs
           assert.equal(up.url, '/anthropic/v1/messages');
+          const betas = up.headers['anthropic-beta'].split(',');
+          for (const b of ['context-management-2025-06-27', 'effort-2025-11-24', 'interleaved-thinking-2025-05-14']) {
+            assert.ok(betas.includes(b), b);
+          }
+          assert.ok(!betas.includes('oauth-2025-04-20') && !betas.includes('claude-code-20250219'), betas.join());
+          assert.equal(up.headers['anthropic-version'], '2023-06-01');
+          assert.equal(up.json.model, 'anthropic.claude-sonnet-5');
+          for (const k of ['context_management', 'output_config', 'thinking', 'tools', 'system', 'messages', 'metadata']) {
+            assert.deepEqual(up.json[k], real[k], k);
+          }
+          continue;
+        }
+        if (model === 'claude-opus-4-6') {
+          // as Claude Code sends Opus 4.6 to Bedrock: adaptive thinking, output_config, effort beta
+          assert.equal(up.url, '/model/us.anthropic.claude-opus-4-6-v1/invoke-with-response-stream');
+          assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14', 'effort-2025-11-24']);
+          assert.deepEqual(up.json.thinking, real.thinking);
+          assert.deepEqual(up.json.output_config, real.output_config);
+          assert.equal(up.json.context_management, undefined);
           continue;
         }
         assert.equal(up.url, '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream');
@@ -177,6 +224,97 @@ describe('a real Claude Code request falling back to Bedrock', () => {
       await stopProxy(proxy, assert);
       await anthropic.close(); await bedrock.close();
     }
+  });
+});
+
+describe('per-model adaptation', () => {
+  test('a models.map entry overrides the provider\'s betas, dropped fields and thinking budget', async () => {
+    const mock = await startBedrockMock();
+    const models = { lua: `(function() local m = require "models"
+      local e = m.map["claude-sonnet-4-5-20250929"]
+      e.betas = { "effort-2025-11-24" }; e.drop_fields = { "context_management" }; e.thinking_budget = 4096
+      return m end)()` };
+    const proxy = await startProxy({ config: { ...bedrockOnly(mock), models }, env: bedrockEnv() });
+    try {
+      const real = realRequest();
+      const sent = {};
+      for (const model of ['claude-sonnet-4-5-20250929', 'claude-opus-4-5-20251101']) {
+        const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: JSON.stringify({ ...real, model }),
+          headers: claudeCodeHeaders() });
+        assert.equal(r.status, 200, r.text);
+        sent[model] = mock.requests.at(-1).json;
+      }
+      const j = sent['claude-sonnet-4-5-20250929'];
+      assert.deepEqual(j.anthropic_beta, ['effort-2025-11-24']);
+      assert.deepEqual(j.output_config, real.output_config);
+      assert.equal(j.context_management, undefined);
+      assert.deepEqual(j.thinking, { type: 'enabled', budget_tokens: 4096 });
+      const other = sent['claude-opus-4-5-20251101']; // no entry override: the provider's defaults
+      assert.deepEqual(other.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+      assert.equal(other.output_config, undefined);
+      assert.deepEqual(other.thinking, { type: 'enabled', budget_tokens: 31999 });
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+describe('endpoints and inference profiles', () => {
+  test('an endpoint with a path prefix is signed as it is sent', async () => {
+    const mock = await startBedrockMock();
+    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['bedrock'], providers: { bedrock: {
+      type: 'bedrock', region: 'us-west-2', endpoint: `${mock.url}/vpce/runtime`, mantle_endpoint: `${mock.url}/gw/mantle` } } } });
+    try {
+      for (const [model, url] of [
+        ['claude-sonnet-4-5', '/vpce/runtime/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke'],
+        ['claude-opus-4-8', '/gw/mantle/anthropic/v1/messages'],
+      ]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(mock.requests.at(-1).url, url);
+        assert.deepEqual(mock.requests.at(-1).verdict, { ok: true });
+      }
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('AWS_ENDPOINT_URL_BEDROCK_RUNTIME, then AWS_ENDPOINT_URL, when the config names no endpoint', async () => {
+    const mock = await startBedrockMock();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const cases = [
+      [{ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: mock.url, AWS_ENDPOINT_URL: dead }, {}],
+      [{ AWS_ENDPOINT_URL: mock.url }, {}],
+      [{ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: dead, AWS_ENDPOINT_URL: dead }, { endpoint: mock.url }], // the config wins
+    ];
+    for (const [env, extra] of cases) {
+      const proxy = await startProxy({ env: bedrockEnv(env), config: { order: ['bedrock'], providers: {
+        bedrock: { type: 'bedrock', region: 'us-west-2', ...extra } } } });
+      try {
+        const before = mock.requests.length;
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(r.status, 200, `${JSON.stringify(env)}: ${r.text}`);
+        assert.equal(mock.requests.length, before + 1);
+        assert.deepEqual(mock.requests.at(-1).verdict, { ok: true });
+        const h = (await request(`${proxy.url}/health`)).json;
+        assert.equal(h.providers.find((p) => p.name === 'bedrock').endpoint, mock.url);
+      } finally { await stopProxy(proxy, assert); }
+    }
+    await mock.close();
+  });
+
+  test('region_prefix prefers a profile the model has; a model without it keeps one it has', async () => {
+    const mock = await startBedrockMock();
+    const proxy = await startProxy({ config: bedrockOnly(mock, { region_prefix: 'global' }), env: bedrockEnv() });
+    try {
+      for (const [model, url] of [
+        ['claude-sonnet-4-5', '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke'],
+        ['claude-opus-4-1', '/model/us.anthropic.claude-opus-4-1-20250805-v1%3A0/invoke'],
+      ]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(mock.requests.at(-1).url, url);
+      }
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+    const bad = await startProxy({ config: bedrockOnly(mock, { region_prefix: 'mars' }), env: bedrockEnv(), expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /region_prefix "mars"/);
   });
 });
 
@@ -225,6 +363,22 @@ describe('Bedrock failures', () => {
       assert.equal(r.json.error.type, 'invalid_request_error');
       assert.match(r.json.error.message, /Field required/);
       await stopProxy(p2, assert);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('a token count answer without a count is a 502, never a made-up number', async () => {
+    const mock = await startBedrockMock({ behaviour: (rec) => /count[-_]tokens$/.test(rec.url) && ((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'not a count' }));
+    }) });
+    const proxy = await startProxy({ config: bedrockOnly(mock), env: bedrockEnv() });
+    try {
+      for (const model of ['claude-sonnet-4-5', 'claude-opus-4-8']) {
+        const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody({ model }) });
+        assert.equal(r.status, 502, r.text);
+        assert.equal(r.json.error.type, 'api_error');
+        assert.ok(!('input_tokens' in r.json));
+      }
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 

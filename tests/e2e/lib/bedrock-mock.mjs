@@ -58,7 +58,8 @@ export function answerEvents(text = 'Hello from Bedrock', model = 'claude-sonnet
 export async function startBedrockMock({ credentials = AWS_KEYS, region = 'us-west-2', behaviour = null,
   delayMs = 0 } = {}) {
   const mock = await startMock(async (req, res, body, record) => {
-    const mantle = record.url.startsWith('/anthropic/');
+    // an endpoint may carry a path prefix (VPC endpoints, gateways): match the operation's tail
+    const mantle = record.url.includes('/anthropic/v1/messages');
     record.verdict = await verifySignature(record, { credentials, region, service: mantle ? 'bedrock-mantle' : 'bedrock' });
     try { record.json = JSON.parse(body.toString()); } catch { record.json = null; }
     if (!record.verdict.ok) {
@@ -84,6 +85,9 @@ export async function startBedrockMock({ credentials = AWS_KEYS, region = 'us-we
         res.write(f.subarray(7));
       }
       res.end();
+    } else if (mantle && record.url.endsWith('/count_tokens')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ input_tokens: 55 }));
     } else if (mantle) {
       const j = record.json || {};
       if (j.stream) {
