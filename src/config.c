@@ -748,29 +748,6 @@ int config_model_for_anthropic(struct proxy_config *c, const char *model, char *
     return changed;
 }
 
-int config_model_for_bedrock(struct proxy_config *c, const char *model, const char *region, char *id, size_t idsize,
-                             char *route, size_t routesize, char *err, size_t errlen)
-{
-    lua_State *L = c->L;
-    lua_pushstring(L, model);
-    lua_pushstring(L, region);
-    if (call_models(c, "to_bedrock", 2, 2) != 0) {
-        snprintf(err, errlen, "models.to_bedrock failed: %s", lua_tostring(L, -1));
-        lua_settop(L, 0);
-        return -1;
-    }
-    const char *r_id = lua_tostring(L, -2), *r_route = lua_tostring(L, -1);
-    if (r_id == NULL) {
-        snprintf(err, errlen, "no Bedrock model for \"%s\"%s%s", model, r_route ? ": " : "", r_route ? r_route : "");
-        lua_settop(L, 0);
-        return -1;
-    }
-    snprintf(id, idsize, "%s", r_id);
-    snprintf(route, routesize, "%s", r_route ? r_route : "invoke");
-    lua_settop(L, 0);
-    return 0;
-}
-
 size_t config_model_list(struct proxy_config *c, sbuf *out)
 {
     lua_State *L = c->L;

@@ -65,9 +65,6 @@ struct provider *config_find_provider(const struct proxy_config *c, const char *
 /* The model name to send to Anthropic: Bedrock-form ids become Anthropic names. Writes out and
  * returns 1 if it differs from `model`, 0 if unchanged, -1 on a Lua error (logged). */
 int config_model_for_anthropic(struct proxy_config *c, const char *model, char *out, size_t outsize);
-/* Bedrock id and route ("invoke" or "mantle") for a model. Returns 0, or -1 with err. */
-int config_model_for_bedrock(struct proxy_config *c, const char *model, const char *region, char *id, size_t idsize,
-                             char *route, size_t routesize, char *err, size_t errlen);
 
 /* Appends the models the map knows as OpenAI model objects (comma-separated); returns the count. */
 size_t config_model_list(struct proxy_config *c, sbuf *out);

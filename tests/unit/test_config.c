@@ -117,7 +117,6 @@ static void test_default(void)
     }
     CHECK_INT_EQ(config_model_for_anthropic(c, "claude-sonnet-5", out, sizeof(out)), 0);
 
-    char id[256], route[32];
     static const char *const bedrock[][4] = {
         {"claude-opus-4-6", "us-west-2", "us.anthropic.claude-opus-4-6-v1", "invoke"},
         {"claude-sonnet-4-5-20250929", "eu-central-1", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "invoke"},
@@ -142,14 +141,14 @@ static void test_default(void)
         {"claude-opus-9", "sa-east-1", "anthropic.claude-opus-9", "mantle"},
     };
     for (size_t i = 0; i < sizeof(bedrock) / sizeof(bedrock[0]); i++) {
-        CHECK_INT_EQ(config_model_for_bedrock(c, bedrock[i][0], bedrock[i][1], id, sizeof(id), route, sizeof(route), err,
-                                              sizeof(err)),
-                     0);
-        CHECK_STR_EQ(id, bedrock[i][2]);
-        CHECK_STR_EQ(route, bedrock[i][3]);
+        struct bedrock_model m;
+        CHECK_INT_EQ(bedrock_model_resolve(c, bedrock[i][0], bedrock[i][1], NULL, &m, err, sizeof(err)), 0);
+        CHECK_STR_EQ(m.id, bedrock[i][2]);
+        CHECK_STR_EQ(m.mantle ? "mantle" : "invoke", bedrock[i][3]);
+        bedrock_model_free(&m);
     }
-    CHECK(config_model_for_bedrock(c, "gpt-4o", "us-west-2", id, sizeof(id), route, sizeof(route), err,
-                                   sizeof(err)) != 0);
+    struct bedrock_model none;
+    CHECK(bedrock_model_resolve(c, "gpt-4o", "us-west-2", NULL, &none, err, sizeof(err)) != 0);
     CHECK(strstr(err, "gpt-4o") != NULL);
     test_region_prefix(c);
     config_release(c);
