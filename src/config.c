@@ -458,18 +458,25 @@ static int read_order(struct proxy_config *c, lua_State *L, int cidx, char *err,
     return 0;
 }
 
+int config_require_models(lua_State *L, char *err, size_t errlen)
+{
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "models");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
 static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
     lua_getfield(L, cidx, "models");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        lua_getglobal(L, "require");
-        lua_pushstring(L, "models");
-        if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-            snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
-            lua_pop(L, 1);
+        if (config_require_models(L, err, errlen) != 0)
             return -1;
-        }
     }
     if (!lua_istable(L, -1)) {
         snprintf(err, errlen, "config: 'models' must be a table (see lua/models.lua)");

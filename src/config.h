@@ -50,6 +50,8 @@ struct proxy_config {
  * $XDG_CONFIG_HOME/claude-proxy/claude-proxy.lua, ~/.config/claude-proxy/claude-proxy.lua, the
  * installed etc file; NULL means the built-in default. The result is in buf or from getenv. */
 const char *config_default_path(char *buf, size_t bufsize);
+/* Pushes require("models") (lua/models.lua or the user's own); -1 with err if it fails. */
+int config_require_models(lua_State *L, char *err, size_t errlen);
 
 /* Loads and validates a config (path NULL: built-in default). On error returns NULL and err
  * holds a message with file:line for Lua errors. */

@@ -44,13 +44,8 @@ struct bedrock {
  * live (an empty table if a custom module lacks them). */
 static int push_adaptation_defaults(lua_State *L, char *err, size_t errlen)
 {
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "models");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
-        lua_pop(L, 1);
+    if (config_require_models(L, err, errlen) != 0)
         return -1;
-    }
     if (lua_istable(L, -1))
         lua_getfield(L, -1, "bedrock_defaults");
     else
