@@ -33,9 +33,11 @@ static int listens_on_all_interfaces(const struct proxy_config *c)
 
 int access_host_allowed(const char *host, size_t len, const struct proxy_config *c)
 {
+    if (len == 0) /* no Host (or an empty one): host may be NULL */
+        return 0;
     /* strip the port: "[::1]:47000" -> "[::1]", "localhost:47000" -> "localhost" */
     size_t name_len = len;
-    if (len > 0 && host[0] == '[') {
+    if (host[0] == '[') {
         const char *end = memchr(host, ']', len);
         name_len = end ? (size_t)(end - host) + 1 : len;
     } else {

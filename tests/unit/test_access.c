@@ -34,6 +34,8 @@ static void test_host(void)
     /* the value is not NUL-terminated: only its length counts */
     CHECK(access_host_allowed("127.0.0.19", 9, &cfg));
     CHECK(!access_host_allowed("127.0.0.1x", 10, &cfg));
+    /* no Host header at all: H2O gives no pointer (found by fuzz_headers under UBSan) */
+    CHECK(!access_host_allowed(NULL, 0, &cfg));
     struct access_request r = claude_code();
     r.host = iov("evil.example");
     CHECK_INT_EQ(status_of(&r, 1), 403);
