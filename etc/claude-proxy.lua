@@ -20,6 +20,8 @@ return {
   -- Seconds of silence after which a translated stream (Bedrock, OpenAI clients) gets a ping,
   -- as Anthropic's own streams do.
   ping_interval = 15,
+  -- Seconds a client that reads nothing may hold a stream open (its upstream waits meanwhile).
+  stalled_client_timeout = 300,
 
   max_body = 32 * 1024 * 1024,          -- bytes; larger requests get 413
   log_level = util.env("CLAUDE_PROXY_LOG_LEVEL", "info"), -- debug, info, warn, error

@@ -256,7 +256,7 @@ int bedrock_model_resolve(struct proxy_config *c, const char *model, const char 
     else
         lua_pushnil(L);
     int r = -1;
-    if (lua_pcall(L, 3, 3, 0) != LUA_OK)
+    if (config_pcall(c, 3, 3, 0) != LUA_OK)
         snprintf(err, errlen, "models.to_bedrock failed: %s", lua_tostring(L, -1));
     else
         r = take_result(L, model, out, err, errlen);

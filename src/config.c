@@ -12,8 +12,8 @@
 #include "redact.h"
 
 #define ROUTE_INSTRUCTION_LIMIT 1000000 /* route() is a small function; a loop is a bug */
-/* All a config's Lua may hold: the model map and route() need little, and a runaway
- * string.rep() in route() must fail inside Lua, not exhaust the machine. */
+/* All a config's Lua may hold while its code runs: the model map and route() need little, and a
+ * runaway string.rep() in route() must fail inside Lua, not exhaust the machine. */
 #define LUA_MEMORY_LIMIT (64u * 1024 * 1024)
 #define DEFAULT_CONFIG_NAME "claude-proxy.lua"
 #define CONFIG_SCAN_MAX (1024 * 1024) /* configs are small; a bigger one is scanned in part */
@@ -524,12 +524,13 @@ int config_url_points_at_proxy(const struct proxy_config *c, const char *host, u
 
 static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    double port, timeout, max_body, cmin, cmax, ping;
+    double port, timeout, max_body, cmin, cmax, ping, stalled;
     char *level = NULL, *format = NULL;
     if (get_field_string(L, cidx, "listen", &c->listen_host, "127.0.0.1", err, errlen) != 0 ||
         get_field_number(L, cidx, "port", &port, 47000, 1, 65535, err, errlen) != 0 ||
         get_field_number(L, cidx, "request_timeout", &timeout, 60, 0.05, 86400, err, errlen) != 0 ||
         get_field_number(L, cidx, "ping_interval", &ping, 15, 0.05, 3600, err, errlen) != 0 ||
+        get_field_number(L, cidx, "stalled_client_timeout", &stalled, 300, 0.05, 86400, err, errlen) != 0 ||
         get_field_number(L, cidx, "max_body", &max_body, 32.0 * 1024 * 1024, 1024, 1024.0 * 1024 * 1024, err, errlen) !=
             0 ||
         get_field_number(L, cidx, "cooldown_min", &cmin, 1, 0, 7 * 86400, err, errlen) != 0 ||
@@ -545,6 +546,7 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
     c->port = (uint16_t)port;
     c->timeout_ms = (uint64_t)(timeout * 1000);
     c->ping_interval_ms = (uint64_t)(ping * 1000);
+    c->stalled_client_timeout_ms = (uint64_t)(stalled * 1000);
     c->max_body = (size_t)max_body;
     c->cooldown_min_s = (unsigned)cmin;
     c->cooldown_max_s = (unsigned)cmax;
@@ -612,8 +614,10 @@ static void warn_if_secret_readable(const struct proxy_config *c, const char *pa
                  "or run chmod 600 %s", path, path);
 }
 
-/* lua_Alloc with a budget: a request over it fails like malloc, which Lua turns into a
- * "not enough memory" error that pcall catches. */
+/* lua_Alloc with a budget: while the config's own code runs (config_pcall), a request over it
+ * fails like malloc, which Lua turns into a "not enough memory" error that the pcall catches.
+ * Outside (the C side pushing arguments, converting results) nothing fails: an allocation error
+ * there would be unprotected and abort the process. */
 static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct proxy_config *c = ud;
@@ -623,12 +627,26 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         c->lua_bytes -= old;
         return NULL;
     }
-    if (nsize > old && c->lua_bytes - old + nsize > LUA_MEMORY_LIMIT)
+    if (c->lua_budget_on && nsize > old && c->lua_bytes - old + nsize > LUA_MEMORY_LIMIT)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p != NULL)
         c->lua_bytes = c->lua_bytes - old + nsize;
     return p;
+}
+
+int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh)
+{
+    c->lua_budget_on = 1;
+    int status = lua_pcall(c->L, nargs, nresults, msgh);
+    c->lua_budget_on = 0;
+    return status;
+}
+
+static int on_lua_panic(lua_State *L)
+{
+    log_error("Lua error outside a protected call: %s", lua_tostring(L, -1));
+    return 0; /* Lua aborts */
 }
 
 struct proxy_config *config_load(const char *path, char *err, size_t errlen)
@@ -643,6 +661,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
     lua_State *L = c->L = lua_newstate(budget_alloc, c);
     if (L == NULL)
         abort();
+    lua_atpanic(L, on_lua_panic);
     luaL_openlibs(L);
     install_helpers(L);
 
@@ -655,7 +674,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         status = luaL_loadbufferx(L, f->data, f->len, "@etc/claude-proxy.lua (built-in)", "t");
     }
     if (status == LUA_OK)
-        status = lua_pcall(L, 0, 1, -2);
+        status = config_pcall(c, 0, 1, -2);
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         snprintf(err, errlen, "%s", msg ? msg : "unknown Lua error");
@@ -733,7 +752,7 @@ static int call_models(struct proxy_config *c, const char *fn, int nargs, int nr
     lua_getfield(L, -1, fn);
     lua_remove(L, -2);
     lua_insert(L, -(nargs + 1));
-    return lua_pcall(L, nargs, nresults, 0) == LUA_OK ? 0 : -1;
+    return config_pcall(c, nargs, nresults, 0) == LUA_OK ? 0 : -1;
 }
 
 int config_model_for_anthropic(struct proxy_config *c, const char *model, char *out, size_t outsize)
@@ -809,7 +828,7 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
     }
     lua_setfield(L, -2, "headers");
     lua_sethook(L, route_hook, LUA_MASKCOUNT, ROUTE_INSTRUCTION_LIMIT);
-    int status = lua_pcall(L, 1, 2, 0);
+    int status = config_pcall(c, 1, 2, 0);
     lua_sethook(L, NULL, 0, 0);
     size_t n = 0;
     if (status != LUA_OK) {

@@ -19,12 +19,14 @@ struct provider_state;
 struct proxy_config {
     int refcount;
     lua_State *L;
-    size_t lua_bytes; /* what L holds (bounded, see config.c) */
+    size_t lua_bytes;  /* what L holds (bounded while its code runs, see config.c) */
+    int lua_budget_on; /* inside config_pcall */
     char *source; /* file path, or "(built-in default)" */
     char *listen_host;
     uint16_t port;
     uint64_t timeout_ms;
     uint64_t ping_interval_ms; /* silence after which a translated stream gets a ping */
+    uint64_t stalled_client_timeout_ms; /* how long a client that reads nothing holds the upstream */
     size_t max_body;
     enum log_level log_level;
     int log_json;
@@ -50,6 +52,8 @@ struct proxy_config {
  * $XDG_CONFIG_HOME/claude-proxy/claude-proxy.lua, ~/.config/claude-proxy/claude-proxy.lua, the
  * installed etc file; NULL means the built-in default. The result is in buf or from getenv. */
 const char *config_default_path(char *buf, size_t bufsize);
+/* lua_pcall on the config's state with the memory budget enforced: for calls into its code. */
+int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh);
 /* Pushes require("models") (lua/models.lua or the user's own); -1 with err if it fails. */
 int config_require_models(lua_State *L, char *err, size_t errlen);
 

@@ -1,5 +1,7 @@
 #include "exchange.h"
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "config.h"
 #include <lauxlib.h>
@@ -79,15 +81,14 @@ struct exchange {
     uint64_t attempt_started_ms; /* when the current provider's request went out */
     int sent_any; /* for the time to first byte */
 
-    /* HTTP/1 client connection watched for a close while no response has started */
-    h2o_socket_t *client_sock;
-    h2o_linklist_t watching;
-    h2o_timeout_entry_t watch_delay;
+    h2o_timeout_entry_t client_check; /* while no response has started (see below) */
     h2o_timeout_entry_t ping;
+    h2o_timeout_entry_t stall; /* while the upstream is paused for a client that does not read */
 };
 
 static void next_attempt(struct exchange *ex);
 static void try_send(struct exchange *ex);
+static void stop_checking_client(struct exchange *ex);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Logging */
@@ -138,11 +139,9 @@ static void on_dispose(void *p)
         h2o_timeout_unlink(&ex->deferred);
     if (h2o_timeout_is_linked(&ex->ping))
         h2o_timeout_unlink(&ex->ping);
-    if (h2o_timeout_is_linked(&ex->watch_delay))
-        h2o_timeout_unlink(&ex->watch_delay);
-    /* the socket may be gone already: only forget it */
-    if (h2o_linklist_is_linked(&ex->watching))
-        h2o_linklist_unlink(&ex->watching);
+    if (h2o_timeout_is_linked(&ex->stall))
+        h2o_timeout_unlink(&ex->stall);
+    stop_checking_client(ex);
     cancel_upstream(ex);
     if (ex->req->res.status != 0)
         log_request(ex);
@@ -199,67 +198,53 @@ static h2o_timeout_t *shared_timeout(struct exchange *ex, uint64_t ms)
  * Code gives up on a stream silent for 5 minutes). */
 static h2o_timeout_t *ping_timeout(struct exchange *ex) { return shared_timeout(ex, ex->cfg->ping_interval_ms); }
 
-/* ---- a client that leaves before the answer starts ----
+/* ---- the client connection while the answer has not started ----
  * H2O stops reading an HTTP/1 connection while its request is handled, so it would notice a
  * client that went away only when the response is written: minutes later for a non-streaming
- * request, with the upstream still working (and billing) for nobody. While no response has
- * started, the exchange reads the connection itself: an end of stream cancels the upstream
- * request. (The callback gets only the socket, whose data H2O owns: hence the list.)
- * Watching costs two epoll_ctl calls, so it starts only once an answer has kept the client
- * waiting for CLIENT_WATCH_DELAY_MS: quick answers never pay for it. */
-#define CLIENT_WATCH_DELAY_MS 250
-static h2o_linklist_t watching_exchanges = {&watching_exchanges, &watching_exchanges};
+ * request, with the upstream still working (and billing) for nobody. So every
+ * CLIENT_CHECK_INTERVAL_MS until the response starts, the exchange peeks at the connection: an
+ * end of stream cancels the upstream request. Peeking leaves H2O's socket, its read state and
+ * its input buffer (where the request body lives) untouched, and quick answers never pay for it.
+ * (HTTP/2 streams share a connection that H2O reads anyway.) */
+#define CLIENT_CHECK_INTERVAL_MS 250
 
 static void on_client_gone(struct exchange *ex);
 
-static void stop_watching_client(struct exchange *ex)
+static int client_fd(struct exchange *ex)
 {
-    if (h2o_timeout_is_linked(&ex->watch_delay))
-        h2o_timeout_unlink(&ex->watch_delay);
-    if (!h2o_linklist_is_linked(&ex->watching))
-        return;
-    h2o_linklist_unlink(&ex->watching);
-    h2o_socket_read_stop(ex->client_sock);
-}
-
-static void on_client_read(h2o_socket_t *sock, const char *err)
-{
-    struct exchange *ex = NULL;
-    for (h2o_linklist_t *l = watching_exchanges.next; l != &watching_exchanges; l = l->next) {
-        struct exchange *e = H2O_STRUCT_FROM_MEMBER(struct exchange, watching, l);
-        if (e->client_sock == sock) {
-            ex = e;
-            break;
-        }
-    }
-    if (ex == NULL) {
-        h2o_socket_read_stop(sock);
-        return;
-    }
-    /* bytes of a pipelined request stay in the buffer for H2O; only an end of stream matters */
-    stop_watching_client(ex);
-    if (err != NULL)
-        on_client_gone(ex);
-}
-
-static void on_watch_delay(h2o_timeout_entry_t *entry)
-{
-    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, watch_delay, entry);
     h2o_req_t *req = ex->req;
     if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
-        return; /* HTTP/2 streams share their connection: H2O reads it anyway */
+        return -1;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    if (sock == NULL)
-        return;
-    ex->client_sock = sock;
-    h2o_linklist_insert(&watching_exchanges, &ex->watching);
-    h2o_socket_read_start(sock, on_client_read);
+    return sock != NULL ? h2o_socket_get_fd(sock) : -1;
 }
 
-static void watch_client(struct exchange *ex)
+static void stop_checking_client(struct exchange *ex)
 {
-    ex->watch_delay.cb = on_watch_delay;
-    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, CLIENT_WATCH_DELAY_MS), &ex->watch_delay);
+    if (h2o_timeout_is_linked(&ex->client_check))
+        h2o_timeout_unlink(&ex->client_check);
+}
+
+static void on_client_check(h2o_timeout_entry_t *entry)
+{
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, client_check, entry);
+    int fd = client_fd(ex);
+    if (fd < 0)
+        return;
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        on_client_gone(ex);
+        return;
+    }
+    /* still there (or a pipelined request waits, which H2O reads after this answer) */
+    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, CLIENT_CHECK_INTERVAL_MS), &ex->client_check);
+}
+
+static void check_client_while_waiting(struct exchange *ex)
+{
+    ex->client_check.cb = on_client_check;
+    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, CLIENT_CHECK_INTERVAL_MS), &ex->client_check);
 }
 
 static void try_send(struct exchange *ex)
@@ -294,6 +279,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         h2o_doublebuffer_consume(&ex->sending);
     if (ex->paused && ex->client != NULL && ex->pending->size < PENDING_LOW_WATER) {
         ex->paused = 0;
+        h2o_timeout_unlink(&ex->stall);
         http_client_resume(ex->client);
     }
     try_send(ex);
@@ -311,7 +297,7 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
 static void respond_error(struct exchange *ex, int status, const char *type, const char *message,
                           const char *retry_after)
 {
-    stop_watching_client(ex);
+    stop_checking_client(ex);
     send_error(ex->req, ex->params.format.api, status, type, message, retry_after ? "retry-after" : NULL,
                retry_after);
 }
@@ -365,7 +351,7 @@ static void on_ping(h2o_timeout_entry_t *entry);
 
 static void start_response(struct exchange *ex)
 {
-    stop_watching_client(ex);
+    stop_checking_client(ex);
     ex->started = 1;
     if (ex->is_sse && ex->filter != NULL) {
         /* translated streams carry whole events, so a ping never lands inside one */
@@ -478,12 +464,29 @@ static void watch_sse_end(struct exchange *ex, const char *data, size_t len)
     }
 }
 
+/* A client that stopped reading holds the upstream back (backpressure), but not for ever: H2O
+ * 2.2.5 has no write timeout, so after `stalled_client_timeout` the exchange ends it, shutting the
+ * connection down so that H2O's pending write fails and the request is disposed. */
+static void on_client_stalled(h2o_timeout_entry_t *entry)
+{
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, stall, entry);
+    log_warn("%s: the client read nothing for %llu s; closing its connection", ex->provider->name,
+             (unsigned long long)(ex->cfg->stalled_client_timeout_ms / 1000));
+    cancel_upstream(ex);
+    int fd = client_fd(ex);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
 static void pause_upstream(struct exchange *ex)
 {
-    if (ex->paused || ex->client == NULL)
+    /* only a response that started can drain: before that, nothing would resume the upstream */
+    if (ex->paused || ex->client == NULL || !ex->started)
         return;
     ex->paused = 1;
     http_client_pause(ex->client);
+    ex->stall.cb = on_client_stalled;
+    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, ex->cfg->stalled_client_timeout_ms), &ex->stall);
 }
 
 static void log_upstream_failure(struct exchange *ex, const char *what)
@@ -954,6 +957,6 @@ void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct excha
         respond_error(ex, 404, "not_found_error", "no provider in the chain serves this endpoint", NULL);
         return;
     }
-    watch_client(ex);
+    check_client_while_waiting(ex);
     next_attempt(ex);
 }

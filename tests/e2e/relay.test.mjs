@@ -76,6 +76,36 @@ describe('a client that leaves before the answer', () => {
   });
 });
 
+describe('a client that sends more while it waits', () => {
+  test('bytes of its next request leave this request\'s body intact, through a fallback', async () => {
+    const primary = await startMock(async (req, res) => {
+      await sleep(700); // the client writes meanwhile
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message: 'limited' } }));
+    });
+    const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+    const proxy = await startProxy({ config: { order: ['primary', 'backup'], providers: {
+      primary: { type: 'anthropic', base_url: primary.url, token: OAUTH_TOKEN },
+      backup: { type: 'anthropic', base_url: backup.url, token: OAUTH_TOKEN } } } });
+    try {
+      // a body of an awkward size, so the connection's input buffer is nearly full
+      const payload = JSON.stringify(body({ messages: [{ role: 'user', content: 'y'.repeat(61000) }] }));
+      const sock = net.connect(proxy.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      let answer = '';
+      sock.on('data', (d) => { answer += d; });
+      sock.write(`POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+      await sleep(400);
+      sock.write(`GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n${'x-pad: '.padEnd(6000, 'p')}\r\n`); // incomplete
+      assert.ok(await waitFor(() => /from backup/.test(answer), 5000), `answer: ${answer.slice(0, 300)}`);
+      assert.equal(backup.requests[0].body.toString(), payload, 'the backup got the request as the client sent it');
+      assert.equal(primary.requests[0].body.toString(), payload);
+      sock.destroy();
+    } finally { await stopProxy(proxy, assert); await primary.close(); await backup.close(); }
+  });
+});
+
 describe('a POST is never sent twice', () => {
   test('an upstream that works on a request and then drops the connection gets it once', async () => {
     let posts = 0;
@@ -143,6 +173,37 @@ describe('a slow reader is not a silent upstream', () => {
       assert.equal(evs.at(-1).event, 'message_stop', `the stream completed (last: ${evs.at(-1).data.slice(0, 200)})`);
       assert.ok(!evs.some((e) => e.event === 'error'), 'no error event');
       assert.doesNotMatch(proxy.output, /I\/O timeout/);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+describe('a client that never reads again', () => {
+  test('is cut off after stalled_client_timeout, and its upstream request is cancelled', async () => {
+    const big = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0,
+      delta: { type: 'text_delta', text: 'z'.repeat(32 * 1024) } })}\n\n`;
+    let upstreamClosed = false;
+    const mock = await startMock(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.socket.on('close', () => { upstreamClosed = true; });
+      res.write(sseEvents()[0]);
+      while (!res.destroyed && !upstreamClosed) { // an endless answer, as fast as it is taken
+        if (!res.write(big)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      }
+    });
+    const proxy = await startProxy({ config: anthropicOnly(mock, { request_timeout: 30, stalled_client_timeout: 1 }) });
+    try {
+      let res;
+      const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent: false,
+        headers: { 'content-type': 'application/json' } }, (r) => { res = r; r.once('data', () => r.pause()); });
+      req.on('error', () => {});
+      req.end(JSON.stringify(body({ stream: true })));
+      assert.ok(await waitFor(() => /read nothing for 1 s/.test(proxy.output), 6000), proxy.output);
+      // reading again, the client finds its connection closed (a stream without message_stop)
+      const ended = new Promise((resolve) => { res.socket.once('close', resolve); });
+      res.resume();
+      assert.ok(await Promise.race([ended.then(() => true), sleep(5000).then(() => false)]), 'connection closed');
+      assert.ok(await waitFor(() => upstreamClosed, 3000), 'the upstream request was cancelled');
+      assert.match(proxy.output, /anthropic: the client read nothing for 1 s; closing its connection/);
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 });
