@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,7 +203,7 @@ int config_field_list(lua_State *L, int idx, const char *key, char **out, const 
 void config_free_list(char **list)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
-        memset(list[i], 0, strlen(list[i])); /* client keys are secrets */
+        OPENSSL_cleanse(list[i], strlen(list[i])); /* client keys are secrets */
         free(list[i]);
         list[i] = NULL;
     }
@@ -233,7 +234,7 @@ static int read_client_keys_file(struct proxy_config *c, const char *path, char 
             c->client_keys[n++] = strdup(line);
     }
     c->client_keys[n] = NULL;
-    memset(line, 0, sizeof(line));
+    OPENSSL_cleanse(line, sizeof(line));
     fclose(f);
     return 0;
 }
@@ -583,7 +584,7 @@ static int text_has_client_key(const struct proxy_config *c, FILE *f)
     int found = 0;
     for (size_t i = 0; c->client_keys[i] != NULL && !found; i++)
         found = c->client_keys[i][0] != '\0' && strstr(text, c->client_keys[i]) != NULL;
-    memset(text, 0, n); /* it may hold secrets */
+    OPENSSL_cleanse(text, n); /* it may hold secrets */
     free(text);
     return found;
 }
@@ -602,7 +603,7 @@ static void warn_if_secret_readable(const struct proxy_config *c, const char *pa
     int token = 0;
     while (!token && fgets(line, sizeof(line), f) != NULL)
         token = line_has_token(line);
-    memset(line, 0, sizeof(line));
+    OPENSSL_cleanse(line, sizeof(line));
     rewind(f);
     int keys = text_has_client_key(c, f);
     fclose(f);

@@ -1,6 +1,7 @@
 /* Anthropic Messages API with the user's OAuth token (or an API key the client sends).
  * The body goes out byte for byte; only a Bedrock-form model name is spliced into an
  * Anthropic one. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anthropic_auth.h"
@@ -153,7 +154,7 @@ static void anthropic_destroy(struct provider *p)
         return;
     free(a->base_url);
     if (a->token != NULL) {
-        memset(a->token, 0, strlen(a->token));
+        OPENSSL_cleanse(a->token, strlen(a->token));
         free(a->token);
     }
     free(a->ca_file);
