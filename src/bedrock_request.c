@@ -1,6 +1,5 @@
 #include "bedrock_request.h"
 #include <cjson/cJSON.h>
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,8 +246,6 @@ int bedrock_model_resolve(struct proxy_config *c, const char *model, const char 
     memset(out, 0, sizeof(*out));
     lua_State *L = c->L;
     int top = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->models_ref);
-    lua_getfield(L, -1, "to_bedrock");
     lua_pushstring(L, model);
     lua_pushstring(L, region);
     if (prefer != NULL)
@@ -256,7 +253,7 @@ int bedrock_model_resolve(struct proxy_config *c, const char *model, const char 
     else
         lua_pushnil(L);
     int r = -1;
-    if (config_pcall(c, 3, 3, 0) != LUA_OK)
+    if (config_call_models(c, "to_bedrock", 3, 3) != 0)
         snprintf(err, errlen, "models.to_bedrock failed: %s", lua_tostring(L, -1));
     else
         r = take_result(L, model, out, err, errlen);

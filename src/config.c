@@ -745,8 +745,7 @@ void config_release(struct proxy_config *c)
     free(c);
 }
 
-/* Calls models.<fn>(args...) leaving results on the stack; returns 0 or -1 (message on stack). */
-static int call_models(struct proxy_config *c, const char *fn, int nargs, int nresults)
+int config_call_models(struct proxy_config *c, const char *fn, int nargs, int nresults)
 {
     lua_State *L = c->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->models_ref);
@@ -760,7 +759,7 @@ int config_model_for_anthropic(struct proxy_config *c, const char *model, char *
 {
     lua_State *L = c->L;
     lua_pushstring(L, model);
-    if (call_models(c, "for_anthropic", 1, 1) != 0) {
+    if (config_call_models(c, "for_anthropic", 1, 1) != 0) {
         log_warn("models.for_anthropic(\"%s\") failed: %s", model, lua_tostring(L, -1));
         lua_settop(L, 0);
         return -1;
@@ -779,7 +778,7 @@ size_t config_model_list(struct proxy_config *c, sbuf *out)
 {
     lua_State *L = c->L;
     size_t n = 0;
-    if (call_models(c, "list", 0, 1) != 0 || !lua_istable(L, -1)) {
+    if (config_call_models(c, "list", 0, 1) != 0 || !lua_istable(L, -1)) {
         log_warn("models.list() failed: %s", lua_tostring(L, -1));
         lua_settop(L, 0);
         return 0;

@@ -56,6 +56,10 @@ const char *config_default_path(char *buf, size_t bufsize);
 int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh);
 /* Pushes require("models") (lua/models.lua or the user's own); -1 with err if it fails. */
 int config_require_models(lua_State *L, char *err, size_t errlen);
+/* Calls models.<fn> (the config's models table) with the nargs arguments on top of the stack,
+ * through config_pcall. Returns 0 with nresults results in their place, or -1 with the error
+ * message there. */
+int config_call_models(struct proxy_config *c, const char *fn, int nargs, int nresults);
 
 /* Loads and validates a config (path NULL: built-in default). On error returns NULL and err
  * holds a message with file:line for Lua errors. */

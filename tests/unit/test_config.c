@@ -154,6 +154,29 @@ static void test_default(void)
     config_release(c);
 }
 
+/* models.to_bedrock runs under the config's memory budget like the rest of its code: a runaway
+ * one fails that resolution, and the config keeps working. */
+static void test_model_memory_budget(void)
+{
+    char err[1024];
+    char *path = write_temp("local models = require 'models'\n"
+                            "models.to_bedrock = function() local t = {}\n"
+                            "  for i = 1, 1e9 do t[i] = string.rep('x', 4096) .. i end end\n"
+                            "return { providers = { bedrock = { type = 'bedrock' } }, models = models }\n");
+    struct proxy_config *c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        struct bedrock_model m;
+        CHECK(bedrock_model_resolve(c, "claude-opus-4-6", "us-east-1", NULL, &m, err, sizeof(err)) != 0);
+        CHECK(strstr(err, "not enough memory") != NULL);
+        char out[256];
+        CHECK_INT_EQ(config_model_for_anthropic(c, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", out, sizeof(out)),
+                     1);
+        config_release(c);
+    }
+    unlink(path);
+}
+
 static void test_errors(void)
 {
     char err[1024];
@@ -227,6 +250,7 @@ static void test_list_form_and_secret_file(void)
 int main(void)
 {
     test_default();
+    test_model_memory_budget();
     test_errors();
     test_list_form_and_secret_file();
     test_model_overrides();
