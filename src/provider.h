@@ -36,7 +36,12 @@ struct upstream_request {
     sbuf head;          /* request line + headers + blank line */
     h2o_iovec_t body;   /* points into the client request or into owned_body */
     sbuf owned_body;
-    enum { RESPONSE_NATIVE, RESPONSE_EVENTSTREAM } response_format;
+    enum {
+        RESPONSE_NATIVE,           /* Anthropic's format, relayed as is */
+        RESPONSE_EVENTSTREAM,      /* AWS event-stream (InvokeModel streaming) */
+        RESPONSE_TOKEN_COUNT,      /* Anthropic's {"input_tokens":N}, checked before it is relayed */
+        RESPONSE_AWS_TOKEN_COUNT,  /* Bedrock CountTokens' {"inputTokens":N} */
+    } response_format;
     char model_sent[256]; /* for the log line */
 };
 

@@ -325,7 +325,7 @@ static void prepare_mantle(struct bedrock *b, const struct client_request *cr, c
 {
     ps->target = b->mantle;
     ps->mantle = 1;
-    out->response_format = RESPONSE_NATIVE;
+    out->response_format = cr->endpoint == ENDPOINT_COUNT_TOKENS ? RESPONSE_TOKEN_COUNT : RESPONSE_NATIVE;
     bedrock_mantle_body(cr->scan, m->id,
                         (const char *const *)(m->has_drop_fields ? m->drop_fields : b->mantle_drop_fields),
                         &out->owned_body);
@@ -378,6 +378,7 @@ static void prepare_invoke(struct bedrock *b, const struct client_request *cr, c
     size_t beta_len = beta ? beta->len : 0;
     sbuf encoded = SBUF_INIT;
     if (cr->endpoint == ENDPOINT_COUNT_TOKENS) {
+        out->response_format = RESPONSE_AWS_TOKEN_COUNT;
         sbuf inner = SBUF_INIT;
         bedrock_count_tokens_body(cr->scan, beta_p, beta_len, &a, &inner);
         sbuf_puts(&out->owned_body, "{\"input\":{\"invokeModel\":{\"body\":\"");
@@ -529,7 +530,8 @@ static struct body_filter *count_filter_new(int aws)
 static struct body_filter *bedrock_response_filter(struct provider *p, const struct upstream_request *ur, int status)
 {
     (void)p, (void)status;
-    if (ur->response_format == RESPONSE_EVENTSTREAM) {
+    switch (ur->response_format) {
+    case RESPONSE_EVENTSTREAM: {
         struct eventstream_filter *f = calloc(1, sizeof(*f));
         if (f == NULL)
             abort();
@@ -538,11 +540,13 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
         f->stream = bedrock_stream_new();
         return &f->super;
     }
-    /* the request line says which operation this answers */
-    if (strstr(ur->head.data, "/count-tokens HTTP/1.1\r\n") != NULL)
+    case RESPONSE_AWS_TOKEN_COUNT:
         return count_filter_new(1);
-    if (strstr(ur->head.data, "/anthropic/v1/messages/count_tokens HTTP/1.1\r\n") != NULL)
+    case RESPONSE_TOKEN_COUNT:
         return count_filter_new(0);
+    case RESPONSE_NATIVE:
+        break;
+    }
     return NULL;
 }
 
