@@ -139,12 +139,10 @@ static void invoke_body(const struct json_object_scan *scan, const char *beta, s
     sbuf_free(&betas);
 }
 
-int bedrock_invoke_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
-                        const struct bedrock_adaptation *a, sbuf *out, char *err, size_t errlen)
+void bedrock_invoke_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
+                         const struct bedrock_adaptation *a, sbuf *out)
 {
-    (void)err, (void)errlen;
     invoke_body(scan, beta, beta_len, a, 0, out);
-    return 0;
 }
 
 void bedrock_count_tokens_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,

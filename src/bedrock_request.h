@@ -30,9 +30,9 @@ struct bedrock_adaptation {
     unsigned adaptive_thinking_budget; /* 0: drop adaptive thinking instead; or BEDROCK_THINKING_KEEP */
 };
 
-/* Writes the InvokeModel body to out. beta may be NULL. Returns 0, or -1 with err. */
-int bedrock_invoke_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
-                        const struct bedrock_adaptation *a, sbuf *out, char *err, size_t errlen);
+/* Writes the InvokeModel body to out. beta may be NULL. */
+void bedrock_invoke_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
+                         const struct bedrock_adaptation *a, sbuf *out);
 /* The same for CountTokens' inner body: a count_tokens request has no max_tokens, which every
  * InvokeModel body needs, so one is added when absent. */
 void bedrock_count_tokens_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,

@@ -389,8 +389,7 @@ static void prepare_invoke(struct bedrock *b, const struct client_request *cr, c
         sigv4_uri_encode(&encoded, base_id, strlen(base_id), 1);
         sbuf_printf(&ps->path, "%s/model/%s/count-tokens", ps->target->base_path, encoded.data);
     } else {
-        char err[200];
-        bedrock_invoke_body(cr->scan, beta_p, beta_len, &a, &out->owned_body, err, sizeof(err));
+        bedrock_invoke_body(cr->scan, beta_p, beta_len, &a, &out->owned_body);
         sigv4_uri_encode(&encoded, m->id, strlen(m->id), 1);
         sbuf_printf(&ps->path, "%s/model/%s/%s", ps->target->base_path, encoded.data,
                     cr->stream ? "invoke-with-response-stream" : "invoke");

@@ -22,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const betas[] = {"interleaved-thinking-2025-05-14", NULL};
     static const char *const fields[] = {"context_management", NULL};
     struct bedrock_adaptation a = {betas, fields, 31999};
-    char e[100];
-    bedrock_invoke_body(&o, "oauth-2025-04-20, interleaved-thinking-2025-05-14", 48, &a, &out, e, sizeof(e));
+    bedrock_invoke_body(&o, "oauth-2025-04-20, interleaved-thinking-2025-05-14", 48, &a, &out);
     if (json_scan_object(out.data, out.len, &o2, &err) != 0)
         abort();
     sbuf_free(&out);

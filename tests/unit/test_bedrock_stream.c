@@ -233,8 +233,7 @@ static void test_count_tokens_body(void)
     struct json_object_scan o;
     scan(cases[0].in, &o);
     sbuf out = SBUF_INIT;
-    char err[100];
-    bedrock_invoke_body(&o, NULL, 0, &a, &out, err, sizeof(err));
+    bedrock_invoke_body(&o, NULL, 0, &a, &out);
     CHECK(strstr(out.data, "max_tokens") == NULL);
     sbuf_free(&out);
 }
