@@ -105,8 +105,8 @@ static void log_request(struct exchange *ex)
              req->res.status, (unsigned long long)dur,
              (unsigned long long)ex->ttfb_ms, req->bytes_sent, ex->fallbacks ? " fallback=" : "",
              ex->fallbacks ? "yes" : "");
-    metrics_record_request(ex->provider ? ex->provider->name : "none", ex->cr.endpoint, ex->params.format.api,
-                           req->res.status, dur, ex->ttfb_ms, req->bytes_sent);
+    metrics_record_request(ex->provider ? ex->provider->name : NULL, ex->cr.endpoint, ex->params.format.api,
+                           req->res.status, dur);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -104,14 +104,11 @@ static void observe(struct histogram *h, double seconds)
     h->sum += seconds;
 }
 
-void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms,
-                            uint64_t ttfb_ms, size_t bytes)
+void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms)
 {
-    (void)ttfb_ms, (void)bytes;
-    /* exchange.c names no provider "none": the request was refused before any was asked */
-    int asked = provider != NULL && strcmp(provider, "none") != 0;
-    count_status(&client_responses, asked ? provider : PROXY_LABEL, endpoint, api, status);
-    if (asked)
+    /* no provider: the request was refused before any was asked */
+    count_status(&client_responses, provider != NULL ? provider : PROXY_LABEL, endpoint, api, status);
+    if (provider != NULL)
         observe(&request_duration, duration_ms / 1000.0);
 }
 

@@ -22,11 +22,10 @@ enum metrics_endpoint {
 };
 
 /* The end of a request that went through exchange.c. provider: the last provider tried, or
- * "none"/NULL when none was (counted as "proxy"). duration_ms: from the request arriving to the
- * end of its response, fallbacks included. ttfb_ms and bytes are not used here: per-attempt
- * times come from the metrics_attempt_* calls, bytes from exchange_stats. */
-void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms,
-                            uint64_t ttfb_ms, size_t bytes);
+ * NULL when none was (counted as "proxy"). duration_ms: from the request arriving to the end of
+ * its response, fallbacks included. (Per-attempt times come from the metrics_record_upstream_*
+ * calls, bytes from exchange_stats.) */
+void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms);
 /* A response the proxy made itself without going through exchange.c (400/401/403/404/405/413/
  * 415 refusals, /v1/models, /health...): counted as provider="proxy". endpoint: ENDPOINT_* for
  * the Anthropic paths, METRICS_ENDPOINT_* otherwise; api: API_OPENAI on the /chat/completions

@@ -297,6 +297,26 @@ describe('/metrics', () => {
     }
   });
 
+  test('a provider named "none" is counted under its name, not as the proxy', async () => {
+    const up = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: {
+      order: ['none'],
+      providers: { none: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } },
+    } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200, r.text);
+      const m = validatePrometheus((await request(`${proxy.url}/metrics`)).text);
+      const req = (provider) => metric(m, 'claude_proxy_requests_total', { provider, endpoint: 'messages', status: '200' });
+      assert.equal(req('none'), 1);
+      assert.equal(req('proxy'), undefined);
+      assert.equal(metric(m, 'claude_proxy_request_duration_seconds_count'), 1);
+    } finally {
+      await stopProxy(proxy, assert);
+      await up.close();
+    }
+  });
+
   test('an unreachable provider counts as a failed attempt, not a response', async () => {
     const backup = await startMock(anthropicHandler());
     const closed = await freePort();
