@@ -38,26 +38,31 @@ void error_json(sbuf *out, enum api_format api, const char *type, const char *me
     }
 }
 
-static const char *reason_phrase(int status)
+const char *http_reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 417: return "Expectation Failed";
     case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     case 529: return "Overloaded";
-    default: return "Error";
+    default: return status < 400 ? "OK" : "Error";
     }
 }
 
@@ -66,7 +71,7 @@ void send_response(h2o_req_t *req, int status, const char *content_type, const c
     static h2o_generator_t generator = {NULL, NULL};
     h2o_iovec_t buf = h2o_strdup(&req->pool, body, len);
     req->res.status = status;
-    req->res.reason = reason_phrase(status);
+    req->res.reason = http_reason_phrase(status);
     req->res.content_length = buf.len; /* for HEAD too: the length a GET would get */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     h2o_start_response(req, &generator);

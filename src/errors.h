@@ -8,6 +8,8 @@
 
 enum api_format { API_ANTHROPIC, API_OPENAI };
 
+/* The reason phrase for an HTTP/1.1 status line (429 -> "Too Many Requests"). */
+const char *http_reason_phrase(int status);
 /* The Anthropic error type for an HTTP status (429 -> rate_limit_error, ...). */
 const char *error_type_for_status(int status);
 void error_json(sbuf *out, enum api_format api, const char *type, const char *message);

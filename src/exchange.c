@@ -353,6 +353,7 @@ static void start_response(struct exchange *ex)
 {
     stop_checking_client(ex);
     ex->started = 1;
+    ex->req->res.reason = http_reason_phrase(ex->req->res.status); /* the status may be the filter's */
     if (ex->is_sse && ex->filter != NULL) {
         /* translated streams carry whole events, so a ping never lands inside one */
         ex->ping.cb = on_ping;
@@ -426,7 +427,6 @@ static void finish_error_response(struct exchange *ex)
         len = client_body.len;
     }
     req->res.status = status;
-    req->res.reason = "Error";
     h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
     append_pending(ex, body, len);
     sbuf_free(&converted);
@@ -707,7 +707,6 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     ex->status = status;
     h2o_req_t *req = ex->req;
     req->res.status = status;
-    req->res.reason = "OK";
     const h2o_iovec_t *ctype = find_up_header(headers, num_headers, "content-type");
     int upstream_sse = ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
     ex->upstream_sse = upstream_sse && status >= 200 && status <= 299;

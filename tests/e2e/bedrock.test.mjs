@@ -376,6 +376,7 @@ describe('Bedrock failures', () => {
       for (const model of ['claude-sonnet-4-5', 'claude-opus-4-8']) {
         const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody({ model }) });
         assert.equal(r.status, 502, r.text);
+        assert.equal(r.reason, 'Bad Gateway', 'the status line says the status the filter set');
         assert.equal(r.json.error.type, 'api_error');
         assert.ok(!('input_tokens' in r.json));
       }

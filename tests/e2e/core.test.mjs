@@ -377,6 +377,7 @@ describe('bad input and upstream failures get Anthropic error JSON', () => {
     try {
       const r = await request(`${p.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 401);
+      assert.equal(r.reason, 'Unauthorized');
       assert.equal(r.json.error.message, 'invalid x-api-key');
       assert.equal(r.headers['request-id'], 'req_401');
     } finally { await stopProxy(p, assert); await m.close(); }

@@ -163,6 +163,7 @@ describe('fallback on rate limits', () => {
     try {
       const first = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(first.status, 429, 'the last provider in the chain answers with its own 429');
+      assert.equal(first.reason, 'Too Many Requests');
       assert.equal(first.headers['retry-after'], '40');
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 429);

@@ -238,7 +238,7 @@ export function request(url, { method = 'GET', headers = {}, body = null, timeou
         const text = Buffer.concat(chunks).toString();
         let json;
         try { json = JSON.parse(text); } catch {}
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
+        resolve({ status: res.statusCode, reason: res.statusMessage, headers: res.headers, text, json });
       });
       res.on('error', reject);
     });
