@@ -26,6 +26,25 @@ static uint64_t in_flight, started_total;
 int exchange_idle(void) { return in_flight == 0; }
 uint64_t exchange_count(void) { return started_total; }
 
+/* A request the exchange took carries this marker in req->env (per-request name/value pairs that
+ * only H2O's CGI-like handlers read, none used here); the marker is the key's address. */
+static const char owned_by_exchange_key[] = "claude-proxy.owned-by-exchange";
+
+static void mark_owned(h2o_req_t *req)
+{
+    h2o_vector_reserve(&req->pool, &req->env, req->env.size + 2);
+    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT(owned_by_exchange_key));
+    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT("1"));
+}
+
+int exchange_owns(const h2o_req_t *req)
+{
+    for (size_t i = 0; i + 1 < req->env.size; i += 2)
+        if (req->env.entries[i].base == owned_by_exchange_key)
+            return 1;
+    return 0;
+}
+
 enum outcome { OUTCOME_CONNECT, OUTCOME_TIMEOUT, OUTCOME_STATUS, OUTCOME_UNAVAILABLE };
 
 struct exchange {
@@ -937,6 +956,7 @@ void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct excha
     ex->started_ms = monotonic_ms();
     in_flight++;
     started_total++;
+    mark_owned(req);
     h2o_buffer_init(&ex->pending, &h2o_socket_buffer_prototype);
     h2o_doublebuffer_init(&ex->sending, &h2o_socket_buffer_prototype);
     ex->cr.req = req;

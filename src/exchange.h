@@ -26,8 +26,11 @@ struct exchange_params {
 };
 
 /* Validates the body (for the messages endpoints), picks the provider order and starts the
- * first attempt. Always answers the client, one way or another. */
+ * first attempt. Always answers the client, one way or another, and logs and counts the request
+ * itself (exchange_owns tells). */
 void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct exchange_params *params);
+/* 1 if exchange_start took this request: its log line and metrics are the exchange's. */
+int exchange_owns(const h2o_req_t *req);
 
 /* Counters for /metrics and /health. */
 struct exchange_stats {

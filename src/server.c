@@ -151,38 +151,50 @@ static void method_not_allowed(h2o_req_t *req, enum api_format api, const char *
 /* H2O answers some errors before it normalises the path. */
 static h2o_iovec_t request_path(h2o_req_t *req) { return req->path_normalized.base ? req->path_normalized : req->path; }
 
-static int is_openai_chat(h2o_req_t *req)
-{
-    h2o_iovec_t path = request_path(req);
-    return path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions");
-}
+/* What a request is: the endpoint (ENDPOINT_* of provider.h, or METRICS_ENDPOINT_* for the
+ * paths no provider serves; the labels of /metrics) and the API whose format it speaks. route()
+ * dispatches on it, the logger counts with it, errors take its format. */
+struct request_class {
+    int endpoint;
+    enum api_format api;
+};
 
-/* OpenAI clients list models at /v1/models (or /models, for a base URL without /v1); a request
- * with anthropic-version is an Anthropic client and goes to Anthropic. */
-static int is_openai_model_list(h2o_req_t *req)
+static struct request_class classify(h2o_req_t *req)
 {
     h2o_iovec_t path = request_path(req);
-    return (path_is(path, "/v1/models") || path_is(path, "/models")) &&
-           (method_is(req, "GET") || method_is(req, "HEAD")) &&
-           h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0;
+    if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions"))
+        return (struct request_class){ENDPOINT_MESSAGES, API_OPENAI};
+    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics"))
+        return (struct request_class){METRICS_ENDPOINT_INFO, API_ANTHROPIC};
+    /* OpenAI clients list models at /v1/models (or /models, for a base URL without /v1); a
+     * request with anthropic-version is an Anthropic client and goes to Anthropic. */
+    if ((path_is(path, "/v1/models") || path_is(path, "/models")) && (method_is(req, "GET") || method_is(req, "HEAD")) &&
+        h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0)
+        return (struct request_class){METRICS_ENDPOINT_MODELS, API_OPENAI};
+    if (path_is(path, "/v1/messages"))
+        return (struct request_class){ENDPOINT_MESSAGES, API_ANTHROPIC};
+    if (path_is(path, "/v1/messages/count_tokens"))
+        return (struct request_class){ENDPOINT_COUNT_TOKENS, API_ANTHROPIC};
+    if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0)
+        return (struct request_class){ENDPOINT_PASSTHROUGH, API_ANTHROPIC};
+    return (struct request_class){METRICS_ENDPOINT_OTHER, API_ANTHROPIC};
 }
 
 /* Which API's error format a request gets. */
-static enum api_format request_api(h2o_req_t *req)
-{
-    return is_openai_chat(req) || is_openai_model_list(req) ? API_OPENAI : API_ANTHROPIC;
-}
+static enum api_format request_api(h2o_req_t *req) { return classify(req).api; }
 
 static void route(struct server *s, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized;
     struct proxy_config *cfg = s->config;
-    int openai = is_openai_chat(req);
-    int info = path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics");
-    if (access_check(req, cfg, request_api(req), !info) != 0)
+    struct request_class rc = classify(req);
+    int info = rc.endpoint == METRICS_ENDPOINT_INFO;
+    if (access_check(req, cfg, rc.api, !info) != 0)
         return;
 
-    if (info) {
+    struct exchange_params params = {0};
+    switch (rc.endpoint) {
+    case METRICS_ENDPOINT_INFO:
         if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
             method_not_allowed(req, API_ANTHROPIC, "GET");
         } else if (path_is(path, "/health")) {
@@ -193,33 +205,25 @@ static void route(struct server *s, h2o_req_t *req)
             handle_root(s, req);
         }
         return;
-    }
-    if (openai) {
-        if (!method_is(req, "POST"))
-            method_not_allowed(req, API_OPENAI, "POST");
-        else
-            endpoint_openai_chat(req, cfg);
-        return;
-    }
-    if (is_openai_model_list(req)) {
+    case METRICS_ENDPOINT_MODELS:
         endpoint_openai_models(req, cfg);
         return;
-    }
-    struct exchange_params params = {0};
-    params.body = req->entity.base ? req->entity : h2o_iovec_init("", 0);
-    params.path = req->path;
-    params.format.api = API_ANTHROPIC;
-    if (path_is(path, "/v1/messages") || path_is(path, "/v1/messages/count_tokens")) {
+    case ENDPOINT_MESSAGES:
+    case ENDPOINT_COUNT_TOKENS:
         if (!method_is(req, "POST")) {
-            method_not_allowed(req, API_ANTHROPIC, "POST");
+            method_not_allowed(req, rc.api, "POST");
             return;
         }
-        params.endpoint = path_is(path, "/v1/messages") ? ENDPOINT_MESSAGES : ENDPOINT_COUNT_TOKENS;
-        exchange_start(req, cfg, &params);
-        return;
-    }
-    if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0) {
-        params.endpoint = ENDPOINT_PASSTHROUGH;
+        if (rc.api == API_OPENAI) {
+            endpoint_openai_chat(req, cfg);
+            return;
+        }
+        /* fall through */
+    case ENDPOINT_PASSTHROUGH:
+        params.endpoint = rc.endpoint;
+        params.body = req->entity.base ? req->entity : h2o_iovec_init("", 0);
+        params.path = req->path;
+        params.format.api = API_ANTHROPIC;
         exchange_start(req, cfg, &params);
         return;
     }
@@ -234,26 +238,8 @@ static void route(struct server *s, h2o_req_t *req)
  * takes, with their model, provider and time to first byte, as it is disposed of. H2O calls this
  * logger as every request ends, so the rest get the same line here from one place: the proxy's
  * own answers (/, /health, /metrics, 404, 405), refusals (401, 403, 415), the OpenAI endpoint's
- * 400s and H2O's own errors (413...). A request marked as the exchange's is left to it, so none
- * is logged twice; a route added later is logged without anyone remembering to. */
-
-static const char logged_by_exchange_key[] = "claude-proxy.logged-by-exchange";
-
-/* req->env: per-request name/value pairs that only H2O's CGI-like handlers read, none used here */
-static void mark_logged_by_exchange(h2o_req_t *req)
-{
-    h2o_vector_reserve(&req->pool, &req->env, req->env.size + 2);
-    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT(logged_by_exchange_key));
-    req->env.entries[req->env.size++] = h2o_iovec_init(H2O_STRLIT("1"));
-}
-
-static int is_logged_by_exchange(const h2o_req_t *req)
-{
-    for (size_t i = 0; i + 1 < req->env.size; i += 2)
-        if (req->env.entries[i].base == logged_by_exchange_key)
-            return 1;
-    return 0;
-}
+ * 400s and H2O's own errors (413...). A request the exchange took (exchange_owns) is left to it,
+ * so none is logged twice; a route added later is logged without anyone remembering to. */
 
 static uint64_t ms_since(const struct timeval *start, const struct timeval *end)
 {
@@ -263,38 +249,13 @@ static uint64_t ms_since(const struct timeval *start, const struct timeval *end)
     return us > 0 ? (uint64_t)us / 1000 : 0;
 }
 
-/* The metrics labels of a request the proxy answered itself (metrics.h). */
-static int local_endpoint(h2o_req_t *req, enum api_format *api)
-{
-    h2o_iovec_t path = req->path_normalized;
-    *api = API_ANTHROPIC;
-    if (is_openai_chat(req)) {
-        *api = API_OPENAI;
-        return ENDPOINT_MESSAGES;
-    }
-    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics"))
-        return METRICS_ENDPOINT_INFO;
-    if (is_openai_model_list(req)) {
-        *api = API_OPENAI;
-        return METRICS_ENDPOINT_MODELS;
-    }
-    if (path_is(path, "/v1/messages"))
-        return ENDPOINT_MESSAGES;
-    if (path_is(path, "/v1/messages/count_tokens"))
-        return ENDPOINT_COUNT_TOKENS;
-    if (path.len >= 4 && memcmp(path.base, "/v1/", 4) == 0)
-        return ENDPOINT_PASSTHROUGH;
-    return METRICS_ENDPOINT_OTHER;
-}
-
 static void log_local_response(h2o_logger_t *self, h2o_req_t *req)
 {
     (void)self;
-    if (is_logged_by_exchange(req))
+    if (exchange_owns(req))
         return;
-    enum api_format api;
-    int endpoint = local_endpoint(req, &api);
-    metrics_record_local_response(endpoint, api, req->res.status);
+    struct request_class rc = classify(req);
+    metrics_record_local_response(rc.endpoint, rc.api, req->res.status);
     struct timeval now;
     gettimeofday(&now, NULL);
     uint64_t duration = ms_since(&req->timestamps.request_begin_at, &now);
@@ -307,12 +268,7 @@ static void log_local_response(h2o_logger_t *self, h2o_req_t *req)
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    struct server *s = ((struct proxy_handler *)self)->server;
-    uint64_t exchanges = exchange_count();
-    route(s, req);
-    /* the OpenAI endpoint answers a request it cannot translate itself, so ask the exchange */
-    if (exchange_count() != exchanges)
-        mark_logged_by_exchange(req);
+    route(((struct proxy_handler *)self)->server, req);
     return 0;
 }
 

@@ -525,6 +525,9 @@ describe('secrets and configuration', () => {
       ['POST', '/v1/chat/completions?case=10', { body: { model: 'm' }, headers: json }, 400],
       ['POST', '/v1/messages?case=11', { body: '{}', headers: json }, 400],
       ['POST', '/v1/messages?case=12', { body: body(), headers: json }, 200],
+      ['POST', '/v1/chat/completions?case=13', { body: { model: 'claude-sonnet-5',
+        messages: [{ role: 'user', content: 'hi' }] }, headers: json }, 200],
+      ['GET', '/v1/models?case=14', {}, 200],
     ];
     let metrics;
     try {
@@ -543,6 +546,8 @@ describe('secrets and configuration', () => {
     assert.equal(count('messages', 413), 1, "H2O's own 413");
     assert.equal(count('messages', 400), 1, "the exchange's 400, counted once");
     assert.equal(count('chat_completions', 400), 1);
+    assert.ok(Number.isNaN(count('chat_completions', 200)), 'the relayed chat completion is the exchange\'s, not the proxy\'s');
+    assert.equal(count('models', 200), 1);
     assert.ok(count('info', 200) >= 4, metrics);
     const lines = proxy.output.split('\n');
     for (const [method, p, , status] of cases) {
@@ -551,6 +556,8 @@ describe('secrets and configuration', () => {
       assert.match(mine[0], new RegExp(` info  ${method} \\S+ model=\\S+ provider=\\S+ status=${status} \\d+ms ttfb=\\d+ms bytes=\\d+`));
     }
     assert.match(lines.find((l) => l.includes('?case=12 ')), /model=claude-sonnet-5 provider=anthropic status=200/);
+    assert.match(lines.find((l) => l.includes('?case=13 ')), /model=claude-sonnet-5 provider=anthropic status=200/);
+    assert.match(lines.find((l) => l.includes('?case=14 ')), /model=- provider=- status=200/);
     assert.match(lines.find((l) => l.includes('?case=1 ')), /model=- provider=- status=200 \d+ms ttfb=\d+ms bytes=[1-9]/);
   });
 
