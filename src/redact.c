@@ -23,6 +23,41 @@ static int token_char(char c) { return is_alnum(c) || c == '-' || c == '_'; }
 /* Bearer values may be JWTs or base64: wider than an Anthropic token. */
 static int bearer_char(char c) { return token_char(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '='; }
 
+/* A '-' at p, as is or percent-encoded (%2D, %2d: a path or query may carry it so): its length,
+ * or 0. */
+static size_t dash_at(const char *p)
+{
+    if (p[0] == '-')
+        return 1;
+    return p[0] == '%' && p[1] == '2' && (p[2] == 'D' || p[2] == 'd') ? 3 : 0;
+}
+
+/* "sk-ant-" at p, each '-' as is or percent-encoded: its length, or 0. */
+static size_t anthropic_prefix_at(const char *p)
+{
+    size_t n, d;
+    if (p[0] != 's' || p[1] != 'k' || (d = dash_at(p + 2)) == 0)
+        return 0;
+    n = 2 + d;
+    if (strncmp(p + n, "ant", 3) != 0 || (d = dash_at(p + n + 3)) == 0)
+        return 0;
+    return n + 3 + d;
+}
+
+/* The rest of an Anthropic token: token characters, its '-' as is or percent-encoded. */
+static size_t anthropic_token_body(const char *p)
+{
+    size_t n = 0, d;
+    for (;;) {
+        if (is_alnum(p[n]) || p[n] == '_')
+            n++;
+        else if ((d = dash_at(p + n)) != 0)
+            n += d;
+        else
+            return n;
+    }
+}
+
 /* Masks s[0..len) but its last four characters, which tell secrets apart; a value too short
  * for that is masked whole. Returns len. */
 static size_t mask(char *s, size_t len)
@@ -54,10 +89,10 @@ static size_t aws_key_id_at(const char *p)
  * word_start: p does not follow a letter or digit. */
 static size_t redact_at(char *p, int word_start)
 {
-    size_t n;
+    size_t n, prefix;
     /* anywhere, even glued to other text: a client chooses what precedes it in a path or model */
-    if (p[0] == 's' && strncmp(p, "sk-ant-", 7) == 0 && (n = span(p + 7, token_char)) > 0)
-        return 7 + mask(p + 7, n);
+    if (p[0] == 's' && (prefix = anthropic_prefix_at(p)) != 0 && (n = anthropic_token_body(p + prefix)) > 0)
+        return prefix + mask(p + prefix, n);
     if (!word_start)
         return 0;
     if (p[0] == 'A' && (n = aws_key_id_at(p)) != 0) {

@@ -568,6 +568,9 @@ describe('secrets and configuration', () => {
       try {
         await request(`${proxy.url}/v1/messages?beta=true&key=sk-ant-api03-PATHLEAK0123456789abcdef`, { method: 'POST', body: body() });
         await request(`${proxy.url}/nope?key=sk-ant-api03-LOCALLEAK0123456789abcdef`);
+        // percent-encoded '-', either case, as a client's URL encoder may write them
+        await request(`${proxy.url}/v1/messages?key=sk%2Dant%2Doat01%2DENCODEDLEAK0123456789abcdef`, { method: 'POST', body: body() });
+        await request(`${proxy.url}/nope?key=sk%2dant-api03%2dENCODEDLEAK0123456789abcdef`);
         await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'sk-ant-oat01-MODELLEAK0123456789abcdef' }) });
         await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'x-sk-ant-oat01-GLUEDLEAK0123456789abcdef' }) });
         await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'AKIAMODELLEAK0123456' }) });
@@ -575,6 +578,8 @@ describe('secrets and configuration', () => {
       } finally { await stopProxy(proxy, assert); await mock.close(); }
       assert.ok(!proxy.output.includes('LEAK'), `${format}:\n${proxy.output}`);
       assert.match(proxy.output, /key=sk-ant-\*+cdef/, 'the last four characters tell tokens apart');
+      assert.match(proxy.output, /key=sk%2Dant%2D\*+cdef/);
+      assert.match(proxy.output, /key=sk%2dant-\*+cdef/);
       assert.match(proxy.output, /AKIA\*{12}3456/);
       if (format === 'json') {
         for (const l of proxy.output.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(l), l);

@@ -26,6 +26,19 @@ static void test_anthropic_tokens(void)
     check_redacted("claude-sonnet-4-5-20250929 us.anthropic.claude", "claude-sonnet-4-5-20250929 us.anthropic.claude");
 }
 
+/* A path or query may carry a token with its '-' percent-encoded, in either case. */
+static void test_percent_encoded_dashes(void)
+{
+    check_redacted("GET /v1/models?key=sk%2Dant%2Doat01%2DabcdefghijklmnopQRST x",
+                   "GET /v1/models?key=sk%2Dant%2D************************QRST x");
+    check_redacted("?k=sk%2dant-api03-abcdefghijklmnop&z=1", "?k=sk%2dant-******************mnop&z=1");
+    check_redacted("?k=sk-ant%2Doat01-abcd%2defghijklmnop", "?k=sk-ant%2D*********************mnop");
+    check_redacted("xsk%2Dant%2Dapi03_abcdefghijklmnop", "xsk%2Dant%2D******************mnop"); /* glued */
+    check_redacted("sk%2Dant%2D", "sk%2Dant%2D");
+    check_redacted("sk%2Dantelope sk%2", "sk%2Dantelope sk%2"); /* not the prefix; cut short */
+    check_redacted("sk%2Eant%2Dabcdefghijklmnop sk%2Dant%", "sk%2Eant%2Dabcdefghijklmnop sk%2Dant%");
+}
+
 static void test_aws_key_ids(void)
 {
     check_redacted("key AKIAIOSFODNN7EXAMPLE used", "key AKIA************MPLE used");
@@ -82,6 +95,7 @@ static void test_log_masks_every_message(void)
 int main(void)
 {
     test_anthropic_tokens();
+    test_percent_encoded_dashes();
     test_aws_key_ids();
     test_bearer_values();
     test_log_masks_every_message();
