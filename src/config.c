@@ -644,6 +644,21 @@ int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh)
     return status;
 }
 
+/* A Lua syntax error ends by quoting the token it stopped at: "file:3: '}' expected near
+ * '"abc"'" (a require()d file's too, inside the error that wraps it). A string literal there may
+ * be a secret that is not token-shaped, a client key, and /health shows a reload error to anyone:
+ * it becomes "near <string>"; file:line and the message before it stay. */
+static void hide_string_near(char *err, size_t errlen)
+{
+    for (char *p = strstr(err, " near '"); p != NULL; p = strstr(p + 1, " near '")) {
+        const char *tok = p + 7;
+        if (*tok == '"' || *tok == '\'' || (*tok == '[' && (tok[1] == '[' || tok[1] == '='))) {
+            snprintf(p, errlen - (size_t)(p - err), " near <string>"); /* the token ends the message */
+            return;
+        }
+    }
+}
+
 static int on_lua_panic(lua_State *L)
 {
     log_error("Lua error outside a protected call: %s", lua_tostring(L, -1));
@@ -701,7 +716,8 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         warn_if_secret_readable(c, path);
     return c;
 Error:
-    redact_tokens_in_text(err); /* Lua quotes the source near a syntax error */
+    hide_string_near(err, errlen); /* Lua quotes the source near a syntax error */
+    redact_tokens_in_text(err);
     config_release(c);
     return NULL;
 }

@@ -337,6 +337,26 @@ describe('reload', () => {
     }
   });
 
+  test('a syntax error next to a client key: /health and the log show file:line, never the key', async () => {
+    const primary = await startMock(anthropicHandler({ text: 'primary' }));
+    const proxy = await startProxy({ config: { order: ['primary'], providers: { primary: { type: 'anthropic',
+      base_url: primary.url } } } });
+    try {
+      // a missing comma: Lua quotes the string it stopped at ("near '\'ck-...\''")
+      proxy.writeConfig(`return {\n  order = { 'primary' },\n  providers = { primary = { type = 'anthropic', base_url = '${primary.url}' } },\n`
+        + "  client_keys = { 'ck-first-KEYSECRET' 'ck-second-KEYSECRET' },\n}\n");
+      proxy.child.kill('SIGHUP');
+      await sleep(300);
+      const h = await health(proxy);
+      assert.match(h.config.reload_error, /claude-proxy\.lua:4: '}' expected near <string>$/);
+      assert.match(proxy.output, /reload failed, keeping the running config: .*claude-proxy\.lua:4: .*near <string>/);
+      assert.ok(!JSON.stringify(h).includes('KEYSECRET') && !proxy.output.includes('KEYSECRET'), proxy.output);
+    } finally {
+      await stopProxy(proxy, assert);
+      await primary.close();
+    }
+  });
+
   test('`claude-proxy reload` finds the instance by its pid file; an open stream completes across a reload', async () => {
     const primary = await startMock(anthropicHandler({ text: 'one two three four five six', delayMs: 120 }));
     const backup = await startMock(anthropicHandler({ text: 'backup' }));

@@ -193,7 +193,8 @@ static void test_errors(void)
         {"return { log_level = 'loud', providers = { anthropic = {} } }", "log_level"},
         {"error('custom failure')", ":1: custom failure"},
         {"return 5", "must return a table"},
-        {"return { x = 1 'sk-ant-oat01-SECRETSECRETabcd' }", "sk-ant-******************abcd"},
+        {"return { x = 1 'sk-ant-oat01-SECRETSECRETabcd' }", ":1: '}' expected near <string>"},
+        {"error('bad sk-ant-oat01-SECRETSECRETabcd')", "bad sk-ant-******************abcd"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = write_temp(cases[i].text);
@@ -205,6 +206,52 @@ static void test_errors(void)
         config_release(c);
         unlink(path);
     }
+}
+
+/* A syntax error quotes the source near it: a string literal there (a client key, not
+ * token-shaped) is hidden, file:line and the rest of the message stay. */
+static void test_errors_hide_strings(void)
+{
+    char err[1024];
+    struct {
+        const char *text, *want;
+    } cases[] = {
+        {"return {\n  client_keys = { 'ck-KEYone', 'ck-KEYtwo' 'ck-KEYthree' },\n}\n",
+         ":2: '}' expected near <string>"},
+        {"return {\n  client_keys = { \"ck-KEYone\" \"ck-KEYtwo\" } }\n", ":2: '}' expected"},
+        {"return { client_keys = { [[ck-KEYlong]] [==[ck-KEYlong2]==] } }", "near <string>"},
+        {"return { client_keys = { 'ck-KEY\\q' } }", ":1: invalid escape sequence near <string>"},
+        {"return { client_keys = { \"ck-KEYunfinished\n} }", ":1: unfinished string near <string>"},
+        {"return { client_keys = { 'a near \\'ck-KEYquote' 'x' } }", "near <string>"},
+        {"return { port = 1 2 }", "near '2'"}, /* not a string: kept */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = write_temp(cases[i].text);
+        struct proxy_config *c = config_load(path, err, sizeof(err));
+        CHECK(c == NULL);
+        if (strstr(err, cases[i].want) == NULL || strstr(err, "KEY") != NULL)
+            fprintf(stderr, "case %zu: error \"%s\"\n", i, err);
+        CHECK(strstr(err, cases[i].want) != NULL);
+        CHECK(strstr(err, path) != NULL);
+        CHECK(strstr(err, "KEY") == NULL);
+        config_release(c);
+        unlink(path);
+    }
+
+    /* a require()d file's syntax error comes wrapped in require's */
+    char *mod = strdup(write_temp("return { keys = { 'ck-KEYmod' 'x' } }\n"));
+    char text[512];
+    snprintf(text, sizeof(text), "package.path = '/tmp/cp-test-config-?'\nlocal m = require '%s'\nreturn {}\n",
+             mod + strlen("/tmp/cp-test-config-"));
+    char *path = write_temp(text);
+    struct proxy_config *c = config_load(path, err, sizeof(err));
+    CHECK(c == NULL);
+    CHECK(strstr(err, "error loading module") != NULL && strstr(err, ":1: '}' expected near <string>") != NULL);
+    CHECK(strstr(err, "KEY") == NULL);
+    config_release(c);
+    unlink(path);
+    unlink(mod);
+    free(mod);
 }
 
 static void test_list_form_and_secret_file(void)
@@ -252,6 +299,7 @@ int main(void)
     test_default();
     test_model_memory_budget();
     test_errors();
+    test_errors_hide_strings();
     test_list_form_and_secret_file();
     test_model_overrides();
     provider_state_free_all();
