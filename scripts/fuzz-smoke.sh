@@ -18,6 +18,8 @@ seed() { # target -> corpus dir
     fuzz_sse) printf 'event: message_start\ndata: {"type":"message_start","message":{"id":"m"}}\n\n' >"$dir/seed" ;;
     fuzz_headers) printf '120Bearer sk-ant-oat01-x' >"$dir/seed" ;;
     esac
+    # inputs that once found a bug run first, every time
+    for f in tests/fuzz/regressions/"$1"-*; do [ -e "$f" ] && cp "$f" "$dir/"; done
     echo "$dir"
 }
 for t in fuzz_eventstream fuzz_sse fuzz_json_scan fuzz_openai fuzz_headers; do
