@@ -197,12 +197,14 @@ static void on_read_body(h2o_socket_t *sock, const char *err)
     struct client *c = sock->data;
     h2o_buffer_t *in = sock->input;
     if (err != NULL) {
-        if (c->body == BODY_UNTIL_CLOSE ||
-            (c->body == BODY_CHUNKED && !phr_decode_chunked_is_in_data(&c->chunked) && c->chunked._state == 0)) {
+        /* only a body without length or chunks ends with the connection; a chunked one ends with
+         * its zero-length chunk, so a close between chunks is a truncation too */
+        if (c->body == BODY_UNTIL_CLOSE) {
             c->keepalive = 0;
             deliver(c, http_client_error_is_eos);
         } else {
-            deliver(c, "I/O error (body)");
+            deliver(c, err == h2o_socket_error_closed ? "the upstream closed the connection before the end of the body"
+                                                      : "the upstream connection failed mid-body (reset)");
         }
         return;
     }

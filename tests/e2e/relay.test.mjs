@@ -329,3 +329,25 @@ describe('the request log line', () => {
     } finally { await stopProxy(proxy, assert); await mock.close(); }
   });
 });
+
+describe('a chunked answer cut between two chunks', () => {
+  for (const reset of [false, true]) {
+    test(`is a truncation, never a complete answer (${reset ? 'reset' : 'close'})`, async () => {
+      const srv = net.createServer((s) => s.once('data', () => {
+        const part = '{"id":"msg_1","type":"message","content":[{"type":"text","text":"Hel';
+        s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n` +
+          `${part.length.toString(16)}\r\n${part}\r\n`);
+        setTimeout(() => (reset ? s.resetAndDestroy() : s.end()), 50); // no zero-length chunk
+      }));
+      await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+      const proxy = await startProxy({ config: anthropicOnly({ url: `http://127.0.0.1:${srv.address().port}` }) });
+      try {
+        const outcome = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(),
+          headers: { 'content-type': 'application/json' } }).then((r) => `complete ${r.status}: ${r.text}`, (e) => e.message);
+        assert.doesNotMatch(outcome, /^complete/, 'the client must see the answer break off');
+        assert.ok(await waitFor(() => /anthropic: the upstream (closed the connection before the end of the body|connection failed mid-body)/.test(proxy.output)),
+          proxy.output);
+      } finally { await stopProxy(proxy, assert); srv.close(); }
+    });
+  }
+});
