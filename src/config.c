@@ -876,8 +876,10 @@ void config_describe(const struct proxy_config *c, FILE *out)
 {
     fprintf(out, "config: %s\n", c->source);
     fprintf(out, "listen: http://%s:%u\n", c->listen_host, c->port);
-    fprintf(out, "request_timeout: %.3gs, max_body: %zu bytes, log_level: %d\n", c->timeout_ms / 1000.0, c->max_body,
-            (int)c->log_level);
+    fprintf(out, "request_timeout: %.3gs, ping_interval: %.3gs, stalled_client_timeout: %.3gs, max_body: %zu bytes, "
+                 "log_level: %s\n",
+            c->timeout_ms / 1000.0, c->ping_interval_ms / 1000.0, c->stalled_client_timeout_ms / 1000.0, c->max_body,
+            log_level_name(c->log_level));
     fprintf(out, "order:");
     for (size_t i = 0; i < c->order_len; i++)
         fprintf(out, " %s", c->providers[c->order[i]]->name);

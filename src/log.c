@@ -17,6 +17,8 @@ void log_set_level(enum log_level level) { current_level = level; }
 enum log_level log_get_level(void) { return current_level; }
 void log_set_json(int enabled) { json_lines = enabled; }
 
+const char *log_level_name(enum log_level level) { return level_names[level]; }
+
 int log_parse_level(const char *name, enum log_level *out)
 {
     for (int i = LOG_DEBUG; i <= LOG_ERROR; i++) {

@@ -10,6 +10,7 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_parse_level(const char *name, enum log_level *out); /* 0 on success */
+const char *log_level_name(enum log_level level);
 void log_set_json(int enabled);
 int log_set_file(const char *path); /* NULL: stderr; returns 0 or -1 (errno set) */
 

@@ -641,6 +641,7 @@ return c
     const out = execFileSync(PROXY_BIN, ['--check'], { env: { PATH: process.env.PATH, HOME: '/nonexistent',
       CLAUDE_CODE_OAUTH_TOKEN: OAUTH_TOKEN } }).toString();
     assert.match(out, /order: anthropic bedrock/);
+    assert.match(out, /request_timeout: 60s, ping_interval: 15s, stalled_client_timeout: 300s, .*log_level: info/);
     assert.match(out, /config OK/);
     assert.ok(!out.includes('TESTTOKEN'));
     assert.match(execFileSync(PROXY_BIN, ['--version']).toString(), /^claude-proxy \d/);
