@@ -32,29 +32,31 @@ static int on_event(void *ud, const char *event, size_t event_len, const char *d
     return 0;
 }
 
-/* Every "data: X\n\n" record of an OpenAI stream holds JSON (or [DONE], last). */
+/* Every "data: X\n\n" record of an OpenAI stream holds a JSON object, and the stream ends with
+ * exactly one terminator: [DONE], or an error object (then no [DONE]: it would say "complete"). */
 static void check_openai_stream(const sbuf *out)
 {
     const char *p = out->data ? out->data : "", *end = p + out->len;
-    int done = 0;
+    int ended = 0;
     while (p < end) {
-        if (done || strncmp(p, "data: ", 6) != 0)
+        if (ended || strncmp(p, "data: ", 6) != 0)
             abort();
         const char *rec_end = strstr(p, "\n\n");
         if (rec_end == NULL)
             abort();
         size_t n = (size_t)(rec_end - p - 6);
         if (n == 6 && memcmp(p + 6, "[DONE]", 6) == 0) {
-            done = 1;
+            ended = 1;
         } else {
             cJSON *j = cJSON_ParseWithLength(p + 6, n);
             if (!cJSON_IsObject(j))
                 abort();
+            ended = cJSON_GetObjectItemCaseSensitive(j, "error") != NULL;
             cJSON_Delete(j);
         }
         p = rec_end + 2;
     }
-    if (!done)
+    if (!ended)
         abort();
 }
 
