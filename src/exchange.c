@@ -1,5 +1,6 @@
 #include "exchange.h"
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -53,7 +54,6 @@ struct exchange {
     struct proxy_config *cfg;
     struct exchange_params params;
     struct client_request cr;
-    struct json_object_scan scan;
     char model_override[256];
 
     size_t order[CONFIG_MAX_PROVIDERS];
@@ -103,6 +103,9 @@ struct exchange {
     h2o_timeout_entry_t client_check; /* while no response has started (see below) */
     h2o_timeout_entry_t ping;
     h2o_timeout_entry_t stall; /* while the upstream is paused for a client that does not read */
+
+    /* last, and not zeroed: 6 KB that json_scan_object fills (count first) when a body is read */
+    struct json_object_scan scan;
 };
 
 static void next_attempt(struct exchange *ex);
@@ -946,7 +949,7 @@ static void choose_order(struct exchange *ex)
 void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct exchange_params *params)
 {
     struct exchange *ex = h2o_mem_alloc_shared(&req->pool, sizeof(*ex), on_dispose);
-    memset(ex, 0, sizeof(*ex));
+    memset(ex, 0, offsetof(struct exchange, scan));
     ex->super.proceed = on_proceed;
     ex->super.stop = on_stop;
     ex->req = req;
