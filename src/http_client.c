@@ -1,9 +1,11 @@
 #include "http_client.h"
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 #include "upstream.h"
 
 /* picohttpparser ships inside libh2o (its symbols are exported, its header is not installed). */
@@ -383,11 +385,42 @@ static void on_written(h2o_socket_t *sock, const char *err)
         on_read_head(sock, NULL); /* what arrived while the request was being written */
 }
 
+/* Writes what the kernel takes now on a plain connection; returns the bytes written (0 when it
+ * takes nothing or fails: libuv then writes everything and reports the error). */
+static size_t write_directly(struct client *c)
+{
+    struct iovec iov[4];
+    for (size_t i = 0; i != c->nbufs; ++i)
+        iov[i] = (struct iovec){c->bufs[i].base, c->bufs[i].len};
+    ssize_t n;
+    while ((n = writev(h2o_socket_get_fd(c->super.sock), iov, (int)c->nbufs)) < 0 && errno == EINTR)
+        ;
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* libuv re-registers a socket with epoll whenever a uv_write completes (an EPOLL_CTL_MOD even when
+ * nothing changed): one system call per request for nothing. A request usually fits in the socket
+ * buffer, so on a plain connection it is written directly and libuv gets only what is left. TLS
+ * connections go through H2O, which encrypts. The buffers stay untouched for a retry. */
 static void send_request(struct client *c)
 {
     c->super.sock->data = c;
     set_timeout(c, on_head_timeout);
-    h2o_socket_write(c->super.sock, c->bufs, c->nbufs, on_written);
+    size_t done = c->u->is_tls ? 0 : write_directly(c);
+    h2o_iovec_t rest[4];
+    size_t nrest = 0;
+    for (size_t i = 0; i != c->nbufs; ++i) {
+        if (done >= c->bufs[i].len) {
+            done -= c->bufs[i].len;
+            continue;
+        }
+        rest[nrest++] = h2o_iovec_init(c->bufs[i].base + done, c->bufs[i].len - done);
+        done = 0;
+    }
+    if (nrest == 0)
+        on_written(c->super.sock, NULL); /* nothing can have arrived yet: this only starts reading */
+    else
+        h2o_socket_write(c->super.sock, rest, nrest, on_written);
 }
 
 static void on_handshake(h2o_socket_t *sock, const char *err)

@@ -137,6 +137,40 @@ describe('a POST is never sent twice', () => {
   });
 });
 
+describe('a request body larger than the socket buffers', () => {
+  test('reaches an upstream that reads slowly intact, on a new and on a reused connection', async () => {
+    // The proxy writes what the kernel takes at once and leaves the rest to libuv: the rest must
+    // follow in order, and a reused connection must carry it as well as a fresh one.
+    const { createHash } = await import('node:crypto');
+    const digests = [];
+    const mock = await startMock(async (req, res, received) => {
+      digests.push(createHash('sha256').update(received).digest('hex'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'message', content: [{ type: 'text', text: 'ok' }] }));
+    });
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 2; i++) {
+        const text = JSON.stringify(body({ messages: [{ role: 'user', content: `${i}`.repeat(12 * 1024 * 1024) }] }));
+        const status = await new Promise((resolve, reject) => {
+          const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+          });
+          req.on('error', reject);
+          req.end(text);
+        });
+        assert.equal(status, 200);
+        assert.equal(digests[i], createHash('sha256').update(text).digest('hex'), `body ${i} arrived intact`);
+      }
+      assert.equal(mock.connections, 1, 'the second request reused the upstream connection');
+      agent.destroy();
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
 describe('a slow reader is not a silent upstream', () => {
   test('a client that stops reading for longer than request_timeout still gets the whole stream', async () => {
     const big = 'x'.repeat(64 * 1024);
