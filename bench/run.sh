@@ -118,25 +118,36 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # CPU time (user + system, clock ticks) a process has used: on a 2-core machine shared by wrk,
 # the upstream and the proxy, CPU per request is the fairer measure of a proxy's own cost.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
 NGX_WORKER=$(pgrep -P "$(cat "$WORK/ngx.pid")" | head -n 1)
 IDLE_RSS=$(rss_kib "$PROXY_PID")
 # sample the proxy's RSS while the load runs
 (while kill -0 "$PROXY_PID" 2>/dev/null; do rss_kib "$PROXY_PID"; sleep 0.1; done) >"$WORK/rss.log" 2>/dev/null &
 
-# run NAME PORT QUERY BODY CONNS [PID] -> "rps p50_ms p99_ms cpu_us_per_request"
+# Busy CPU time of the whole machine (clock ticks): what wrk, the upstream and the proxy share.
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
+machine_idle() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; }
+
+# run NAME PORT QUERY BODY CONNS [PID]
+#   -> "rps p50_ms p99_ms cpu_us_per_request kernel_us_per_request machine_busy_us_per_request busy_share"
 run() {
     t=$THREADS; [ "$5" -lt "$t" ] && t=$5
-    c0=0; [ -n "${6:-}" ] && c0=$(cpu_ticks "$6")
+    c0=0; s0=0; [ -n "${6:-}" ] && { c0=$(cpu_ticks "$6"); s0=$(sys_ticks "$6"); }
+    b0=$(machine_busy); i0=$(machine_idle)
     out=$(BODY="$WORK/$4" wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
-    cpu=-; [ -n "${6:-}" ] && cpu=$(echo "$(cpu_ticks "$6") $c0 $(echo "$out" | awk '/requests in/ {print $1}')" |
-        awk -v hz="$CLK_TCK" '{ printf "%.1f", ($1 - $2) * 1e6 / hz / $3 }')
+    b1=$(machine_busy); i1=$(machine_idle)
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    per_req() { echo "$1 $2 $n" | awk -v hz="$CLK_TCK" '{ printf "%.1f", ($1 - $2) * 1e6 / hz / $3 }'; }
+    cpu=-; sys=-; [ -n "${6:-}" ] && { cpu=$(per_req "$(cpu_ticks "$6")" "$c0"); sys=$(per_req "$(sys_ticks "$6")" "$s0"); }
+    busy=$(per_req "$b1" "$b0")
+    share=$(echo "$b0 $b1 $i0 $i1" | awk '{ printf "%.0f", 100 * ($2 - $1) / ($2 - $1 + $4 - $3) }')
     echo "$out" | grep -q "Non-2xx" && { echo "$1: non-2xx answers" >&2; echo "$out" >&2; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $sys $busy $share"
 }
 to_ms() { echo "$1" | awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v=v*1000 }; printf "%.3f", v }'; }
 
@@ -146,17 +157,31 @@ echo
 echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/results.md"
+: > "$OUT/budget.md"
 
-point() { # NAME QUERY BODY CONNS
+point() { # NAME QUERY BODY CONNS [TARGET]
     d=$(run "$1 direct" $UP "$2" "$3" "$4")
     n=$(run "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER")
     p=$(run "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID")
+    [ -n "${5:-}" ] && budget "$1" "$5" $n $p
     set -- "$1" "$4" $d $n $p
-    # $3..$6 direct (rps p50 p99 cpu), $7..$10 nginx, $11..$14 proxy
-    echo "| $1 | $2 | $3 | $7 | ${11} | $(echo "${11} $7" | awk '{printf "%.2f", $1/$2}') | $(echo "${11} $3" | awk '{printf "%.2f", $1/$2}') | $4 / $8 / ${12} | $5 / $9 / ${13} | ${10} / ${14} | $(echo "${10} ${14}" | awk '{printf "%.2f", $1/$2}') |" >> "$OUT/results.md"
+    # $3..$9 direct (rps p50 p99 cpu sys busy share), $10..$16 nginx, $17..$23 proxy
+    echo "| $1 | $2 | $3 | ${10} | ${17} | $(echo "${17} ${10}" | awk '{printf "%.2f", $1/$2}') | $(echo "${17} $3" | awk '{printf "%.2f", $1/$2}') | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(echo "${13} ${20}" | awk '{printf "%.2f", $1/$2}') |" >> "$OUT/results.md"
 }
-point "JSON, small body" "" small-json.json "$CONNS"
-point "SSE, small body" "?sse=1" small-sse.json "$CONNS"
+# What a throughput target leaves the proxy. With the machine saturated, requests/s is its busy CPU
+# divided by the CPU all processes spend per request; to serve TARGET times nginx's requests/s the
+# proxy may spend nginx's CPU per request minus (1 - 1/TARGET) of the machine's per request.
+# budget NAME TARGET nginx(rps p50 p99 cpu sys busy share) proxy(...)
+budget() {
+    name=$1; target=$2; shift 2
+    # nginx: $1 rps $2 p50 $3 p99 $4 cpu $5 kernel $6 machine $7 share; proxy: $8 .. $14
+    echo "$@" | awk -v name="$name" -v target="$target" '{
+      b = $4 - $6 * (1 - 1 / target)
+      printf "- %s: %.1fx nginx leaves the proxy %.1f µs of CPU per request (the machine was %s%% busy, %.1f µs per request in all); nginx spent %.1f µs, %.1f of them in the kernel; the proxy %.1f, %.1f in the kernel.\n", name, target, b, $7, $6, $4, $5, $11, $12
+    }' >> "$OUT/budget.md"
+}
+point "JSON, small body" "" small-json.json "$CONNS" 1.1
+point "SSE, small body" "?sse=1" small-sse.json "$CONNS" 1.5
 point "JSON, 1 connection (added latency)" "" small-json.json 1
 point "SSE, 1 connection (added latency)" "?sse=1" small-sse.json 1
 point "JSON, 256 KiB body" "" big-256k.json 8
@@ -166,5 +191,8 @@ sleep 6 # the proxy hands freed heap pages back after a few idle seconds
 {
 echo
 echo "proxy RSS: idle $IDLE_RSS KiB, max under load $MAX_RSS KiB, idle again after the load $(rss_kib "$PROXY_PID") KiB"
+echo
+echo "Throughput targets as CPU budgets:"
+cat "$OUT/budget.md"
 } >> "$OUT/results.md"
 cat "$OUT/results.md"
