@@ -1,5 +1,6 @@
 // Test harness: starts the real claude-proxy binary with a generated Lua config, loopback mock
 // upstreams (HTTP and HTTPS with a CA made at test time), and small HTTP helpers.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -273,6 +274,13 @@ export function parseSse(text) {
     }
     return ev;
   });
+}
+
+// A stream that broke after it started must end with an SSE error event in Anthropic's shape, so
+// that the SDK and Claude Code report it instead of taking the answer as complete.
+export function assertEndsWithError(evs) {
+  assert.equal(evs.at(-1).event, 'error');
+  assert.equal(JSON.parse(evs.at(-1).data).type, 'error');
 }
 
 // Writes raw bytes to the proxy on one connection and collects everything it answers until it
