@@ -6,6 +6,7 @@
 #include <strings.h>
 #include "errors.h"
 #include "eventstream.h"
+#include "usage.h"
 
 /* Bedrock's own limits: payloads up to 16 MiB, headers up to 128 KiB. */
 #define MAX_FRAME (16 * 1024 * 1024 + 128 * 1024 + 16)
@@ -16,6 +17,7 @@ struct bedrock_stream {
     sbuf decoded;
     int ended;
     int saw_message_stop;
+    struct usage_counts usage;
 };
 
 struct bedrock_stream *bedrock_stream_new(void)
@@ -37,6 +39,7 @@ void bedrock_stream_free(struct bedrock_stream *s)
 }
 
 int bedrock_stream_saw_message_stop(const struct bedrock_stream *s) { return s->saw_message_stop; }
+const struct usage_counts *bedrock_stream_usage(const struct bedrock_stream *s) { return &s->usage; }
 
 static const struct {
     const char *name; /* without the first letter, which may be either case */
@@ -147,6 +150,8 @@ static int on_message(void *ud, const struct es_message *m)
         sbuf_puts(out, "\n\n");
         if (strcmp(type->valuestring, "message_stop") == 0)
             s->saw_message_stop = 1;
+        else if (strncmp(type->valuestring, "message_", 8) == 0) /* message_start, message_delta */
+            usage_apply_event(&s->usage, ev);
         cJSON_Delete(ev);
         return 0;
     }

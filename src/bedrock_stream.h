@@ -17,6 +17,9 @@ int bedrock_stream_feed(struct bedrock_stream *s, const uint8_t *data, size_t le
  * frame pending, or the upstream broke: err), appends an SSE error event and returns 1. */
 int bedrock_stream_finish(struct bedrock_stream *s, const char *err, sbuf *out);
 int bedrock_stream_saw_message_stop(const struct bedrock_stream *s);
+/* The token usage read from the message_start and message_delta events so far. */
+struct usage_counts;
+const struct usage_counts *bedrock_stream_usage(const struct bedrock_stream *s);
 void bedrock_stream_free(struct bedrock_stream *s);
 
 /* An exception name (throttlingException or ThrottlingException, ...) -> Anthropic error type

@@ -67,6 +67,7 @@ struct body_filter *body_filter_chain(struct body_filter *first, struct body_fil
     c->super.destroy = chain_destroy;
     c->super.content_type = second->content_type ? second->content_type : first->content_type;
     c->super.whole_body = first->whole_body || second->whole_body;
+    c->super.usage = first->usage ? first->usage : second->usage;
     c->first = first;
     c->second = second;
     return &c->super;

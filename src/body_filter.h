@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include "sbuf.h"
 
+struct usage_counts;
+
 struct body_filter {
     /* Appends output for data to out. Returns 0 to go on, 1 when the stream has ended (the
      * filter has written its final bytes; further input is ignored). */
@@ -20,6 +22,9 @@ struct body_filter {
      * filter set one (e.g. 502 for an upstream answer it could not read). */
     int whole_body;
     int final_status;
+    /* The token usage a filter that parses the stream's events read from it (Bedrock's
+     * event-stream), or NULL: the exchange then reads it from the upstream body itself. */
+    const struct usage_counts *usage;
 };
 
 /* Runs `first`, then `second` on its output. Takes ownership of both; either may be NULL. */

@@ -13,6 +13,7 @@
 #include "redact.h"
 #include "http_client.h"
 #include "upstream.h"
+#include "usage.h"
 
 /* Backpressure: stop reading the upstream when this much output waits for a slow client,
  * start again when it has drained below the low mark. */
@@ -99,6 +100,9 @@ struct exchange {
     uint64_t started_ms, ttfb_ms;
     uint64_t attempt_started_ms; /* when the current provider's request went out */
     int sent_any; /* for the time to first byte */
+    /* token usage read from a successful answer as it passes (unless its filter reads it) */
+    int reading_usage;
+    struct usage_reader usage_reader;
 
     h2o_timeout_entry_t client_check; /* while no response has started (see below) */
     h2o_timeout_entry_t ping;
@@ -115,18 +119,37 @@ static void stop_checking_client(struct exchange *ex);
 /* ------------------------------------------------------------------------------------------ */
 /* Logging */
 
+/* The answer's token usage, or NULL if it had none (errors, other endpoints). */
+static const struct usage_counts *response_usage(struct exchange *ex)
+{
+    const struct usage_counts *u = NULL;
+    if (ex->filter != NULL && ex->filter->usage != NULL) {
+        u = ex->filter->usage;
+    } else if (ex->reading_usage) {
+        usage_reader_finish(&ex->usage_reader);
+        u = &ex->usage_reader.counts;
+    }
+    return u != NULL && u->seen ? u : NULL;
+}
+
 static void log_request(struct exchange *ex)
 {
     h2o_req_t *req = ex->req;
     uint64_t dur = monotonic_ms() - ex->started_ms;
     const char *sent = ex->ur.model_sent;
     int renamed = sent[0] != '\0' && strcmp(sent, ex->cr.model) != 0;
-    log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s", (int)req->method.len,
+    const struct usage_counts *u = response_usage(ex);
+    char tokens[160] = "";
+    if (u != NULL)
+        snprintf(tokens, sizeof(tokens), " input=%llu output=%llu cache_write=%llu cache_read=%llu",
+                 (unsigned long long)u->input, (unsigned long long)u->output, (unsigned long long)u->cache_write,
+                 (unsigned long long)u->cache_read);
+    log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s%s", (int)req->method.len,
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
              renamed ? " upstream_model=" : "", renamed ? sent : "", ex->provider ? ex->provider->name : "-",
              req->res.status, (unsigned long long)dur,
              (unsigned long long)ex->ttfb_ms, req->bytes_sent, ex->fallbacks ? " fallback=" : "",
-             ex->fallbacks ? "yes" : "");
+             ex->fallbacks ? "yes" : "", tokens);
     metrics_record_request(ex->provider ? ex->provider->name : NULL, ex->cr.endpoint, ex->params.format.api,
                            req->res.status, dur);
 }
@@ -173,6 +196,8 @@ static void on_dispose(void *p)
         exchange_stats.active_streams--;
     if (ex->filter != NULL)
         ex->filter->destroy(ex->filter);
+    if (ex->reading_usage)
+        usage_reader_dispose(&ex->usage_reader);
     reset_upstream_request(ex);
     sbuf_free(&ex->error_body);
     sbuf_free(&ex->scratch);
@@ -534,6 +559,8 @@ static int on_body(struct http_client *client, const char *errstr)
     }
 
     if ((*inbuf)->size != 0) {
+        if (ex->reading_usage)
+            usage_reader_feed(&ex->usage_reader, (*inbuf)->bytes, (*inbuf)->size);
         if (ex->upstream_sse && !ex->sse_terminated)
             watch_sse_end(ex, (*inbuf)->bytes, (*inbuf)->size);
         if (ex->filter != NULL) {
@@ -761,6 +788,12 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         ex->is_sse = ex->filter != NULL ? ex->filter->content_type != NULL &&
                                               strstr(ex->filter->content_type, "event-stream") != NULL
                                         : upstream_sse;
+        /* an Anthropic-format answer whose filter does not read its usage: read it here */
+        if (ex->cr.endpoint == ENDPOINT_MESSAGES && ex->ur.response_format == RESPONSE_NATIVE &&
+            (ex->filter == NULL || ex->filter->usage == NULL)) {
+            usage_reader_init(&ex->usage_reader, upstream_sse);
+            ex->reading_usage = 1;
+        }
     }
     if (ex->filter == NULL) {
         const h2o_iovec_t *cl = find_up_header(headers, num_headers, "content-length");

@@ -537,6 +537,7 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
         f->super = (struct body_filter){.feed = es_feed, .finish = es_finish, .destroy = es_destroy,
                                         .content_type = "text/event-stream; charset=utf-8"};
         f->stream = bedrock_stream_new();
+        f->super.usage = bedrock_stream_usage(f->stream);
         return &f->super;
     }
     case RESPONSE_AWS_TOKEN_COUNT:

@@ -4,6 +4,7 @@
 #include "bedrock_request.h"
 #include "bedrock_stream.h"
 #include "es_encode.h"
+#include "usage.h"
 
 static const char *const events[] = {
     "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_1\",\"type\":\"message\",\"role\":\"assistant\","
@@ -43,6 +44,10 @@ static void test_stream(void)
     CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &got), 0);
     CHECK(bedrock_stream_saw_message_stop(s));
     CHECK_STR_EQ(got.data, want.data);
+    /* usage from message_start (input) and message_delta (output) */
+    CHECK(bedrock_stream_usage(s)->seen);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->input, 9);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->output, 20);
     bedrock_stream_free(s);
 
     s = bedrock_stream_new();
@@ -67,6 +72,9 @@ static void test_exception_mid_stream(void)
     struct bedrock_stream *s = bedrock_stream_new();
     CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 1);
     CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &got), 0);
+    /* cut by the exception after message_start: its counts stay */
+    CHECK_INT_EQ(bedrock_stream_usage(s)->input, 9);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->output, 1);
     expected_sse(&want, 3);
     sbuf_puts(&want, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
                      "\"Too many tokens, please wait before trying again. (throttlingException)\"}}\n\n");
