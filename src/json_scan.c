@@ -174,6 +174,11 @@ static int scan_value(struct scanner *s, int depth)
     }
 }
 
+static int json_member_key_is_span(const struct json_member *m, const char *key, size_t n)
+{
+    return m->key.len == n && memcmp(m->key.p, key, n) == 0;
+}
+
 int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
 {
     struct scanner s = {str, str + len, NULL};
@@ -200,6 +205,12 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
                 goto Error;
             m.key.p = key_start + 1;
             m.key.len = (size_t)(s.p - key_start) - 2;
+            /* The proxy reads and drops members by their raw names; an upstream decodes them. No member of
+             * the API needs an escape in its name, so refusing them keeps both views the same. */
+            if (memchr(m.key.p, '\\', m.key.len) != NULL) {
+                fail(&s, "request body has an escaped top-level member name (write member names without escapes)");
+                goto Error;
+            }
             skip_ws(&s);
             if (s.p >= s.end || *s.p != ':') {
                 fail(&s, "body is not valid JSON: expected ':'");
@@ -217,6 +228,13 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
             if (out->count == JSON_SCAN_MAX_MEMBERS) {
                 fail(&s, "request body has too many top-level members");
                 goto Error;
+            }
+            /* which of two equal names an upstream keeps is its choice (RFC 8259 4): refuse them */
+            for (size_t i = 0; i < out->count; i++) {
+                if (json_member_key_is_span(&out->members[i], m.key.p, m.key.len)) {
+                    fail(&s, "request body has a duplicate top-level member name");
+                    goto Error;
+                }
             }
             out->members[out->count++] = m;
             skip_ws(&s);
@@ -245,8 +263,7 @@ Error:
 
 int json_member_key_is(const struct json_member *m, const char *key)
 {
-    size_t n = strlen(key);
-    return m->key.len == n && memcmp(m->key.p, key, n) == 0;
+    return json_member_key_is_span(m, key, strlen(key));
 }
 
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key)

@@ -15,7 +15,7 @@ struct json_span {
 };
 
 struct json_member {
-    struct json_span key;   /* between the quotes, still escaped */
+    struct json_span key;   /* between the quotes (top-level names have no escapes) */
     struct json_span value; /* the raw value text */
     struct json_span whole; /* "key": value, without surrounding commas */
 };
@@ -27,10 +27,12 @@ struct json_object_scan {
 
 /* Validates s as one JSON object and records its members. Returns 0, or -1 with *err set to a
  * static message ("body is not valid JSON: ..."). Objects with more members than
- * JSON_SCAN_MAX_MEMBERS are refused; no real request comes close. */
+ * JSON_SCAN_MAX_MEMBERS are refused; no real request comes close. So are top-level member names
+ * with escapes and duplicate top-level names: the proxy finds members by their raw names, and an
+ * upstream that decodes names or keeps the other duplicate would read another request. */
 int json_scan_object(const char *s, size_t len, struct json_object_scan *out, const char **err);
 
-/* The last member with this (unescaped ASCII) key, or NULL. */
+/* The member with this key, or NULL (top-level names are unique). */
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key);
 
 /* 1 if the value is a JSON string; copies its unescaped contents (escapes other than \" \\ \/

@@ -326,6 +326,14 @@ describe('bad input and upstream failures get Anthropic error JSON', () => {
     ['missing messages', '{"model":"claude-sonnet-5"}', 400, 'invalid_request_error', /messages/],
     ['messages not an array', '{"model":"claude-sonnet-5","messages":{}}', 400, 'invalid_request_error', /messages/],
     ['trailing garbage', '{"model":"m","messages":[]} x', 400, 'invalid_request_error', /trailing/],
+    // the proxy reads model and stream by name: a second or escaped spelling would let the upstream
+    // (which decodes names, and may keep either duplicate) serve another model than logs and route() saw
+    ['escaped member name', '{"model":"claude-sonnet-5","m\\u006fdel":"claude-opus-9","messages":[]}', 400,
+      'invalid_request_error', /escaped/],
+    ['duplicate member name', '{"model":"claude-sonnet-5","messages":[],"model":"claude-opus-9"}', 400,
+      'invalid_request_error', /duplicate/],
+    ['escaped name of a member the proxy drops for Bedrock', '{"model":"m","messages":[],"str\\u0065am":true}', 400,
+      'invalid_request_error', /escaped/],
   ];
   for (const [name, raw, status, type, re] of cases) {
     test(name, async () => {

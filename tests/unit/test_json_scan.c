@@ -108,8 +108,34 @@ static void test_real_request(void)
     free(body);
 }
 
+/* The proxy reads members by raw name: escaped or repeated top-level names would let an upstream
+ * that decodes names (or keeps the other duplicate) read a different model than the proxy. */
+static void test_member_names(void)
+{
+    struct json_object_scan o;
+    const char *err = NULL;
+    static const char *const refused[] = {
+        "{\"m\\u006fdel\":\"x\",\"messages\":[]}", "{\"model\":\"a\",\"m\\u006fdel\":\"b\"}",
+        "{\"a\\\"b\":1}", "{\"\\/\":1}", "{\"model\":\"a\",\"messages\":[],\"model\":\"b\"}",
+        "{\"x\":1,\"x\":1}", "{\"\":1,\"\":2}",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        err = NULL;
+        CHECK_INT_EQ(json_scan_object(refused[i], strlen(refused[i]), &o, &err), -1);
+        CHECK(err != NULL && (strstr(err, "escaped") != NULL || strstr(err, "duplicate") != NULL));
+    }
+    /* names nested below the top level are the upstream's business only */
+    static const char *const kept[] = {
+        "{\"a\":{\"m\\u006fdel\":1,\"model\":2,\"model\":3}}", "{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}",
+        "{\"a\":[{\"x\":1,\"x\":2}],\"s\":\"\\u0041\"}",
+    };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        CHECK_INT_EQ(json_scan_object(kept[i], strlen(kept[i]), &o, &err), 0);
+}
+
 int main(void)
 {
+    test_member_names();
     test_validation();
     test_members_and_splice();
     test_real_request();
