@@ -68,6 +68,8 @@ return {
       region_prefix = util.env("ANTHROPIC_BEDROCK_REGION_PREFIX"),
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
       fallback_on = { 429, 529, "connect" },
+      -- Prices of this provider when they differ from lua/prices.lua (USD per million tokens):
+      -- prices = { ["claude-opus-5-5"] = { input = 4.4, output = 22 } },
       -- A request that falls back was written for the direct API. How it is adapted comes from
       -- models.bedrock_defaults in lua/models.lua (the one list of defaults, mirroring what Claude
       -- Code itself sends to Bedrock). Set any of these keys here to change it for every model:

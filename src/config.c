@@ -335,7 +335,7 @@ static int add_provider(struct proxy_config *c, lua_State *L, const char *name, 
     if (get_field_number(L, tidx, "cooldown", &cooldown, 300, 0, 7 * 86400, err, errlen) != 0)
         return -1;
     p->cooldown_s = (unsigned)cooldown;
-    if (read_fallback_on(L, tidx, p, err, errlen) != 0)
+    if (read_fallback_on(L, tidx, p, err, errlen) != 0 || config_read_provider_usage(c, p, L, tidx, err, errlen) != 0)
         return -1;
     char perr[400];
     perr[0] = '\0';
@@ -706,7 +706,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
     }
     int cidx = lua_gettop(L);
     if (read_top_level(c, L, cidx, err, errlen) != 0 || read_access(c, L, cidx, err, errlen) != 0 ||
-        read_providers(c, L, cidx, err, errlen) != 0 ||
+        config_read_usage(c, L, cidx, err, errlen) != 0 || read_providers(c, L, cidx, err, errlen) != 0 ||
         read_order(c, L, cidx, err, errlen) != 0 || read_models_and_route(c, L, cidx, err, errlen) != 0)
         goto Error;
     for (size_t i = 0; i < c->num_providers; i++)
@@ -746,6 +746,10 @@ void config_release(struct proxy_config *c)
         struct provider *p = c->providers[i];
         if (p->ops->destroy != NULL)
             p->ops->destroy(p);
+        if (p->prices != NULL) {
+            price_table_free(p->prices);
+            free(p->prices);
+        }
         free(p->name);
         free(p);
     }
@@ -754,6 +758,8 @@ void config_release(struct proxy_config *c)
     config_free_list(c->allowed_hosts);
     config_free_list(c->allowed_origins);
     config_free_list(c->client_keys);
+    price_table_free(&c->prices);
+    free(c->usage_db);
     free(c->source);
     free(c->listen_host);
     free(c->log_file);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include "log.h"
+#include "prices.h"
 #include "sbuf.h"
 
 struct provider;
@@ -46,6 +47,11 @@ struct proxy_config {
     char *allowed_origins[CONFIG_MAX_LIST + 1]; /* browser Origins allowed (none by default) */
     char *client_keys[CONFIG_MAX_LIST + 1];     /* when set, clients must present one */
     uint64_t header_timeout_ms;                 /* to receive a request's headers and body */
+    /* usage and cost (config_usage.c) */
+    struct price_table prices; /* lua/prices.lua with the config's `prices` over it */
+    char *usage_db;            /* the ledger's file; NULL: the default place */
+    int usage_db_off;          /* usage_db = false */
+    unsigned usage_retention_days;
 };
 
 /* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,
@@ -92,6 +98,14 @@ struct route_view {
  * or 0 to use the static order. An error or a runaway loop logs once and yields 0. */
 size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
                     size_t model_override_size);
+
+/* config_usage.c: prices, the ledger's settings (top level) and a provider's prices and budget
+ * (its table at tidx). */
+int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen);
+int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_State *L, int tidx, char *err,
+                               size_t errlen);
+/* The prices that apply to a provider's requests. */
+const struct price_table *config_prices(const struct proxy_config *c, const struct provider *p);
 
 /* Field readers for providers' configure(): the table is at stack index idx. */
 int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen);

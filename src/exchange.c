@@ -9,6 +9,7 @@
 #include "cooldown.h"
 #include "log.h"
 #include "metrics.h"
+#include "prices.h"
 #include "provider_state.h"
 #include "redact.h"
 #include "http_client.h"
@@ -132,18 +133,59 @@ static const struct usage_counts *response_usage(struct exchange *ex)
     return u != NULL && u->seen ? u : NULL;
 }
 
+/* What an answer cost at the provider's prices: spend on a metered provider, the API-equivalent
+ * value under a subscription. */
+struct answer_cost {
+    const struct usage_counts *usage; /* NULL: the answer reported none */
+    char model[128];                  /* the base id it is priced under */
+    double usd;                       /* < 0: the model has no price */
+    int subscription;
+};
+
+static void price_answer(struct exchange *ex, struct answer_cost *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (ex->provider == NULL || (c->usage = response_usage(ex)) == NULL)
+        return;
+    const char *model = ex->ur.model_sent[0] != '\0' ? ex->ur.model_sent : ex->cr.model;
+    price_model_base(model, c->model, sizeof(c->model));
+    const struct model_price *p = price_lookup(config_prices(ex->cfg, ex->provider), c->model);
+    c->usd = p != NULL ? price_cost(p, c->usage) : -1;
+    c->subscription = ex->ur.subscription;
+    if (p == NULL) {
+        /* said once per model (a few names; more are not remembered) */
+        static char said[16][128];
+        size_t i;
+        for (i = 0; i < 16 && said[i][0] != '\0' && strcmp(said[i], c->model) != 0; i++)
+            ;
+        if (i < 16 && said[i][0] == '\0') {
+            snprintf(said[i], sizeof(said[i]), "%s", c->model);
+            log_warn("no price for model %s: its tokens are counted, its cost is not (add it to prices)", c->model);
+        }
+    }
+}
+
 static void log_request(struct exchange *ex)
 {
     h2o_req_t *req = ex->req;
     uint64_t dur = monotonic_ms() - ex->started_ms;
     const char *sent = ex->ur.model_sent;
     int renamed = sent[0] != '\0' && strcmp(sent, ex->cr.model) != 0;
-    const struct usage_counts *u = response_usage(ex);
-    char tokens[160] = "";
-    if (u != NULL)
-        snprintf(tokens, sizeof(tokens), " input=%llu output=%llu cache_write=%llu cache_read=%llu",
-                 (unsigned long long)u->input, (unsigned long long)u->output, (unsigned long long)u->cache_write,
-                 (unsigned long long)u->cache_read);
+    struct answer_cost cost;
+    price_answer(ex, &cost);
+    const struct usage_counts *u = cost.usage;
+    char tokens[200] = "";
+    if (u != NULL) {
+        int n = snprintf(tokens, sizeof(tokens), " input=%llu output=%llu cache_write=%llu cache_read=%llu",
+                         (unsigned long long)u->input, (unsigned long long)u->output,
+                         (unsigned long long)u->cache_write, (unsigned long long)u->cache_read);
+        if (cost.usd < 0)
+            snprintf(tokens + n, sizeof(tokens) - (size_t)n, " cost=unpriced");
+        else
+            snprintf(tokens + n, sizeof(tokens) - (size_t)n, " %s=%.6f", cost.subscription ? "value_usd" : "spend_usd",
+                     cost.usd);
+        metrics_record_usage(ex->provider->name, cost.model, u, cost.usd, cost.subscription);
+    }
     log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s%s", (int)req->method.len,
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
              renamed ? " upstream_model=" : "", renamed ? sent : "", ex->provider ? ex->provider->name : "-",

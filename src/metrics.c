@@ -10,6 +10,7 @@
 #include "exchange.h"
 #include "provider.h"
 #include "provider_state.h"
+#include "usage.h"
 
 /* The provider label of responses the proxy made without asking any provider. */
 #define PROXY_LABEL "proxy"
@@ -39,6 +40,18 @@ struct provider_series {
     struct histogram latency, ttfb;
     struct provider_series *next;
 };
+
+/* Tokens and cost by provider and model. Model names come from clients: past MAX_USAGE_SERIES
+ * label sets the rest are counted under model="other". */
+#define MAX_USAGE_SERIES 256
+struct usage_series {
+    char *provider, *model;
+    uint64_t input, output, cache_write, cache_read;
+    double spend_usd, value_usd;
+    struct usage_series *next;
+};
+static struct usage_series *usage_series_list;
+static size_t num_usage_series;
 
 static struct status_series *client_responses, *upstream_responses;
 static struct provider_series *providers;
@@ -135,6 +148,34 @@ void metrics_record_upstream_failure(const char *provider, int timed_out)
 void metrics_record_upstream_latency(const char *provider, uint64_t latency_ms)
 {
     observe(&provider_series(provider)->latency, latency_ms / 1000.0);
+}
+
+void metrics_record_usage(const char *provider, const char *model, const struct usage_counts *u, double usd,
+                          int subscription)
+{
+    struct usage_series **tail = &usage_series_list, *r;
+    for (int pass = 0; pass < 2; pass++) {
+        for (tail = &usage_series_list; (r = *tail) != NULL; tail = &r->next)
+            if (strcmp(r->provider, provider) == 0 && strcmp(r->model, model) == 0)
+                goto Found;
+        if (num_usage_series < MAX_USAGE_SERIES)
+            break;
+        model = "other";
+    }
+    r = xcalloc(sizeof(*r));
+    r->provider = xstrdup(provider);
+    r->model = xstrdup(model);
+    *tail = r;
+    num_usage_series++;
+Found:
+    r->input += u->input;
+    r->output += u->output;
+    r->cache_write += u->cache_write;
+    r->cache_read += u->cache_read;
+    if (usd > 0 && subscription)
+        r->value_usd += usd;
+    else if (usd > 0)
+        r->spend_usd += usd;
 }
 
 void metrics_record_fallback(const char *provider) { provider_series(provider)->fallbacks++; }
@@ -294,6 +335,46 @@ static void render_upstream_times(sbuf *out)
         render_histogram(out, "claude_proxy_upstream_latency_seconds", p->provider, &p->latency);
 }
 
+static void usage_labels(sbuf *labels, const struct usage_series *r, const char *type)
+{
+    sbuf_reset(labels);
+    sbuf_puts(labels, "model=");
+    label_value(labels, r->model);
+    if (type != NULL)
+        sbuf_printf(labels, ",type=\"%s\"", type);
+}
+
+static void render_usage(sbuf *out)
+{
+    static const char tokens[] = "claude_proxy_tokens_total";
+    static const char *const types[] = {"input", "output", "cache_write", "cache_read"};
+    sbuf labels = SBUF_INIT;
+    family(out, tokens, "counter",
+           "Tokens of the answers relayed, by provider, model and type (input, output, cache_write, cache_read), "
+           "as the answers reported them.");
+    for (struct usage_series *r = usage_series_list; r; r = r->next) {
+        uint64_t counts[] = {r->input, r->output, r->cache_write, r->cache_read};
+        for (size_t i = 0; i < 4; i++) {
+            usage_labels(&labels, r, types[i]);
+            sample_u64(out, tokens, "", r->provider, labels.data, counts[i]);
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        const char *name = v ? "claude_proxy_subscription_value_usd_total" : "claude_proxy_spend_usd_total";
+        family(out, name, "counter",
+               v ? "What the answers served under a subscription (OAuth) would have cost at API prices: a value, "
+                   "not spend."
+                 : "USD spent on metered providers (Bedrock, an Anthropic API key) at the configured prices.");
+        for (struct usage_series *r = usage_series_list; r; r = r->next) {
+            char num[48];
+            snprintf(num, sizeof(num), "%.6f", v ? r->value_usd : r->spend_usd);
+            usage_labels(&labels, r, NULL);
+            sample(out, name, "", r->provider, labels.data, num);
+        }
+    }
+    sbuf_free(&labels);
+}
+
 void metrics_render(sbuf *out, struct proxy_config *cfg)
 {
     /* every configured provider has its series from the start, at 0 (rate() needs them) */
@@ -303,6 +384,7 @@ void metrics_render(sbuf *out, struct proxy_config *cfg)
     render_provider_counters(out);
     render_cooldown_state(out, cfg);
     render_upstream_times(out);
+    render_usage(out);
     family(out, "claude_proxy_bytes_streamed_total", "counter", "Response bytes sent to clients.");
     sample_u64(out, "claude_proxy_bytes_streamed_total", "", NULL, NULL, exchange_stats.bytes_streamed);
     family(out, "claude_proxy_active_streams", "gauge", "Streaming responses in progress.");

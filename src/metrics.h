@@ -40,6 +40,12 @@ void metrics_record_upstream_failure(const char *provider, int timed_out);
 /* The attempt whose answer went to the client ended, latency_ms after its request went out. */
 void metrics_record_upstream_latency(const char *provider, uint64_t latency_ms);
 
+/* The token usage of an answer and what it cost (spend on a metered provider, the API-equivalent
+ * value under a subscription); usd < 0: the model has no price. model: its base id. */
+struct usage_counts;
+void metrics_record_usage(const char *provider, const char *model, const struct usage_counts *u, double usd,
+                          int subscription);
+
 void metrics_record_fallback(const char *provider);
 void metrics_record_cooldown(const char *provider);
 

@@ -43,6 +43,8 @@ struct upstream_request {
         RESPONSE_AWS_TOKEN_COUNT,  /* Bedrock CountTokens' {"inputTokens":N} */
     } response_format;
     char model_sent[256]; /* for the log line */
+    int subscription;     /* served under a subscription (OAuth): its cost is a value, not spend */
+    const char *route;    /* how the provider reached the model ("invoke", "mantle"...), or NULL */
 };
 
 typedef void (*provider_prepared_cb)(void *ud, const char *error_type, const char *error);
@@ -81,6 +83,7 @@ struct provider_ops {
 #define FALLBACK_5XX 0x4     /* any 500-599 */
 #define FALLBACK_MAX_STATUSES 16
 
+struct price_table;
 struct provider_state; /* survives reloads: cooldown and counters, keyed by name */
 
 struct provider {
@@ -91,6 +94,8 @@ struct provider {
     int fallback_statuses[FALLBACK_MAX_STATUSES];
     size_t num_fallback_statuses;
     struct provider_state *state;
+    struct price_table *prices; /* its own `prices` over the config's, or NULL: the config's */
+    double budget_usd_per_day, budget_usd_per_month; /* 0: no budget */
     struct proxy_config *config; /* the config this provider belongs to */
     void *impl;
 };

@@ -114,6 +114,7 @@ static void *anthropic_prepare(struct provider *p, const struct client_request *
     sbuf betas = SBUF_INIT;
     beta_merge(&betas, beta ? beta->base : NULL, beta ? beta->len : 0,
                cred.kind == CREDENTIAL_OAUTH ? OAUTH_BETA : NULL);
+    out->subscription = cred.kind == CREDENTIAL_OAUTH; /* an API key or a gateway's key is metered */
     if (cred.kind == CREDENTIAL_API_KEY || (cred.kind == CREDENTIAL_OTHER && !cred.as_bearer)) {
         append_header(h, "x-api-key", cred.value, cred.len);
     } else if (cred.kind != CREDENTIAL_NONE) {

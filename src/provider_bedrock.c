@@ -417,6 +417,7 @@ static void *bedrock_prepare(struct provider *p, const struct client_request *cr
         return NULL;
     }
     snprintf(out->model_sent, sizeof(out->model_sent), "%s", m.id);
+    out->route = m.mantle ? "mantle" : "invoke";
     struct pending_sign *ps = calloc(1, sizeof(*ps));
     if (ps == NULL)
         abort();

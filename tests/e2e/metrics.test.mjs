@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startMock, startProxy, stopProxy, request, anthropicHandler, freePort, sleep, OAUTH_TOKEN }
+import { startMock, startProxy, stopProxy, request, anthropicHandler, freePort, sleep, OAUTH_TOKEN, API_KEY }
   from './lib/harness.mjs';
 
 // ------------------------------------------------------------------------------------------
@@ -294,6 +294,46 @@ describe('/metrics', () => {
     } finally {
       await stopProxy(proxy, assert);
       await primary.close(); await backup.close();
+    }
+  });
+
+  test('tokens and cost by provider and model: spend for an API key, value for the subscription', async () => {
+    const up = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: {
+      order: [ODD_NAME],
+      providers: { [ODD_NAME]: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } },
+    } });
+    try {
+      const before = validatePrometheus((await request(`${proxy.url}/metrics`)).text);
+      assert.ok(before.has('claude_proxy_tokens_total') && before.has('claude_proxy_spend_usd_total'));
+      const model = 'claude-sonnet-5-5';
+      for (const stream of [false, true]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model, stream }) });
+        assert.equal(r.status, 200, r.text);
+      }
+      const keyed = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'odd "model"\\' }),
+        headers: { 'x-api-key': API_KEY } });
+      assert.equal(keyed.status, 200, keyed.text);
+      const keyedSonnet = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }),
+        headers: { 'x-api-key': API_KEY } });
+      assert.equal(keyedSonnet.status, 200, keyedSonnet.text);
+      const m = validatePrometheus((await request(`${proxy.url}/metrics`)).text);
+      const tokens = (model, type) => metric(m, 'claude_proxy_tokens_total', { provider: ODD_NAME, model, type });
+      // the mock reports 12 input and 5 output tokens per answer, JSON or stream
+      assert.equal(tokens(model, 'input'), 36);
+      assert.equal(tokens(model, 'output'), 15);
+      assert.equal(tokens(model, 'cache_read'), 0);
+      assert.equal(tokens('odd "model"\\', 'input'), 12);
+      // Sonnet 5.5 at $2/$10 per MTok: 12 * 2 + 5 * 10 = 74 micro-dollars per answer
+      const near = (a, b) => assert.ok(Math.abs(a - b) < 1e-9, `${a} != ${b}`);
+      near(metric(m, 'claude_proxy_subscription_value_usd_total', { provider: ODD_NAME, model }), 2 * 74e-6);
+      near(metric(m, 'claude_proxy_spend_usd_total', { provider: ODD_NAME, model }), 74e-6);
+      // a model without a price: tokens counted, no cost
+      assert.equal(metric(m, 'claude_proxy_spend_usd_total', { provider: ODD_NAME, model: 'odd "model"\\' }), 0);
+      assert.match(proxy.output, /no price for model odd "model"/);
+    } finally {
+      await stopProxy(proxy, assert);
+      await up.close();
     }
   });
 
