@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "provider.h"
 #include "provider_state.h"
+#include "request_syntax.h"
 #include "sbuf.h"
 #include "endpoint_openai.h"
 
@@ -189,6 +190,11 @@ static void route(struct server *s, h2o_req_t *req)
     struct proxy_config *cfg = s->config;
     struct request_class rc = classify(req);
     int info = rc.endpoint == METRICS_ENDPOINT_INFO;
+    const char *malformed = request_syntax_problem(req);
+    if (malformed != NULL) {
+        send_error(req, rc.api, 400, "invalid_request_error", malformed, NULL, NULL);
+        return;
+    }
     if (access_check(req, cfg, rc.api, !info) != 0)
         return;
 

@@ -40,6 +40,31 @@ describe('who gets in', () => {
     assert.equal(h.status, 403, '/health tells a rebinding page nothing');
   });
 
+  test('two Host headers get 400 (RFC 9112 3.2), whichever comes last, also pipelined; one Host is fine', async () => {
+    const before = mock.requests.length;
+    const b = JSON.stringify(body());
+    const post = (hosts) => `POST /v1/messages HTTP/1.1\r\n${hosts.map((h) => `${h}\r\n`).join('')}` +
+      `Content-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    for (const hosts of [['Host: evil.example', 'Host: localhost'], ['Host: localhost', 'host: evil.example'],
+      ['Host: localhost', 'HOST: localhost']]) {
+      const [r] = splitResponses((await rawExchange(proxy.port, post(hosts))).text);
+      assert.equal(r.status, 400, hosts.join(' + '));
+      assert.equal(JSON.parse(r.body).error.type, 'invalid_request_error');
+      assert.match(JSON.parse(r.body).error.message, /one Host header/);
+    }
+    // the check reads this request's head, not the one before it on the connection
+    const get = (hosts) => `GET /health HTTP/1.1\r\n${hosts.map((h) => `${h}\r\n`).join('')}\r\n`;
+    const rs = splitResponses((await rawExchange(proxy.port, get(['Host: localhost']) + get(['Host: localhost',
+      'Host: localhost']) + get(['Host: localhost']))).text);
+    assert.deepEqual(rs.map((r) => r.status), [200, 400, 200]);
+    const o = splitResponses((await rawExchange(proxy.port, post(['Host: localhost', 'Host: localhost'])
+      .replace('/v1/messages', '/v1/chat/completions'))).text)[0];
+    assert.equal(o.status, 400);
+    assert.equal(JSON.parse(o.body).error.type, 'invalid_request_error', 'OpenAI error shape on an OpenAI path');
+    assert.equal(JSON.parse(o.body).type, undefined);
+    assert.equal(mock.requests.length, before, 'nothing went upstream');
+  });
+
   test('browser Origins are refused unless allowed', async () => {
     const before = mock.requests.length;
     let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), headers: { origin: 'https://evil.example' } });
