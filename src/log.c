@@ -61,6 +61,20 @@ static void put_json_escaped(FILE *f, const char *s)
     }
 }
 
+/* Writes s with its control characters escaped as JSON escapes them (\u000a), so that one message
+ * is one line: a client's method or path (or a Lua error) cannot add lines that look like the
+ * proxy's own. */
+static void put_text_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level < current_level)
@@ -88,7 +102,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
         put_json_escaped(f, msg);
         fputs("\"}\n", f);
     } else {
-        fprintf(f, "%s %-5s %s\n", when, level_names[level], msg);
+        fprintf(f, "%s %-5s ", when, level_names[level]);
+        put_text_escaped(f, msg);
+        fputc('\n', f);
     }
     fflush(f);
 }

@@ -12,6 +12,7 @@ import {
   splitResponses,
 } from './lib/harness.mjs';
 import { execFileSync } from 'node:child_process';
+import { h2connect } from './lib/h2raw.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 100,
   messages: [{ role: 'user', content: 'Say hello' }], ...extra });
@@ -591,6 +592,35 @@ describe('secrets and configuration', () => {
       assert.match(proxy.output, /AKIA\*{12}3456/);
       if (format === 'json') {
         for (const l of proxy.output.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(l), l);
+      }
+    }
+  });
+
+  test('control characters a client sends in the method or path cannot add lines to the log, in text or JSON lines', async () => {
+    // HTTP/2 carries CR/LF in :method and :path, which H2O refuses with 400 but which reach the log line
+    const forged = '2026-01-01T00:00:00.000 error FORGED';
+    for (const format of ['text', 'json']) {
+      const mock = await startMock(anthropicHandler());
+      const proxy = await startProxy({ config: { ...anthropicOnly(mock), http2: true, log_format: format, log_level: 'info' } });
+      try {
+        const c = await h2connect(proxy.port);
+        const head = (method, p) => [[':method', method], [':scheme', 'http'], [':authority', 'localhost'], [':path', p]];
+        for (const [method, p] of [['GET', `/nope\r\n${forged}`], [`GET\n${forged}`, '/health'], ['GET', '/nope\x1b[2J']]) {
+          const r = await c.request(head(method, p));
+          assert.equal(r.status, 400, JSON.stringify([method, p]));
+        }
+        c.close();
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+      const lines = proxy.output.trim().split('\n');
+      assert.ok(!lines.some((l) => l.startsWith('2026-01-01')), `${format}: no forged line:\n${proxy.output}`);
+      assert.ok(!proxy.output.includes('\r') && !proxy.output.includes('\x1b'), `${format}: no raw control character`);
+      if (format === 'text') {
+        assert.ok(lines.some((l) => l.includes(`GET /nope\\u000d\\u000a${forged} model=- `)), proxy.output);
+        assert.ok(lines.some((l) => l.includes(`GET\\u000a${forged} /health model=- `)), proxy.output);
+        assert.ok(lines.some((l) => l.includes('GET /nope\\u001b[2J model=- ')), proxy.output);
+      } else {
+        for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), l);
+        assert.ok(lines.some((l) => JSON.parse(l).msg.startsWith(`GET /nope\r\n${forged} model=- `)), proxy.output);
       }
     }
   });
