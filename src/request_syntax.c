@@ -71,6 +71,13 @@ static int http1_host_count(h2o_req_t *req)
 
 const char *request_syntax_problem(h2o_req_t *req)
 {
+    /* HTTP/1's parser splits the request line at spaces; HTTP/2's pseudo-headers arrive as the
+     * client wrote them, and both end up in the upstream request line */
+    if (!request_method_is_token(req->input.method.base, req->input.method.len))
+        return "the request method must be a token (RFC 9110 9.1)";
+    if (!request_target_is_origin_form(req->input.path.base, req->input.path.len))
+        return "the request target must be a path starting with / of visible ASCII characters, percent-encoded "
+               "where needed (RFC 9112 3.2.1)";
     if (http1_host_count(req) > 1)
         return "a request must have one Host header (RFC 9112 3.2)";
     return NULL;
