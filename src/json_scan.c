@@ -22,54 +22,114 @@ static int fail(struct scanner *s, const char *msg)
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-/* Request bodies are mostly long strings and this loop is the proxy's hot path: skip plain
- * string bytes 16 at a time with portable vector extensions (SSE2/AVX2 on x86, NEON on ARM). */
-typedef uint8_t bytes16 __attribute__((vector_size(16)));
-
-static inline int has_string_special(const char *p)
+/* Request bodies are mostly long strings (Claude Code's are full of \n and \" escapes), and finding
+ * where a string ends is the proxy's hot path. Each 64-byte window becomes a bit mask of the bytes
+ * that matter in a string (quote, backslash, control character; bit i is byte i), as in simdjson's
+ * first stage: count trailing zeros to reach the next one, and step over an escape by clearing the
+ * mask's low bits, so that escapes do not leave the vector loop. */
+#define WINDOW 64
+#if defined(__SSE2__) && !defined(CP_JSON_SCAN_PORTABLE)
+#include <emmintrin.h>
+static inline uint64_t special_mask16(const char *p)
 {
-    bytes16 v;
-    memcpy(&v, p, sizeof(v));
-    bytes16 special = (v == '"') | (v == '\\') | (v < 0x20);
-    uint64_t lanes[2];
-    memcpy(lanes, &special, sizeof(lanes));
-    return (lanes[0] | lanes[1]) != 0;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    /* unsigned v <= 0x1f: max(v, 0x1f) is 0x1f */
+    __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control));
+}
+static inline uint64_t window_mask(const char *p)
+{
+    return special_mask16(p) | special_mask16(p + 16) << 16 | special_mask16(p + 32) << 32 |
+           special_mask16(p + 48) << 48;
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(CP_JSON_SCAN_PORTABLE)
+#include <arm_neon.h>
+static inline uint8x16_t special_bytes16(const char *p)
+{
+    uint8x16_t v = vld1q_u8((const uint8_t *)p);
+    return vorrq_u8(vorrq_u8(vceqq_u8(v, vdupq_n_u8('"')), vceqq_u8(v, vdupq_n_u8('\\'))),
+                    vcltq_u8(v, vdupq_n_u8(0x20)));
+}
+static inline uint64_t window_mask(const char *p)
+{
+    /* NEON has no movemask: keep one weighted bit per byte, then add neighbours pairwise until
+     * each byte of the result holds the bits of 8 input bytes */
+    static const uint8_t weights[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    uint8x16_t w = vld1q_u8(weights);
+    uint8x16_t a = vandq_u8(special_bytes16(p), w), b = vandq_u8(special_bytes16(p + 16), w);
+    uint8x16_t c = vandq_u8(special_bytes16(p + 32), w), d = vandq_u8(special_bytes16(p + 48), w);
+    uint8x16_t sum = vpaddq_u8(vpaddq_u8(a, b), vpaddq_u8(c, d));
+    sum = vpaddq_u8(sum, sum);
+    return vgetq_lane_u64(vreinterpretq_u64_u8(sum), 0);
+}
+#else
+static inline uint64_t window_mask(const char *p)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < WINDOW; i++) {
+        unsigned char c = (unsigned char)p[i];
+        m |= (uint64_t)(c == '"' || c == '\\' || c < 0x20) << i;
+    }
+    return m;
+}
+#endif
+
+/* The length of the escape at q (a backslash), 0 after failing. */
+static size_t escape_len(struct scanner *s, const char *q)
+{
+    if (q + 1 >= s->end)
+        return fail(s, "body is not valid JSON: unterminated escape"), 0;
+    switch (q[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return 2;
+    case 'u':
+        if (q + 6 > s->end || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
+            return fail(s, "body is not valid JSON: bad \\u escape"), 0;
+        return 6;
+    default:
+        return fail(s, "body is not valid JSON: bad escape"), 0;
+    }
 }
 
 /* At an opening quote; leaves p after the closing quote. */
 static int scan_string(struct scanner *s)
 {
-    s->p++;
+    const char *window = s->p + 1;
     for (;;) {
-        const char *q = s->p;
-        while (s->end - q >= 16 && !has_string_special(q))
-            q += 16;
-        while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-            q++;
-        s->p = q;
-        if (q >= s->end)
+        size_t avail = (size_t)(s->end - window), len = avail < WINDOW ? avail : WINDOW;
+        if (len == 0)
             return fail(s, "body is not valid JSON: unterminated string");
-        if (*q == '"') {
-            s->p++;
-            return 0;
+        uint64_t m;
+        if (len == WINDOW) {
+            m = window_mask(window);
+        } else { /* the last bytes, padded with a byte that is not special */
+            char tail[WINDOW];
+            memset(tail, 'x', sizeof(tail));
+            memcpy(tail, window, len);
+            m = window_mask(tail);
         }
-        if ((unsigned char)*q < 0x20)
-            return fail(s, "body is not valid JSON: control character in string");
-        /* backslash */
-        if (q + 1 >= s->end)
-            return fail(s, "body is not valid JSON: unterminated escape");
-        switch (q[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            s->p = q + 2;
-            break;
-        case 'u':
-            if (q + 6 > s->end || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
-                return fail(s, "body is not valid JSON: bad \\u escape");
-            s->p = q + 6;
-            break;
-        default:
-            return fail(s, "body is not valid JSON: bad escape");
+        size_t next = len; /* where the next window starts, from this one */
+        while (m != 0) {
+            size_t i = (size_t)__builtin_ctzll(m);
+            const char *q = window + i;
+            if (*q == '"') {
+                s->p = q + 1;
+                return 0;
+            }
+            if ((unsigned char)*q < 0x20)
+                return fail(s, "body is not valid JSON: control character in string");
+            size_t n = escape_len(s, q);
+            if (n == 0)
+                return -1;
+            if (i + n >= WINDOW) { /* the escape ends this window or reaches into the next */
+                next = i + n;
+                break;
+            }
+            m &= ~(uint64_t)0 << (i + n);
         }
+        window += next;
     }
 }
 

@@ -1,4 +1,5 @@
 /* The single-pass request scanner: validation, member spans, and splicing. */
+#include <ctype.h>
 #include "check.h"
 #include "json_scan.h"
 
@@ -133,8 +134,151 @@ static void test_member_names(void)
         CHECK_INT_EQ(json_scan_object(kept[i], strlen(kept[i]), &o, &err), 0);
 }
 
+/* Scans {"k":"<str>"} from an exactly sized heap copy, so that ASan sees any read past the end. */
+static int scan_string_body(const char *str, size_t len, size_t key_len, const char **err, size_t *value_len)
+{
+    size_t n = key_len + 6 + len + 2;
+    char *b = malloc(n);
+    b[0] = '{';
+    b[1] = '"';
+    memset(b + 2, 'k', key_len);
+    memcpy(b + 2 + key_len, "\":\"", 3);
+    memcpy(b + 5 + key_len, str, len);
+    memcpy(b + 5 + key_len + len, "\"}", 2);
+    n = 5 + key_len + len + 2;
+    struct json_object_scan o;
+    *err = NULL;
+    int r = json_scan_object(b, n, &o, err);
+    if (r == 0)
+        *value_len = o.members[0].value.len;
+    free(b);
+    return r;
+}
+
+/* The string scanner works on 64-byte windows: every escape, and every invalid byte, at every
+ * offset across three window boundaries and with every alignment of the string's start. */
+static void test_string_windows(void)
+{
+    static const char *const escapes[] = {"\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\uD83D\\uDE00", "\\\\\\\"", "\\\\\\\\"};
+    static const struct {
+        const char *bytes;
+        const char *message;
+    } invalid[] = {
+        {"\x01", "control character"}, {"\x1f", "control character"}, {"\n", "control character"},
+        {"\t", "control character"},   {"\\x", "bad escape"},          {"\\u12g4", "bad \\u escape"},
+        {"\\U0041", "bad escape"},     {"\\\x01", "bad escape"},
+    };
+    char str[300];
+    int failures = 0;
+    for (size_t key_len = 0; key_len < 4; key_len++) {
+        for (size_t at = 0; at <= 200; at++) {
+            for (size_t e = 0; e < sizeof(escapes) / sizeof(escapes[0]); e++) {
+                size_t elen = strlen(escapes[e]);
+                memset(str, 'x', at);
+                memcpy(str + at, escapes[e], elen);
+                memset(str + at + elen, 'y', 7);
+                const char *err;
+                size_t vlen = 0;
+                if (scan_string_body(str, at + elen + 7, key_len, &err, &vlen) != 0 || vlen != at + elen + 9) {
+                    if (failures++ < 5)
+                        fprintf(stderr, "escape %s at %zu (key %zu) refused: %s\n", escapes[e], at, key_len, err);
+                }
+                /* the escape ends the string */
+                if (scan_string_body(str, at + elen, key_len, &err, &vlen) != 0 || vlen != at + elen + 2)
+                    failures++;
+            }
+            for (size_t v = 0; v < sizeof(invalid) / sizeof(invalid[0]); v++) {
+                size_t blen = strlen(invalid[v].bytes);
+                memset(str, 'x', at);
+                memcpy(str + at, invalid[v].bytes, blen);
+                memset(str + at + blen, 'x', 70);
+                const char *err;
+                size_t vlen;
+                if (scan_string_body(str, at + blen + 70, key_len, &err, &vlen) == 0 || err == NULL ||
+                    strstr(err, invalid[v].message) == NULL) {
+                    if (failures++ < 5)
+                        fprintf(stderr, "invalid %zu at %zu (key %zu) gave: %s\n", v, at, key_len, err ? err : "ok");
+                }
+            }
+            /* a string cut inside an escape, or before its closing quote */
+            struct json_object_scan o;
+            const char *err = NULL;
+            char body[300];
+            int n = snprintf(body, sizeof(body), "{\"k\":\"%.*s\\", (int)at, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            char *exact = malloc((size_t)n);
+            memcpy(exact, body, (size_t)n);
+            if (json_scan_object(exact, (size_t)n, &o, &err) == 0 || strstr(err, "unterminated escape") == NULL)
+                failures++;
+            if (json_scan_object(exact, (size_t)n - 1, &o, &err) == 0 || strstr(err, "unterminated string") == NULL)
+                failures++;
+            free(exact);
+        }
+    }
+    CHECK_INT_EQ(failures, 0);
+}
+
+/* The old byte-at-a-time scanner, as the reference for random strings. */
+static int reference_string_ok(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"' || c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (i + 1 >= len)
+                return 0;
+            char e = p[i + 1];
+            if (strchr("\"\\/bfnrt", e) != NULL && e != '\0') {
+                i++;
+            } else if (e == 'u') {
+                if (i + 5 >= len)
+                    return 0;
+                for (int k = 2; k < 6; k++)
+                    if (!isxdigit((unsigned char)p[i + k]))
+                        return 0;
+                i += 5;
+            } else {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static void test_random_strings(void)
+{
+    /* mostly text and valid escapes, now and then a byte or an escape that is not valid (a lone
+     * backslash joins the next piece, valid or not) */
+    static const char *const common[] = {"x", "x", "x", "x", "x", "x", "x", "x", "\\n", "\\\\", "\\\"", "\\/",
+                                         "\\u00e9", "\xc3\xa9", "\x7f", "ab"};
+    static const char *const rare[] = {"\"", "\x01", "\\q", "\\u12g4", "\\", "\x1f"};
+    char str[1400];
+    unsigned seed = 12345;
+    int mismatches = 0, accepted = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t pieces = (size_t)(round % 300), len = 0;
+        for (size_t i = 0; i < pieces; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 8;
+            const char *piece = r % 500 == 0 ? rare[(r / 500) % 6] : common[r % 16];
+            memcpy(str + len, piece, strlen(piece));
+            len += strlen(piece);
+        }
+        const char *err;
+        size_t vlen;
+        int ok = scan_string_body(str, len, (size_t)(round % 3), &err, &vlen) == 0;
+        accepted += ok;
+        if (ok != reference_string_ok(str, len) && mismatches++ < 5)
+            fprintf(stderr, "random string %d: scanner says %d: %.*s\n", round, ok, (int)len, str);
+    }
+    CHECK_INT_EQ(mismatches, 0);
+    CHECK(accepted > 2000 && accepted < 18000); /* both outcomes are exercised */
+}
+
 int main(void)
 {
+    test_string_windows();
+    test_random_strings();
     test_member_names();
     test_validation();
     test_members_and_splice();
