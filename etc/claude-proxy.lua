@@ -62,6 +62,10 @@ return {
       -- endpoint = "https://vpce-....bedrock-runtime.us-east-1.vpce.amazonaws.com",
       -- Messages-format endpoint for the models InvokeModel does not serve.
       mantle_endpoint = util.env("CLAUDE_PROXY_BEDROCK_MANTLE_URL"),
+      -- Control plane, where the account's inference profiles are listed (model ids). Unset:
+      -- AWS_ENDPOINT_URL_BEDROCK, then AWS_ENDPOINT_URL, then https://bedrock.{region}.amazonaws.com.
+      -- control_endpoint = "https://vpce-....bedrock.us-east-1.vpce.amazonaws.com",
+      -- list_profiles = false,          -- never list: the static table in lua/models.lua only
       ca_file = util.env("CLAUDE_PROXY_BEDROCK_CA_FILE"),
       -- Preferred inference profile (us, eu, apac, jp, au, global, us-gov), used for a model that
       -- has it; else the region's geography, else global, else a profile the model has.

@@ -109,9 +109,12 @@ end
 
 -- The profile prefix for a model entry in a region: `prefer` (a region_prefix setting) when the
 -- model offers it, else the region's geography, else global, else the model's first profile:
--- never a profile id that does not exist.
-function models.profile_for(entry, region, prefer)
-  local profiles = entry and entry.profiles
+-- never a profile id that does not exist. `listed` (optional): the account's system-defined
+-- inference profiles as the provider listed them, base id -> the prefixes the account has
+-- ({ ["anthropic.claude-opus-5-5"] = { "us", "global" } }); where it names the model it replaces
+-- the entry's static `profiles`.
+function models.profile_for(entry, region, prefer, listed)
+  local profiles = (listed and entry and listed[entry.id]) or (entry and entry.profiles)
   if not profiles or #profiles == 0 then return prefer or models.region_prefix(region) end
   if prefer and offers(profiles, prefer) then return prefer end
   for _, geo in ipairs(region_geographies(region)) do
@@ -168,11 +171,29 @@ local function bedrock_form(name)
   return name, route, entry
 end
 
+-- The base id the listing has for a model name the table does not know: the exact
+-- "anthropic.<name>", else the newest listed id of that name with a date and/or version suffix
+-- (claude-foo-6 -> anthropic.claude-foo-6-20270101-v1:0).
+function models.listed_id(listed, name)
+  if not listed then return nil end
+  local exact = "anthropic." .. name
+  if listed[exact] then return exact end
+  local best
+  for id in pairs(listed) do
+    local base = models.to_anthropic(id)
+    if base and (base == name or base:gsub("%-%d%d%d%d%d%d%d%d$", "") == name) and (not best or id > best) then
+      best = id
+    end
+  end
+  return best
+end
+
 -- An Anthropic model name (or alias, or Bedrock-form id) -> Bedrock model id, route and the
 -- map entry (nil if none; per-model overrides). Known models use an inference profile the
 -- model has (Sonnet 4 and later are not invocable on demand by base id); unknown claude-* names
--- follow the naming rule of the newest models. `prefer`: a preferred profile prefix.
-function models.to_bedrock(name, region, prefer)
+-- follow the naming rule of the newest models, or the listing when it has them. `prefer`: a
+-- preferred profile prefix; `listed`: see models.profile_for.
+function models.to_bedrock(name, region, prefer, listed)
   name = clean(name)
   if prefer == "" then prefer = nil end
   if name:match("^arn:") then return name, "invoke" end
@@ -186,7 +207,12 @@ function models.to_bedrock(name, region, prefer)
   if entry then
     id, route = entry.id, entry.route or "invoke"
   elseif canonical:match("^claude%-") then
-    -- Not in the table: dated ids follow "-v1:0", newer undated ids use the Messages endpoint.
+    -- Not in the table: the account's listing names it, or dated ids follow "-v1:0" and newer
+    -- undated ids use the Messages endpoint.
+    local listed_id = models.listed_id(listed, canonical)
+    if listed_id then
+      return models.profile_for({ id = listed_id }, region, prefer, listed) .. "." .. listed_id, "invoke"
+    end
     if canonical:match("%-%d%d%d%d%d%d%d%d$") then
       id, route = "anthropic." .. canonical .. "-v1:0", "invoke"
     else
@@ -198,7 +224,7 @@ function models.to_bedrock(name, region, prefer)
   if route == "mantle" then
     return id, route, entry -- the Messages endpoint takes the model id in the body, without a profile
   end
-  return models.profile_for(entry, region, prefer) .. "." .. id, route, entry
+  return models.profile_for(entry, region, prefer, listed) .. "." .. id, route, entry
 end
 
 -- Every Anthropic model the table knows (for GET /v1/models in OpenAI form).

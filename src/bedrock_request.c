@@ -1,5 +1,6 @@
 #include "bedrock_request.h"
 #include <cjson/cJSON.h>
+#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,12 @@ static int take_result(lua_State *L, const char *model, struct bedrock_model *ou
 int bedrock_model_resolve(struct proxy_config *c, const char *model, const char *region, const char *prefer,
                           struct bedrock_model *out, char *err, size_t errlen)
 {
+    return bedrock_model_resolve_listed(c, model, region, prefer, LUA_NOREF, out, err, errlen);
+}
+
+int bedrock_model_resolve_listed(struct proxy_config *c, const char *model, const char *region, const char *prefer,
+                                 int listed_ref, struct bedrock_model *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof(*out));
     lua_State *L = c->L;
     int top = lua_gettop(L);
@@ -250,8 +257,12 @@ int bedrock_model_resolve(struct proxy_config *c, const char *model, const char 
         lua_pushstring(L, prefer);
     else
         lua_pushnil(L);
+    if (listed_ref != LUA_NOREF && listed_ref != LUA_REFNIL)
+        lua_rawgeti(L, LUA_REGISTRYINDEX, listed_ref);
+    else
+        lua_pushnil(L);
     int r = -1;
-    if (config_call_models(c, "to_bedrock", 3, 3) != 0)
+    if (config_call_models(c, "to_bedrock", 4, 3) != 0)
         snprintf(err, errlen, "models.to_bedrock failed: %s", lua_tostring(L, -1));
     else
         r = take_result(L, model, out, err, errlen);
@@ -266,4 +277,27 @@ void bedrock_model_free(struct bedrock_model *m)
     config_free_list(m->betas);
     config_free_list(m->betas_add);
     config_free_list(m->drop_fields);
+}
+
+int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n)
+{
+    lua_State *L = c->L;
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        /* "<prefix>.anthropic.<model>": a geography or global profile of a Claude model */
+        const char *dot = strchr(ids[i], '.');
+        if (dot == NULL || dot == ids[i] || strncmp(dot + 1, "anthropic.", 10) != 0 || dot[11] == '\0')
+            continue;
+        const char *base = dot + 1;
+        if (lua_getfield(L, -1, base) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, base);
+        }
+        lua_pushlstring(L, ids[i], (size_t)(dot - ids[i]));
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
 }

@@ -64,6 +64,15 @@ struct bedrock_model {
  * 0, or -1 with err (unknown model, a broken models table or a malformed override). */
 int bedrock_model_resolve(struct proxy_config *c, const char *model, const char *region, const char *prefer,
                           struct bedrock_model *out, char *err, size_t errlen);
+/* The same with the account's listing: listed_ref is a registry reference to the table
+ * bedrock_listed_table made (passed as models.to_bedrock's 4th argument), or LUA_NOREF. */
+int bedrock_model_resolve_listed(struct proxy_config *c, const char *model, const char *region, const char *prefer,
+                                 int listed_ref, struct bedrock_model *out, char *err, size_t errlen);
 void bedrock_model_free(struct bedrock_model *m);
+
+/* Builds models.to_bedrock's `listed` table from inference profile ids ("us.anthropic.claude-...")
+ * in the config's state: base id -> the list of prefixes the account has for it; ids of other
+ * vendors are left out. Returns a registry reference (luaL_unref it when replaced). */
+int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "anthropic_auth.h"
 #include "aws_credentials.h"
+#include "bedrock_profiles.h"
 #include "bedrock_request.h"
 #include "bedrock_stream.h"
 #include "body_filter.h"
@@ -28,6 +29,14 @@ struct bedrock {
     struct upstream_url runtime_parsed, mantle_parsed;
     struct upstream *runtime, *mantle;
     struct aws_cred_source *creds;
+    /* model ids from the account's inference profiles (bedrock_profiles.h) */
+    char *control_url;
+    struct upstream_url control_parsed;
+    int list_profiles;
+    double list_interval_s, list_wait_s, list_min_refresh_s;
+    struct bedrock_profiles *profiles;
+    int listed_ref;          /* models.to_bedrock's `listed` table in this config's state */
+    uint64_t listed_serial;  /* the listing it was built from */
     /* InvokeModel: allowlisted betas, refused fields dropped, adaptive thinking -> budget */
     char *betas_allowed[CONFIG_MAX_LIST + 1];
     char *drop_fields[CONFIG_MAX_LIST + 1];
@@ -106,12 +115,30 @@ static const char *nonempty_env(const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* The config's URL, else the first AWS variable that is set, else the region's default. */
+static char *endpoint_or_env(char *configured, const char *env1, const char *env2, const char *fmt, const char *region)
+{
+    if (configured != NULL)
+        return configured;
+    const char *env = nonempty_env(env1);
+    if (env == NULL)
+        env = nonempty_env(env2);
+    char url[512];
+    if (env == NULL)
+        snprintf(url, sizeof(url), fmt, region);
+    return strdup(env != NULL ? env : url);
+}
+
 /* The InvokeModel endpoint: the config's, else AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else
  * AWS_ENDPOINT_URL (the AWS SDKs' order, so test and VPC endpoints set for the AWS tools work
- * here too), else the region's. The Messages-format endpoint has no AWS variable of its own. */
-static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle)
+ * here too), else the region's. The Messages-format endpoint has no AWS variable of its own.
+ * The control plane (ListInferenceProfiles): control_endpoint, AWS_ENDPOINT_URL_BEDROCK,
+ * AWS_ENDPOINT_URL, bedrock.{region}. */
+static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle, char *control)
 {
     char url[512];
+    b->control_url = endpoint_or_env(control, "AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL",
+                                     "https://bedrock.%s.amazonaws.com", b->region);
     if (endpoint == NULL) {
         const char *env = nonempty_env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
         if (env == NULL)
@@ -128,31 +155,58 @@ static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle)
     b->mantle_url = mantle;
 }
 
+/* list_profiles (default true), and the listing's timing: list_profiles_interval (seconds
+ * between listings, 3600), list_profiles_wait (how long a request waits for the first listing,
+ * 5 s), list_profiles_min_refresh (between refreshes after a refused id, 60 s). */
+static int read_listing_settings(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
+{
+    lua_getfield(L, idx, "list_profiles");
+    int type = lua_type(L, -1);
+    b->list_profiles = type == LUA_TNIL || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (type != LUA_TNIL && type != LUA_TBOOLEAN) {
+        snprintf(err, errlen, "config: list_profiles must be true or false");
+        return -1;
+    }
+    return config_field_number(L, idx, "list_profiles_interval", &b->list_interval_s, 3600, 1, 86400 * 7, err,
+                               errlen) != 0 ||
+                   config_field_number(L, idx, "list_profiles_wait", &b->list_wait_s, 5, 0, 60, err, errlen) != 0 ||
+                   config_field_number(L, idx, "list_profiles_min_refresh", &b->list_min_refresh_s, 60, 0, 86400, err,
+                                       errlen) != 0
+               ? -1
+               : 0;
+}
+
 static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
 {
     struct bedrock *b = calloc(1, sizeof(*b));
     if (b == NULL)
         abort();
     p->impl = b;
-    char *region = NULL, *endpoint = NULL, *mantle = NULL;
+    b->listed_ref = LUA_NOREF;
+    char *region = NULL, *endpoint = NULL, *mantle = NULL, *control = NULL;
     if (config_field_string(L, idx, "region", &region, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "control_endpoint", &control, NULL, err, errlen) != 0 ||
+        read_listing_settings(b, L, idx, err, errlen) != 0 ||
         config_field_string(L, idx, "profile", &b->profile, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "endpoint", &endpoint, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "mantle_endpoint", &mantle, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "region_prefix", &b->region_prefix, NULL, err, errlen) != 0 ||
         check_region_prefix(b->region_prefix, err, errlen) != 0 || read_adaptation(b, L, idx, err, errlen) != 0) {
-        free(region), free(endpoint), free(mantle);
+        free(region), free(endpoint), free(mantle), free(control);
         return -1;
     }
     b->region = aws_resolve_region(region, b->profile);
     free(region);
-    resolve_endpoints(b, endpoint, mantle);
+    resolve_endpoints(b, endpoint, mantle, control);
     if (upstream_parse_url(b->runtime_url, &b->runtime_parsed, err, errlen) != 0 ||
-        upstream_parse_url(b->mantle_url, &b->mantle_parsed, err, errlen) != 0)
+        upstream_parse_url(b->mantle_url, &b->mantle_parsed, err, errlen) != 0 ||
+        upstream_parse_url(b->control_url, &b->control_parsed, err, errlen) != 0)
         return -1;
     if (config_url_points_at_proxy(p->config, b->runtime_parsed.host, b->runtime_parsed.port) ||
-        config_url_points_at_proxy(p->config, b->mantle_parsed.host, b->mantle_parsed.port)) {
+        config_url_points_at_proxy(p->config, b->mantle_parsed.host, b->mantle_parsed.port) ||
+        config_url_points_at_proxy(p->config, b->control_parsed.host, b->control_parsed.port)) {
         snprintf(err, errlen, "an endpoint points at this proxy's own address");
         return -1;
     }
@@ -167,6 +221,13 @@ static int bedrock_start(struct provider *p, h2o_context_t *ctx, char *err, size
         (b->mantle = upstream_get(ctx, b->mantle_url, b->ca_file, timeout, err, errlen)) == NULL)
         return -1;
     b->creds = aws_cred_source_new(ctx->loop, b->profile, CREDENTIAL_PROCESS_TIMEOUT_MS);
+    if (b->list_profiles) {
+        struct bedrock_profiles_settings s = {p->name, b->control_url, b->region, b->ca_file, timeout,
+                                              (unsigned)b->list_interval_s, (unsigned)(b->list_wait_s * 1000),
+                                              (unsigned)b->list_min_refresh_s};
+        if ((b->profiles = bedrock_profiles_start(ctx, &s, b->creds, err, errlen)) == NULL)
+            return -1;
+    }
     return 0;
 }
 
@@ -184,10 +245,17 @@ static void bedrock_describe(struct provider *p, sbuf *out)
     sbuf_json_field(out, "region", b->region);
     sbuf_json_field(out, "endpoint", b->runtime_parsed.origin);
     sbuf_json_field(out, "mantle_endpoint", b->mantle_parsed.origin);
+    sbuf_json_field(out, "control_endpoint", b->control_parsed.origin);
     if (b->region_prefix != NULL)
         sbuf_json_field(out, "region_prefix", b->region_prefix);
     if (b->creds != NULL)
         sbuf_json_field(out, "credentials", aws_cred_source_kind(b->creds));
+    if (b->profiles != NULL) {
+        sbuf_putc(out, ',');
+        bedrock_profiles_describe(b->profiles, out);
+    } else if (b->creds != NULL) {
+        sbuf_puts(out, ",\"model_ids\":{\"source\":\"static\",\"reason\":\"list_profiles = false\"}");
+    }
 }
 
 static void bedrock_destroy(struct provider *p)
@@ -195,8 +263,10 @@ static void bedrock_destroy(struct provider *p)
     struct bedrock *b = p->impl;
     if (b == NULL)
         return;
+    bedrock_profiles_free(b->profiles); /* before the credentials it uses */
     if (b->creds != NULL)
         aws_cred_source_free(b->creds);
+    free(b->control_url);
     free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->runtime_url),
         free(b->mantle_url);
     config_free_list(b->betas_allowed);
@@ -211,9 +281,11 @@ static void bedrock_destroy(struct provider *p)
 
 struct pending_sign {
     struct provider *p;
+    const struct client_request *cr;
     struct upstream_request *out;
     provider_prepared_cb done;
     void *ud;
+    struct bedrock_profiles_wait *listing_wait; /* for the first listing of the account's profiles */
     struct aws_creds_wait *wait;
     struct upstream *target;
     int mantle; /* the Messages-format route, signed for service bedrock-mantle */
@@ -401,29 +473,48 @@ static void prepare_invoke(struct bedrock *b, const struct client_request *cr, c
     sbuf_free(&encoded);
 }
 
-static void *bedrock_prepare(struct provider *p, const struct client_request *cr, struct upstream_request *out,
-                             provider_prepared_cb done, void *ud)
+/* models.to_bedrock's `listed` table for the current listing (rebuilt once per listing), or
+ * LUA_NOREF for the static table. */
+static int current_listed_ref(struct provider *p)
 {
     struct bedrock *b = p->impl;
-    char err[400];
-    if (cr->endpoint == ENDPOINT_PASSTHROUGH) {
-        done(ud, "not_found_error", "this endpoint is only served by Anthropic, not by Bedrock");
-        return NULL;
+    const struct bedrock_profiles_listing *l = bedrock_profiles_current(b->profiles);
+    if (l == NULL)
+        return LUA_NOREF;
+    if (l->serial != b->listed_serial) {
+        if (b->listed_ref != LUA_NOREF)
+            luaL_unref(p->config->L, LUA_REGISTRYINDEX, b->listed_ref);
+        b->listed_ref = bedrock_listed_table(p->config, (const char *const *)l->ids, l->n);
+        b->listed_serial = l->serial;
     }
+    return b->listed_ref;
+}
+
+static int resolve_model(struct provider *p, const struct client_request *cr, struct bedrock_model *m, char *err,
+                         size_t errlen)
+{
+    struct bedrock *b = p->impl;
     const char *model = cr->model_override ? cr->model_override : cr->model;
+    return bedrock_model_resolve_listed(p->config, model, b->region, b->region_prefix, current_listed_ref(p), m, err,
+                                        errlen);
+}
+
+/* Builds the request once the model id is known; returns ps while credentials are looked up,
+ * NULL once done ran. */
+static void *build_request(struct pending_sign *ps)
+{
+    struct provider *p = ps->p;
+    struct bedrock *b = p->impl;
+    const struct client_request *cr = ps->cr;
+    struct upstream_request *out = ps->out;
+    char err[400];
     struct bedrock_model m;
-    if (bedrock_model_resolve(p->config, model, b->region, b->region_prefix, &m, err, sizeof(err)) != 0) {
-        done(ud, "invalid_request_error", err);
+    if (resolve_model(p, cr, &m, err, sizeof(err)) != 0) {
+        pending_done(ps, "invalid_request_error", err);
         return NULL;
     }
     snprintf(out->model_sent, sizeof(out->model_sent), "%s", m.id);
     out->route = m.mantle ? "mantle" : "invoke";
-    struct pending_sign *ps = calloc(1, sizeof(*ps));
-    if (ps == NULL)
-        abort();
-    ps->p = p, ps->out = out, ps->done = done, ps->ud = ud;
-    snprintf(ps->content_type, sizeof(ps->content_type), "application/json");
-    snprintf(ps->accept, sizeof(ps->accept), "application/json");
     if (m.mantle)
         prepare_mantle(b, cr, &m, ps, out);
     else
@@ -439,10 +530,40 @@ static void *bedrock_prepare(struct provider *p, const struct client_request *cr
     return ps;
 }
 
+static void on_listing_ready(void *ud)
+{
+    struct pending_sign *ps = ud;
+    ps->listing_wait = NULL;
+    build_request(ps);
+}
+
+static void *bedrock_prepare(struct provider *p, const struct client_request *cr, struct upstream_request *out,
+                             provider_prepared_cb done, void *ud)
+{
+    struct bedrock *b = p->impl;
+    if (cr->endpoint == ENDPOINT_PASSTHROUGH) {
+        done(ud, "not_found_error", "this endpoint is only served by Anthropic, not by Bedrock");
+        return NULL;
+    }
+    struct pending_sign *ps = calloc(1, sizeof(*ps));
+    if (ps == NULL)
+        abort();
+    ps->p = p, ps->cr = cr, ps->out = out, ps->done = done, ps->ud = ud;
+    snprintf(ps->content_type, sizeof(ps->content_type), "application/json");
+    snprintf(ps->accept, sizeof(ps->accept), "application/json");
+    /* the first request after a start waits (briefly) for the account's ids */
+    if ((ps->listing_wait = bedrock_profiles_wait(b->profiles, 0, on_listing_ready, ps)) != NULL)
+        return ps;
+    return build_request(ps);
+}
+
 static void bedrock_cancel_prepare(void *handle)
 {
     struct pending_sign *ps = handle;
-    aws_creds_wait_cancel(ps->wait);
+    if (ps->listing_wait != NULL)
+        bedrock_profiles_wait_cancel(ps->listing_wait);
+    if (ps->wait != NULL)
+        aws_creds_wait_cancel(ps->wait);
     pending_free(ps);
 }
 

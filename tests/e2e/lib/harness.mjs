@@ -176,6 +176,10 @@ export async function startProxy({ config = {}, env = {}, args = [], rawConfig =
     if (!(k in env)) delete childEnv[k];
   }
   childEnv.HOME = env.HOME ?? dir;
+  // A Bedrock provider lists the account's inference profiles on its control plane: never the
+  // real AWS from a test. Unless a test names one, that goes to a closed loopback port (the
+  // listing fails at once and the static table is used, as before discovery existed).
+  if (!('AWS_ENDPOINT_URL_BEDROCK' in env) && !('AWS_ENDPOINT_URL' in env)) childEnv.AWS_ENDPOINT_URL_BEDROCK = 'http://127.0.0.1:9';
   const child = spawn(PROXY_BIN, ['--config', configPath, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
