@@ -35,6 +35,11 @@ return {
   -- client_keys = { "ck-..." },             -- or client_keys_file = "/path/0600-file"
   header_timeout = 10,                       -- seconds to receive a request (slowloris)
 
+  -- Usage ledger (SQLite, one row per request, no content): nil = $XDG_STATE_HOME/claude-proxy/
+  -- usage.db (~/.local/state/...), a path, or false for none. Rows older than this are deleted.
+  -- usage_db = "/path/to/usage.db",
+  usage_retention_days = 90,
+
   -- Provider chain: on a trigger outcome (see fallback_on) the next one serves the request.
   order = { "anthropic", "bedrock" },
 

@@ -4,7 +4,7 @@
 set -e
 
 missing_pkgconfig() {
-    for m in libh2o libuv openssl libcjson zlib; do
+    for m in libh2o libuv openssl libcjson zlib sqlite3; do
         pkg-config --exists "$m" 2>/dev/null || { echo "$m"; return; }
     done
     pkg-config --exists lua5.4 2>/dev/null || pkg-config --exists lua 2>/dev/null || echo lua
@@ -22,7 +22,7 @@ Linux)
     if command -v apt-get >/dev/null 2>&1; then
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-        PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev openssl curl"
+        PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev libsqlite3-dev openssl curl"
         # keep an existing Node.js: NodeSource's nodejs brings npm (and conflicts with Debian's
         # npm package); Debian's nodejs needs the npm package beside it
         if ! command -v node >/dev/null 2>&1; then
@@ -36,12 +36,12 @@ Linux)
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $PKGS
         exit 0
     fi
-    echo "Please install: cmake pkg-config libh2o (2.2, libuv build) libuv openssl>=3 lua5.4 cjson zlib node npm" >&2
+    echo "Please install: cmake pkg-config libh2o (2.2, libuv build) libuv openssl>=3 lua5.4 cjson zlib sqlite3 node npm" >&2
     exit 1
     ;;
 Darwin)
     if command -v brew >/dev/null 2>&1; then
-        brew install cmake pkg-config libuv openssl@3 lua cjson node
+        brew install cmake pkg-config libuv openssl@3 lua cjson sqlite node
         if ! pkg-config --exists libh2o; then
             echo "libh2o (libuv build) is not packaged by Homebrew; install it with our formula:" >&2
             echo "  brew install --build-from-source packaging/homebrew/claude-proxy.rb" >&2
@@ -54,7 +54,7 @@ Darwin)
     exit 1
     ;;
 *)
-    echo "Unsupported OS: install cmake pkg-config libh2o libuv openssl lua5.4 cjson zlib node" >&2
+    echo "Unsupported OS: install cmake pkg-config libh2o libuv openssl lua5.4 cjson zlib sqlite3 node" >&2
     exit 1
     ;;
 esac

@@ -7,6 +7,7 @@
 #include "config.h"
 #include <lauxlib.h>
 #include "cooldown.h"
+#include "ledger.h"
 #include "log.h"
 #include "metrics.h"
 #include "prices.h"
@@ -165,6 +166,59 @@ static void price_answer(struct exchange *ex, struct answer_cost *c)
     }
 }
 
+static const char *endpoint_label(const struct exchange *ex)
+{
+    if (ex->params.format.api == API_OPENAI)
+        return "chat_completions";
+    return ex->cr.endpoint == ENDPOINT_MESSAGES ? "messages"
+         : ex->cr.endpoint == ENDPOINT_COUNT_TOKENS ? "count_tokens"
+                                                    : "passthrough";
+}
+
+/* Claude Code's session id, when it sent one: kept only if it looks like one (an id, no text). */
+static void session_id(const h2o_req_t *req, char *out, size_t outsize)
+{
+    out[0] = '\0';
+    const h2o_iovec_t *v = provider_client_header(req, "x-claude-code-session-id");
+    if (v == NULL || v->len == 0 || v->len >= outsize)
+        return;
+    for (size_t i = 0; i < v->len; i++) {
+        char c = v->base[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return;
+    }
+    memcpy(out, v->base, v->len);
+    out[v->len] = '\0';
+}
+
+/* The request's row in the usage ledger (queued; the ledger's thread writes it). */
+static void record_in_ledger(struct exchange *ex, const struct answer_cost *cost, uint64_t duration_ms)
+{
+    struct ledger_row row;
+    memset(&row, 0, sizeof(row));
+    row.time_ms = usage_clock_ms();
+    snprintf(row.provider, sizeof(row.provider), "%.*s", (int)sizeof(row.provider) - 1, ex->provider ? ex->provider->name : "proxy");
+    snprintf(row.route, sizeof(row.route), "%.*s", (int)sizeof(row.route) - 1, ex->ur.route ? ex->ur.route : "");
+    snprintf(row.client_model, sizeof(row.client_model), "%.*s", (int)sizeof(row.client_model) - 1, ex->cr.model);
+    snprintf(row.upstream_model, sizeof(row.upstream_model), "%.*s", (int)sizeof(row.upstream_model) - 1, ex->ur.model_sent);
+    snprintf(row.endpoint, sizeof(row.endpoint), "%.*s", (int)sizeof(row.endpoint) - 1, endpoint_label(ex));
+    session_id(ex->req, row.session, sizeof(row.session));
+    row.status = ex->req->res.status;
+    row.streamed = ex->is_sse;
+    row.fell_back = ex->fallbacks != 0;
+    row.subscription = cost->subscription;
+    if (cost->usage != NULL) {
+        row.input = cost->usage->input;
+        row.output = cost->usage->output;
+        row.cache_write = cost->usage->cache_write;
+        row.cache_read = cost->usage->cache_read;
+        row.cost_usd = cost->usd;
+    }
+    row.duration_ms = (uint32_t)duration_ms;
+    row.ttfb_ms = (uint32_t)ex->ttfb_ms;
+    ledger_record(&row);
+}
+
 static void log_request(struct exchange *ex)
 {
     h2o_req_t *req = ex->req;
@@ -192,6 +246,7 @@ static void log_request(struct exchange *ex)
              req->res.status, (unsigned long long)dur,
              (unsigned long long)ex->ttfb_ms, req->bytes_sent, ex->fallbacks ? " fallback=" : "",
              ex->fallbacks ? "yes" : "", tokens);
+    record_in_ledger(ex, &cost, dur);
     metrics_record_request(ex->provider ? ex->provider->name : NULL, ex->cr.endpoint, ex->params.format.api,
                            req->res.status, dur);
 }

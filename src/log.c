@@ -97,6 +97,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof(when) - n, ".%03d", (int)(tv.tv_usec / 1000));
 
+    flockfile(f); /* one whole line at a time: the usage ledger's thread logs too */
     if (json_lines) {
         fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, level_names[level]);
         put_json_escaped(f, msg);
@@ -107,4 +108,5 @@ void log_msg(enum log_level level, const char *fmt, ...)
         fputc('\n', f);
     }
     fflush(f);
+    funlockfile(f);
 }

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include "config.h"
 #include "exchange.h"
+#include "ledger.h"
 #include "log.h"
 #include "memory.h"
 #include "pidfile.h"
@@ -103,6 +104,22 @@ static int cmd_reload(const char *config_path)
     return 0;
 }
 
+/* The usage ledger lives as long as the process: a reload that moves it takes effect at restart. */
+static void start_ledger(struct proxy_config *cfg)
+{
+    char buf[4096];
+    const char *path = cfg->usage_db ? cfg->usage_db : ledger_default_path(buf, sizeof(buf));
+    if (cfg->usage_db_off) {
+        log_info("usage ledger: off (usage_db = false)");
+        return;
+    }
+    if (path == NULL) {
+        log_warn("usage ledger: no HOME or XDG_STATE_HOME to keep it in; set usage_db");
+        return;
+    }
+    ledger_start(path, cfg->usage_retention_days);
+}
+
 int main(int argc, char **argv)
 {
     const char *config_arg = NULL;
@@ -153,6 +170,7 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    start_ledger(cfg);
     memory_tune();
     static uv_loop_t loop; /* static: still reachable if we exit with connections open */
     uv_loop_init(&loop);
@@ -189,6 +207,7 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
 
     pidfile_remove(pid_path);
+    ledger_close(); /* what is still queued is written now */
     /* No teardown of H2O's context: 2.2.5 cannot close idle keep-alive client connections and
      * asserts when their timers are still linked. What is still allocated is reachable from the
      * loop and `server` (so LeakSanitizer still reports any real leak); the OS takes it back. */

@@ -23,6 +23,7 @@ class ClaudeProxy < Formula
   depends_on "libuv"
   depends_on "lua"
   depends_on "openssl@3"
+  depends_on "sqlite"
 
   uses_from_macos "zlib"
 

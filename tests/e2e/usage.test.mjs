@@ -2,7 +2,11 @@
 // JSON, Bedrock's event-stream, a stream cut midway), priced from lua/prices.lua, on the log line.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMock, startProxy, stopProxy, request, sleep, OAUTH_TOKEN, API_KEY } from './lib/harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { startMock, startProxy, stopProxy, request, sleep, tmpdir, anthropicHandler, OAUTH_TOKEN, API_KEY }
+  from './lib/harness.mjs';
 import { startBedrockMock, bedrockEnv, chunkFrame } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5-5', max_tokens: 100,
@@ -44,8 +48,13 @@ function usageHandler({ cut = false } = {}) {
   };
 }
 
-function logLine(proxy, pattern) {
-  return proxy.output.split('\n').filter((l) => pattern.test(l)).at(-1) ?? '';
+// The n-th log line matching pattern (1-based), once it is there (the log arrives through a pipe).
+async function logLine(proxy, pattern, n) {
+  for (let waited = 0; ; waited += 20) {
+    const lines = proxy.output.split('\n').slice(0, -1).filter((l) => pattern.test(l)); // whole lines only
+    if (lines.length >= n || waited > 10000) return lines[n - 1] ?? '';
+    await sleep(20);
+  }
 }
 
 // Sonnet 5.5, $2/$10, cache write 1.25x and read 0.1x input:
@@ -62,21 +71,18 @@ describe('usage on the log line', () => {
     try {
       let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 200, r.text);
-      await sleep(50);
-      let line = logLine(proxy, /POST \/v1\/messages .*status=200/);
+      let line = await logLine(proxy, /POST \/v1\/messages .*status=200/, 1);
       assert.match(line, / input=1500 output=250 cache_write=300 cache_read=20000 value_usd=0\.010250$/);
       r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }),
         headers: { 'x-api-key': API_KEY } });
       assert.equal(r.status, 200);
-      await sleep(50);
-      line = logLine(proxy, /POST \/v1\/messages .*status=200/);
+      line = await logLine(proxy, /POST \/v1\/messages .*status=200/, 2);
       assert.match(line, new RegExp(` input=1500 output=250 cache_write=300 cache_read=20000 spend_usd=${FULL_COST}$`));
       // the same through the OpenAI endpoint (converted answer, usage read from the upstream's)
       r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST',
         body: { model: 'claude-sonnet-5-5', stream: true, messages: [{ role: 'user', content: 'hi' }] } });
       assert.equal(r.status, 200);
-      await sleep(50);
-      assert.match(logLine(proxy, /POST \/v1\/chat\/completions/), / input=1500 output=250 .* value_usd=/);
+      assert.match(await logLine(proxy, /POST \/v1\/chat\/completions/, 1), / input=1500 output=250 .* value_usd=/);
     } finally {
       await stopProxy(proxy, assert);
     }
@@ -87,8 +93,7 @@ describe('usage on the log line', () => {
       const r = await request(`${cutProxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
       assert.equal(r.status, 200);
       assert.match(r.text, /event: error/);
-      await sleep(50);
-      const line = logLine(cutProxy, /POST \/v1\/messages .*status=200/);
+      const line = await logLine(cutProxy, /POST \/v1\/messages .*status=200/, 1);
       // 1500 * 2 + 1 * 10 + 750 + 4000 = 7760 micro-dollars
       assert.match(line, / input=1500 output=1 cache_write=300 cache_read=20000 value_usd=0\.007760$/);
     } finally {
@@ -120,19 +125,135 @@ describe('usage on the log line', () => {
       let r = await request(`${proxy.url}/v1/messages`, { method: 'POST',
         body: body({ model: 'claude-sonnet-4-5', stream: true }) });
       assert.equal(r.status, 200, r.text);
-      await sleep(50);
       // at the override: 1500 * 3.3 + 250 * 16.5 + 300 * 4 + 20000 * 0.33 = 4950 + 4125 + 1200 + 6600
-      assert.match(logLine(proxy, /POST \/v1\/messages .*status=200/),
+      assert.match(await logLine(proxy, /POST \/v1\/messages .*status=200/, 1),
         / input=1500 output=250 cache_write=300 cache_read=20000 spend_usd=0\.016875$/);
       // InvokeModel's JSON answer (the default mock's: 12 in, 5 out) at the same override
       r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-sonnet-4-5' }) });
       assert.equal(r.status, 200, r.text);
-      await sleep(50);
-      assert.match(logLine(proxy, /POST \/v1\/messages .*status=200/),
+      assert.match(await logLine(proxy, /POST \/v1\/messages .*status=200/, 2),
         / input=12 output=5 cache_write=0 cache_read=0 spend_usd=0\.000122$/);
     } finally {
       await stopProxy(proxy, assert);
       await mock.close();
     }
+  });
+});
+
+// Reads the ledger with Python's sqlite3 (node 20 has none): the rows of a query, as objects.
+function sql(db, query) {
+  const r = spawnSync('python3', ['-c', `
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.row_factory = sqlite3.Row
+print(json.dumps([dict(r) for r in c.execute(sys.argv[2])]))`, db, query], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function burst(url, n, concurrency, make) {
+  let next = 0;
+  const statuses = [];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      statuses[i] = (await request(`${url}/v1/messages`, make(i))).status;
+    }
+  }));
+  return statuses;
+}
+
+describe('the usage ledger', () => {
+  test('a burst of 1,000 requests: one row each, flushed at shutdown, kept across a restart', async () => {
+    const up = await startMock(usageHandler());
+    const dir = tmpdir('cp-ledger-');
+    const db = path.join(dir, 'sub', 'usage.db');
+    const config = { usage_db: db, order: ['anthropic'], providers: {
+      anthropic: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } } };
+    let proxy = await startProxy({ config, env: { CLAUDE_PROXY_LOG_LEVEL: 'info' } });
+    try {
+      const secretPrompt = 'a prompt that must never reach the ledger';
+      const statuses = await burst(proxy.url, 1000, 16, (i) => ({ method: 'POST',
+        body: body({ stream: i % 2 === 0, messages: [{ role: 'user', content: secretPrompt }] }),
+        headers: { 'x-claude-code-session-id': i < 10 ? '6f1c2a4e-0b8d-4c55-9a1e-3f2b7c9d0e11' : 'sess-2',
+          ...(i % 4 === 1 ? { 'x-api-key': API_KEY } : {}) } }));
+      assert.deepEqual([...new Set(statuses)], [200]);
+      await stopProxy(proxy, assert);
+      const [count] = sql(db, 'SELECT COUNT(*) AS n, SUM(streamed) AS streamed, SUM(input_tokens) AS input,'
+        + " SUM(billing = 'metered') AS metered, SUM(session_id = 'sess-2') AS sess2 FROM requests");
+      assert.deepEqual(count, { n: 1000, streamed: 500, input: 1500000, metered: 250, sess2: 990 });
+      const [row] = sql(db, "SELECT * FROM requests WHERE billing = 'metered' LIMIT 1");
+      assert.equal(row.provider, 'anthropic');
+      assert.equal(row.client_model, 'claude-sonnet-5-5');
+      assert.equal(row.endpoint, 'messages');
+      assert.equal(row.status, 200);
+      assert.equal(row.output_tokens, 250);
+      assert.equal(row.cache_write_tokens, 300);
+      assert.equal(row.cache_read_tokens, 20000);
+      assert.ok(Math.abs(row.cost_usd - 0.01025) < 1e-12, String(row.cost_usd));
+      assert.equal(row.fell_back, 0);
+      assert.ok(row.duration_ms >= row.ttfb_ms && row.ttfb_ms >= 0);
+      assert.ok(Math.abs(row.time_ms - Date.now()) < 120000);
+      assert.deepEqual(sql(db, 'PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+      assert.deepEqual(sql(db, 'PRAGMA user_version'), [{ user_version: 1 }]);
+      // never content, never a credential
+      const bytes = fs.readFileSync(db).toString('latin1');
+      for (const secret of [secretPrompt, OAUTH_TOKEN, API_KEY, 'sk-ant-']) assert.ok(!bytes.includes(secret), secret);
+
+      proxy = await startProxy({ config });
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200);
+      await stopProxy(proxy, assert);
+      assert.deepEqual(sql(db, 'SELECT COUNT(*) AS n FROM requests'), [{ n: 1001 }]);
+    } finally {
+      if (proxy.child.exitCode === null) await proxy.stop();
+      await up.close();
+    }
+  });
+
+  test('a corrupt or unusable file: requests are served, it is logged once; usage_db = false keeps none', async () => {
+    const up = await startMock(anthropicHandler());
+    const dir = tmpdir('cp-ledger-');
+    const db = path.join(dir, 'usage.db');
+    fs.writeFileSync(db, 'not a database '.repeat(500));
+    const providers = { anthropic: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } };
+    let proxy = await startProxy({ config: { usage_db: db, order: ['anthropic'], providers } });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(r.status, 200);
+        await sleep(400);
+      }
+      await stopProxy(proxy, assert);
+      const said = proxy.output.split('\n').filter((l) => l.includes(`usage ledger ${db}`) && l.includes('said once'));
+      assert.equal(said.length, 1, proxy.output);
+      assert.match(said[0], /file is not a database/);
+
+      proxy = await startProxy({ config: { usage_db: false, order: ['anthropic'], providers } });
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200);
+      await stopProxy(proxy, assert);
+      assert.ok(!fs.existsSync(path.join(proxy.dir, '.local')), 'no ledger in the default place');
+      assert.match(proxy.output, /usage ledger: off/);
+    } finally {
+      if (proxy.child.exitCode === null) await proxy.stop();
+      await up.close();
+    }
+  });
+
+  test('the default place is $XDG_STATE_HOME/claude-proxy/usage.db, else ~/.local/state', async () => {
+    const up = await startMock(anthropicHandler());
+    const state = tmpdir('cp-state-');
+    const providers = { anthropic: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } };
+    for (const env of [{ XDG_STATE_HOME: state }, {}]) {
+      const proxy = await startProxy({ config: { order: ['anthropic'], providers }, env });
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200);
+      await stopProxy(proxy, assert);
+      const db = env.XDG_STATE_HOME ? path.join(state, 'claude-proxy/usage.db')
+        : path.join(proxy.dir, '.local/state/claude-proxy/usage.db');
+      assert.deepEqual(sql(db, 'SELECT COUNT(*) AS n FROM requests'), [{ n: 1 }]);
+      assert.equal(fs.statSync(path.dirname(db)).mode & 0o777, 0o700);
+    }
+    await up.close();
   });
 });

@@ -172,7 +172,8 @@ export async function startProxy({ config = {}, env = {}, args = [], rawConfig =
   const text = rawConfig ?? `return ${lua(full)}\n`;
   fs.writeFileSync(configPath, text);
   const childEnv = { ...process.env, ...env };
-  for (const k of ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_PROXY_CONFIG']) {
+  for (const k of ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_PROXY_CONFIG', 'XDG_STATE_HOME',
+    'CLAUDE_PROXY_CLOCK_OFFSET']) {
     if (!(k in env)) delete childEnv[k];
   }
   childEnv.HOME = env.HOME ?? dir;
