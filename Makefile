@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-asan clean bench fuzz
+.PHONY: all deps build run test test-asan clean bench bench-readme fuzz
 
 all: build
 
@@ -37,6 +37,10 @@ bench: deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build build-release -j $(JOBS)
 	bench/run.sh
+
+# after `make bench`: its figures table into README.md
+bench-readme:
+	bench/readme-figures.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

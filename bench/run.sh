@@ -1,67 +1,75 @@
 #!/bin/sh
-# Benchmark: claude-proxy vs the mock upstream directly vs nginx proxy_pass, in one run.
-#   bench/run.sh            (make bench)   -- needs wrk and nginx (apt-get install wrk nginx-light)
-# Environment: DURATION (s, default 10), CONNS (default 32), THREADS (default 2), BIN.
-# Prints a table and writes bench/out/results.md.
+# Benchmark: claude-proxy beside nginx proxy_pass and the mock upstream directly, in one run.
+#   bench/run.sh            (make bench builds build-release first)
+# Needs wrk, nginx and taskset: as root with apt-get they are installed (wrk nginx-light), else it
+# says what to install. Linux only (CPU time comes from /proc).
+# Environment: DURATION (s per point, default 10), CONNS (default 32), THREADS (wrk, default 2), BIN,
+# POINTS (a grep -E pattern of the points to run, default all), PROFILE=1 (perf record -g of the
+# claude-proxy process during each point, to out/perf-*.data).
+# Layout: the proxy under test (claude-proxy or nginx proxy_pass) alone on the last CPU, wrk and the
+# mock upstream on the others (taskset), so that what is measured on the proxy's CPU is its own.
+# Writes bench/out/results.md (everything) and bench/out/summary.md (the figures table that
+# bench/readme-figures.sh puts into README.md).
 set -eu
 cd "$(dirname "$0")"
 BIN=${BIN:-../build-release/claude-proxy}
+MICRO=${MICRO:-$(dirname "$BIN")/bench_json_scan}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 OUT=out
 mkdir -p "$OUT"
-command -v wrk >/dev/null || { echo "bench needs wrk: sudo apt-get install wrk" >&2; exit 1; }
+
+need() { # command debian-package
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bench: installing $2" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2" >&2
+    else
+        echo "bench needs $1: sudo apt-get install $2 (Debian/Ubuntu)" >&2
+        exit 1
+    fi
+}
+need wrk wrk
+need nginx nginx-light
+need taskset util-linux
+need curl curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || { echo "bench needs nginx: sudo apt-get install nginx-light" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "bench: no $BIN (make bench builds it)" >&2; exit 1; }
+
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then
+    PROXY_CPU=$((NCPU - 1))
+    OTHER_CPUS=0-$((NCPU - 2))
+    PIN_PROXY="taskset -c $PROXY_CPU"
+    PIN_OTHER="taskset -c $OTHER_CPUS"
+    LAYOUT="pinned: the proxy under test alone on CPU $PROXY_CPU; wrk and the mock upstream on CPU $OTHER_CPUS"
+else
+    PIN_PROXY=""
+    PIN_OTHER=""
+    LAYOUT="not pinned (1 CPU): wrk, the upstream and the proxy share it"
+fi
 
 # outside the ephemeral port range, so that old connections cannot hold them
-UP=28101; NGX=28102; PROXY=28103
+UP=28101; NGX=28102; PROXY=28103; PROXY_BEDROCK=28104
 WORK=$(mktemp -d)
 chmod 755 "$WORK"  # nginx workers may run as another user
 cleanup() {
     [ -f "$WORK/up.pid" ] && kill "$(cat "$WORK/up.pid")" 2>/dev/null || true
     [ -f "$WORK/ngx.pid" ] && kill "$(cat "$WORK/ngx.pid")" 2>/dev/null || true
     [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null || true
+    [ -n "${BEDROCK_PID:-}" ] && kill "$BEDROCK_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
-# Request bodies: a small one, and the real Claude Code request padded to 256 KiB and 2 MiB.
-python3 - "$WORK" <<'PY'
-import json, sys
-work = sys.argv[1]
-small = {"model": "claude-sonnet-5", "max_tokens": 100, "messages": [{"role": "user", "content": "Say hello"}]}
-real = json.load(open("../tests/data/claude-code-request.json"))
-def write(name, obj):
-    open(f"{work}/{name}", "w").write(json.dumps(obj, separators=(",", ":")))
-write("small-json.json", small)
-write("small-sse.json", dict(small, stream=True))
-for size, name in ((256 * 1024, "256k"), (2 * 1024 * 1024, "2m")):
-    body = dict(real, stream=False)
-    body["messages"] = list(real["messages"])
-    base = len(json.dumps(body, separators=(",", ":")))
-    body["messages"].append({"role": "user", "content": "x" * max(0, size - base - 40)})
-    write(f"big-{name}.json", body)
-# SSE answer: a realistic short stream (~1.6 KB)
-evs = []
-def ev(t, d): evs.append(f"event: {t}\ndata: {json.dumps(dict(type=t, **d), separators=(',', ':'))}\n\n")
-ev("message_start", {"message": {"id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-5",
-   "content": [], "stop_reason": None, "usage": {"input_tokens": 10, "output_tokens": 1}}})
-ev("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-for w in "Hello! How can I help you with your code today? I can read files and run commands.".split():
-    ev("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": w + " "}})
-ev("content_block_stop", {"index": 0})
-ev("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 20}})
-ev("message_stop", {})
-open(f"{work}/answer.sse", "w").write("".join(evs))
-open(f"{work}/answer.json", "w").write(json.dumps({"id": "msg_bench", "type": "message", "role": "assistant",
-  "model": "claude-sonnet-5", "content": [{"type": "text", "text": "Hello! How can I help?"}],
-  "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 8}}))
-PY
+# Request bodies (small, the real Claude Code request, a 1 MiB conversation) and the answers:
+# the same 56 events as SSE and as a Bedrock event-stream.
+python3 bodies.py "$WORK"
 
-# The mock upstream: nginx answering POST /v1/messages from files (JSON, or SSE when the
-# request says "stream":true is not inspected: /sse/ paths answer SSE).
+# The mock upstream: nginx answering from files. /v1/messages answers JSON, or SSE with ?sse=1;
+# Bedrock's InvokeModel answers JSON and InvokeModelWithResponseStream the event-stream. It reads
+# the request and verifies nothing (no signature check), so that the proxy's cost is what shows.
 cat > "$WORK/up.conf" <<NGX
 worker_processes 1;
 pid $WORK/up.pid;
@@ -75,8 +83,12 @@ http {
   server {
     listen 127.0.0.1:$UP;
     location = /v1/messages { default_type application/json; if (\$arg_sse) { rewrite ^ /sse last; } rewrite ^ /json last; }
+    location ~ ^/model/[^/]+/invoke\$ { rewrite ^ /json last; }
+    location ~ ^/model/[^/]+/invoke-with-response-stream\$ { rewrite ^ /eventstream last; }
     location = /json { internal; default_type application/json; alias $WORK/answer.json; error_page 405 =200 \$uri; }
     location = /sse  { internal; default_type text/event-stream; alias $WORK/answer.sse; error_page 405 =200 \$uri; }
+    location = /eventstream { internal; default_type application/vnd.amazon.eventstream;
+                              alias $WORK/answer.eventstream; error_page 405 =200 \$uri; }
   }
 }
 NGX
@@ -98,25 +110,44 @@ http {
   }
 }
 NGX
-"$NGINX" -c "$WORK/up.conf" -p "$WORK"
-"$NGINX" -c "$WORK/ngx.conf" -p "$WORK"
+$PIN_OTHER "$NGINX" -c "$WORK/up.conf" -p "$WORK"
+$PIN_PROXY "$NGINX" -c "$WORK/ngx.conf" -p "$WORK"
 cat > "$WORK/proxy.lua" <<LUA
 return { port = $PROXY, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "anthropic" },
   providers = { anthropic = { type = "anthropic", base_url = "http://127.0.0.1:$UP" } } }
 LUA
-"$BIN" --config "$WORK/proxy.lua" 2>"$WORK/proxy.log" &
+cat > "$WORK/bedrock.lua" <<LUA
+return { port = $PROXY_BEDROCK, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "bedrock" },
+  providers = { bedrock = { type = "bedrock", region = "us-west-2", endpoint = "http://127.0.0.1:$UP" } } }
+LUA
+$PIN_PROXY "$BIN" --config "$WORK/proxy.lua" 2>"$WORK/proxy.log" &
 PROXY_PID=$!
+AWS_ACCESS_KEY_ID=AKIDBENCHMARKEXAMPLE AWS_SECRET_ACCESS_KEY=bench-secret-not-a-secret AWS_REGION=us-west-2 \
+    AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+    $PIN_PROXY "$BIN" --config "$WORK/bedrock.lua" 2>"$WORK/bedrock.log" &
+BEDROCK_PID=$!
 sleep 0.5
-# warm-up (and a check that each path answers)
+# warm-up, and a check that each path answers what it should
+check() { # port body query expected-text
+    got=$(curl -s -XPOST -H 'content-type: application/json' --data-binary @"$WORK/$2" "http://127.0.0.1:$1/v1/messages$3")
+    case $got in *"$4"*) ;; *)
+        echo "port $1 ($2$3) answered: $(echo "$got" | head -c 300)" >&2
+        cat "$WORK"/*.err "$WORK"/*.log >&2
+        exit 1 ;;
+    esac
+}
 for port in $UP $NGX $PROXY; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'content-type: application/json' \
-        --data-binary @"$WORK/small-json.json" "http://127.0.0.1:$port/v1/messages")
-    [ "$code" = 200 ] || { echo "port $port answered $code" >&2; cat "$WORK"/*.err "$WORK/proxy.log" >&2; exit 1; }
+    check $port small-json.json "" '"msg_bench"'
+    check $port small-sse.json "?sse=1" 'event: message_stop'
 done
+check $PROXY_BEDROCK bedrock-real-json.json "" '"msg_bench"'
+check $PROXY_BEDROCK bedrock-real-sse.json "" 'event: message_stop'
+n_events=$(curl -s -XPOST -H "content-type: application/json" --data-binary @"$WORK/bedrock-real-sse.json" "http://127.0.0.1:$PROXY_BEDROCK/v1/messages" | grep -c "^event: ")
+[ "$n_events" = 56 ] ||
+    { echo "the Bedrock stream arrived as $n_events SSE events, not 56" >&2; exit 1; }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# CPU time (user + system, clock ticks) a process has used: on a 2-core machine shared by wrk,
-# the upstream and the proxy, CPU per request is the fairer measure of a proxy's own cost.
+# CPU time (user + system, clock ticks) a process has used
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
@@ -125,7 +156,7 @@ IDLE_RSS=$(rss_kib "$PROXY_PID")
 # sample the proxy's RSS while the load runs
 (while kill -0 "$PROXY_PID" 2>/dev/null; do rss_kib "$PROXY_PID"; sleep 0.1; done) >"$WORK/rss.log" 2>/dev/null &
 
-# Busy CPU time of the whole machine (clock ticks): what wrk, the upstream and the proxy share.
+# Busy CPU time of the whole machine (clock ticks)
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 machine_idle() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; }
 
@@ -135,38 +166,79 @@ run() {
     t=$THREADS; [ "$5" -lt "$t" ] && t=$5
     c0=0; s0=0; [ -n "${6:-}" ] && { c0=$(cpu_ticks "$6"); s0=$(sys_ticks "$6"); }
     b0=$(machine_busy); i0=$(machine_idle)
-    out=$(BODY="$WORK/$4" wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
+    perf_pid=
+    if [ -n "${PROFILE:-}" ] && [ -n "${6:-}" ] && [ "$6" != "$NGX_WORKER" ]; then
+        # perf runs on the other CPUs; the profile is out/perf-<point>.data (perf report -i ...)
+        $PIN_OTHER perf record -q -g -p "$6" -o "$OUT/perf-$(echo "$1" | tr -c 'A-Za-z0-9\n' _).data" >/dev/null 2>&1 &
+        perf_pid=$!
+        sleep 0.2
+    fi
+    out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
     b1=$(machine_busy); i1=$(machine_idle)
+    [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
     n=$(echo "$out" | awk '/requests in/ {print $1}')
     per_req() { echo "$1 $2 $n" | awk -v hz="$CLK_TCK" '{ printf "%.1f", ($1 - $2) * 1e6 / hz / $3 }'; }
     cpu=-; sys=-; [ -n "${6:-}" ] && { cpu=$(per_req "$(cpu_ticks "$6")" "$c0"); sys=$(per_req "$(sys_ticks "$6")" "$s0"); }
     busy=$(per_req "$b1" "$b0")
     share=$(echo "$b0 $b1 $i0 $i1" | awk '{ printf "%.0f", 100 * ($2 - $1) / ($2 - $1 + $4 - $3) }')
-    echo "$out" | grep -q "Non-2xx" && { echo "$1: non-2xx answers" >&2; echo "$out" >&2; }
+    echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "$1: errors" >&2; echo "$out" >&2; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
     echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $sys $busy $share"
 }
 to_ms() { echo "$1" | awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v=v*1000 }; printf "%.3f", v }'; }
+# µs per request -> s per 10k requests
+per10k() { echo "$1" | awk '{ printf "%.2f", $1 / 100 }'; }
+ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "-" }'; }
 
+BODY_REAL=$(wc -c <"$WORK/real-json.json")
+BODY_CONV=$(wc -c <"$WORK/conv-json.json")
+HEAD="claude-proxy benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $NCPU CPUs, ${DURATION}s per point, wrk -t$THREADS; $LAYOUT; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-echo "# claude-proxy benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per point, wrk -t$THREADS)"
+echo "# $HEAD"
 echo
 echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/results.md"
+{
+echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC ($NCPU CPUs, $LAYOUT; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; ${DURATION}s per point)."
+echo "CPU is the proxy process's user + system time, in seconds per 10k requests."
+echo
+echo "| workload | conns | nginx rps | proxy rps | nginx CPU s/10k | proxy CPU s/10k | proxy/nginx CPU |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+} > "$OUT/summary.md"
 : > "$OUT/budget.md"
+{
+echo
+echo "Bedrock: the same requests to a mock InvokeModel that answers the same 56 events (a JSON message, or an"
+echo "event-stream of base64 \`chunk\` frames that the proxy turns into SSE), beside the Anthropic passthrough."
+echo
+echo "| Bedrock workload | conns | proxy rps | proxy CPU s/10k | passthrough CPU s/10k | Bedrock/passthrough CPU |"
+echo "| --- | --- | --- | --- | --- | --- |"
+} > "$OUT/bedrock.md"
 
+selected() { [ -z "${POINTS:-}" ] || echo "$1" | grep -qE "$POINTS"; }
 point() { # NAME QUERY BODY CONNS [TARGET]
+    selected "$1" || return 0
+    key=$(echo "$3" | tr -c 'a-z0-9\n' _)
     d=$(run "$1 direct" $UP "$2" "$3" "$4")
     n=$(run "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER")
     p=$(run "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID")
     [ -n "${5:-}" ] && budget "$1" "$5" $n $p
     set -- "$1" "$4" $d $n $p
     # $3..$9 direct (rps p50 p99 cpu sys busy share), $10..$16 nginx, $17..$23 proxy
-    echo "| $1 | $2 | $3 | ${10} | ${17} | $(echo "${17} ${10}" | awk '{printf "%.2f", $1/$2}') | $(echo "${17} $3" | awk '{printf "%.2f", $1/$2}') | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(echo "${13} ${20}" | awk '{printf "%.2f", $1/$2}') |" >> "$OUT/results.md"
+    echo "| $1 | $2 | $3 | ${10} | ${17} | $(ratio "${17}" "${10}") | $(ratio "${17}" "$3") | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(ratio "${13}" "${20}") |" >> "$OUT/results.md"
+    echo "| $1 | $2 | ${10} | ${17} | $(per10k "${13}") | $(per10k "${20}") | $(ratio "${20}" "${13}") |" >> "$OUT/summary.md"
+    eval "PROXY_CPU_$key=${20}"
+}
+bedrock_point() { # NAME BODY CONNS PASSTHROUGH_CPU
+    selected "$1" || return 0
+    p=$(run "$1" $PROXY_BEDROCK "" "$2" "$3" "$BEDROCK_PID")
+    set -- "$1" "$3" "$4" $p
+    echo "| $1 | $2 | - | - | $4 | - | - | - / - / $5 | - / - / $6 | - / $7 | - |" >> "$OUT/results.md"
+    echo "| $1 | $2 | $4 | $(per10k "$7") | $(per10k "$3") | $(ratio "$7" "$3") |" >> "$OUT/bedrock.md"
 }
 # What a throughput target leaves the proxy. With the machine saturated, requests/s is its busy CPU
 # divided by the CPU all processes spend per request; to serve TARGET times nginx's requests/s the
@@ -184,8 +256,13 @@ point "JSON, small body" "" small-json.json "$CONNS" 1.1
 point "SSE, small body" "?sse=1" small-sse.json "$CONNS" 1.5
 point "JSON, 1 connection (added latency)" "" small-json.json 1
 point "SSE, 1 connection (added latency)" "?sse=1" small-sse.json 1
-point "JSON, 256 KiB body" "" big-256k.json 8
-point "JSON, 2 MiB body" "" big-2m.json 4
+point "JSON, Claude Code body ($((BODY_REAL / 1024)) KiB)" "" real-json.json 8
+point "SSE, Claude Code body ($((BODY_REAL / 1024)) KiB)" "?sse=1" real-sse.json 8
+point "JSON, conversation ($((BODY_CONV / 1024)) KiB)" "" conv-json.json 4
+point "SSE, conversation ($((BODY_CONV / 1024)) KiB)" "?sse=1" conv-sse.json 4
+bedrock_point "Bedrock JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}"
+bedrock_point "Bedrock SSE (event-stream translated), Claude Code body" bedrock-real-sse.json 8 "${PROXY_CPU_real_sse_json:-0}"
+cat "$OUT/bedrock.md" >> "$OUT/summary.md"
 MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
 sleep 6 # the proxy hands freed heap pages back after a few idle seconds
 {
@@ -195,4 +272,13 @@ echo
 echo "Throughput targets as CPU budgets:"
 cat "$OUT/budget.md"
 } >> "$OUT/results.md"
+if [ -x "$MICRO" ]; then
+    {
+    echo
+    echo "Request scanner alone (\`bench_json_scan\`, best of 100 batches, pinned like the proxy):"
+    echo '```'
+    $PIN_PROXY "$MICRO" -r 100 "$WORK/real-json.json" "$WORK/conv-json.json"
+    echo '```'
+    } | tee -a "$OUT/results.md" >> "$OUT/summary.md"
+fi
 cat "$OUT/results.md"

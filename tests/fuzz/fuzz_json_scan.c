@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     sbuf out = SBUF_INIT;
     const char *keys[] = {"model"}, *values[] = {"\"claude-sonnet-4-5\""};
-    const char *drop[] = {"stream"};
-    json_splice(&o, drop, 1, keys, values, 1, "\"x\":1", &out);
+    const char *drop[] = {"stream", "x"}; /* "x" is added back: top-level names are unique */
+    json_splice(&o, drop, 2, keys, values, 1, "\"x\":1", &out);
     /* the splice may add two members: a body already at the scanner's limit may not re-scan */
     int room = o.count + 2 <= JSON_SCAN_MAX_MEMBERS;
     if (json_scan_object(out.data, out.len, &o2, &err) != 0 && room)
