@@ -56,7 +56,16 @@ return {
       token = util.oauth_token(),        -- CLAUDE_CODE_OAUTH_TOKEN or ~/.config/claude-proxy/token
       ca_file = util.env("CLAUDE_PROXY_ANTHROPIC_CA_FILE"),
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
-      fallback_on = { 429, 529, "connect" }, -- also possible: "5xx", "timeout", any status
+      -- What a 429 means: "plan_limit" (the quota headers say rejected: cool until the window
+      -- resets), "throttle" (any other 429: cool for retry-after, else throttle_cooldown
+      -- seconds), "extra_usage_required" (429/400 "Extra usage is required...": only that
+      -- request moves on). A numeric 429 stands for all three. Also possible: "5xx", "timeout",
+      -- any status.
+      fallback_on = { "plan_limit", "throttle", "extra_usage_required", 529, "connect" },
+      throttle_cooldown = 5,
+      -- "avoid": once answers are billed as extra usage (beyond the plan), treat Anthropic as at
+      -- its plan limit until the window resets and let the next provider serve; "use": keep on.
+      extra_usage = "use",
     },
     bedrock = {
       type = "bedrock",

@@ -255,16 +255,30 @@ static int read_access(struct proxy_config *c, lua_State *L, int cidx, char *err
     return r;
 }
 
-/* fallback_on = { 429, 529, "connect", "timeout", "5xx" } */
+/* fallback_on = { "plan_limit", "throttle", "extra_usage_required", 529, "connect", "timeout", "5xx" }.
+ * A numeric 429 stands for the three kinds of 429 (plan_limit, throttle, extra_usage_required),
+ * which is what it meant before they were told apart: a config that lists 429 falls back on every
+ * 429 as it did, each kind now cooling as long as it means. */
+static const struct {
+    const char *name;
+    unsigned flag;
+} fallback_names[] = {
+    {"connect", FALLBACK_CONNECT},
+    {"timeout", FALLBACK_TIMEOUT},
+    {"5xx", FALLBACK_5XX},
+    {"plan_limit", FALLBACK_PLAN_LIMIT},
+    {"throttle", FALLBACK_THROTTLE},
+    {"extra_usage_required", FALLBACK_EXTRA_USAGE_REQUIRED},
+};
+
 static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
 {
     lua_getfield(L, idx, "fallback_on");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        p->fallback_flags = FALLBACK_CONNECT;
-        p->fallback_statuses[0] = 429;
-        p->fallback_statuses[1] = 529;
-        p->num_fallback_statuses = 2;
+        p->fallback_flags = FALLBACK_CONNECT | FALLBACK_429_KINDS;
+        p->fallback_statuses[0] = 529;
+        p->num_fallback_statuses = 1;
         return 0;
     }
     if (!lua_istable(L, -1)) {
@@ -275,22 +289,23 @@ static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err
     lua_Integer n = luaL_len(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
-        if (lua_type(L, -1) == LUA_TNUMBER && p->num_fallback_statuses < FALLBACK_MAX_STATUSES) {
+        if (lua_type(L, -1) == LUA_TNUMBER && lua_tointeger(L, -1) == 429) {
+            p->fallback_flags |= FALLBACK_429_KINDS;
+        } else if (lua_type(L, -1) == LUA_TNUMBER && p->num_fallback_statuses < FALLBACK_MAX_STATUSES) {
             p->fallback_statuses[p->num_fallback_statuses++] = (int)lua_tointeger(L, -1);
         } else if (lua_type(L, -1) == LUA_TSTRING) {
             const char *s = lua_tostring(L, -1);
-            if (strcmp(s, "connect") == 0)
-                p->fallback_flags |= FALLBACK_CONNECT;
-            else if (strcmp(s, "timeout") == 0)
-                p->fallback_flags |= FALLBACK_TIMEOUT;
-            else if (strcmp(s, "5xx") == 0)
-                p->fallback_flags |= FALLBACK_5XX;
-            else {
+            size_t k = 0, count = sizeof(fallback_names) / sizeof(fallback_names[0]);
+            while (k < count && strcmp(s, fallback_names[k].name) != 0)
+                k++;
+            if (k == count) {
                 snprintf(err, errlen, "config: providers.%s.fallback_on: unknown outcome \"%s\" (use a status, "
-                         "\"connect\", \"timeout\" or \"5xx\")", p->name, s);
+                         "\"plan_limit\", \"throttle\", \"extra_usage_required\", \"connect\", \"timeout\" or "
+                         "\"5xx\")", p->name, s);
                 lua_pop(L, 2);
                 return -1;
             }
+            p->fallback_flags |= fallback_names[k].flag;
         } else {
             snprintf(err, errlen, "config: providers.%s.fallback_on: entries must be statuses or names", p->name);
             lua_pop(L, 2);
@@ -300,6 +315,20 @@ static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err
     }
     lua_pop(L, 1);
     return 0;
+}
+
+/* extra_usage = "use" (default) | "avoid" */
+static int read_extra_usage(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
+{
+    char *mode = NULL;
+    if (get_field_string(L, idx, "extra_usage", &mode, "use", err, errlen) != 0)
+        return -1;
+    int ok = strcmp(mode, "use") == 0 || strcmp(mode, "avoid") == 0;
+    p->extra_usage_avoid = strcmp(mode, "avoid") == 0;
+    if (!ok)
+        snprintf(err, errlen, "config: providers.%s.extra_usage = \"%s\" is not \"use\" or \"avoid\"", p->name, mode);
+    free(mode);
+    return ok ? 0 : -1;
 }
 
 static int add_provider(struct proxy_config *c, lua_State *L, const char *name, int tidx, char *err, size_t errlen)
@@ -335,7 +364,12 @@ static int add_provider(struct proxy_config *c, lua_State *L, const char *name, 
     if (get_field_number(L, tidx, "cooldown", &cooldown, 300, 0, 7 * 86400, err, errlen) != 0)
         return -1;
     p->cooldown_s = (unsigned)cooldown;
-    if (read_fallback_on(L, tidx, p, err, errlen) != 0 || config_read_provider_usage(c, p, L, tidx, err, errlen) != 0)
+    double throttle;
+    if (get_field_number(L, tidx, "throttle_cooldown", &throttle, 5, 0, 3600, err, errlen) != 0)
+        return -1;
+    p->throttle_cooldown_s = (unsigned)throttle;
+    if (read_fallback_on(L, tidx, p, err, errlen) != 0 || read_extra_usage(L, tidx, p, err, errlen) != 0 ||
+        config_read_provider_usage(c, p, L, tidx, err, errlen) != 0)
         return -1;
     char perr[400];
     perr[0] = '\0';

@@ -55,13 +55,27 @@ static int parse_http_date(const h2o_iovec_t *v, time_t *out)
     return 0;
 }
 
-static unsigned clamp(long long v, unsigned min, unsigned max)
+unsigned cooldown_clamp(long long v, unsigned min, unsigned max)
 {
     if (v < (long long)min)
         return min;
     if (v > (long long)max)
         return max;
     return (unsigned)v;
+}
+
+long long cooldown_retry_after(const h2o_header_t *headers, size_t num_headers, time_t now)
+{
+    const h2o_iovec_t *v = find(headers, num_headers, "retry-after");
+    long long secs;
+    time_t at;
+    if (v == NULL)
+        return -1;
+    if (parse_uint(v, &secs) == 0)
+        return secs;
+    if (parse_http_date(v, &at) == 0)
+        return at > now ? (long long)(at - now) : 0;
+    return -1;
 }
 
 unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback,
@@ -73,16 +87,16 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
     if ((v = find(headers, num_headers, "retry-after")) != NULL) {
         if (parse_uint(v, &secs) == 0) {
             *source = "retry-after";
-            return clamp(secs, min, max);
+            return cooldown_clamp(secs, min, max);
         }
         if (parse_http_date(v, &at) == 0) {
             *source = "retry-after";
-            return clamp((long long)(at - now), min, max);
+            return cooldown_clamp((long long)(at - now), min, max);
         }
     }
     if ((v = find(headers, num_headers, "anthropic-ratelimit-unified-reset")) != NULL && parse_uint(v, &secs) == 0) {
         *source = "anthropic-ratelimit-unified-reset";
-        return clamp(secs - (long long)now, min, max);
+        return cooldown_clamp(secs - (long long)now, min, max);
     }
     static const char *const resets[] = {"anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset",
                                          "anthropic-ratelimit-input-tokens-reset",
@@ -97,7 +111,7 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
     }
     if (best >= 0) {
         *source = "anthropic-ratelimit-*-reset";
-        return clamp(best, min, max);
+        return cooldown_clamp(best, min, max);
     }
     *source = "configured cooldown";
     return fallback;

@@ -11,4 +11,8 @@
 unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback,
                           unsigned min, unsigned max, const char **source);
 
+/* The seconds `retry-after` asks for (delta seconds or an HTTP date); -1 if absent or unreadable. */
+long long cooldown_retry_after(const h2o_header_t *headers, size_t num_headers, time_t now);
+unsigned cooldown_clamp(long long seconds, unsigned min, unsigned max);
+
 #endif

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "prices.h"
 #include "provider_state.h"
+#include "quota.h"
 #include "redact.h"
 #include "http_client.h"
 #include "upstream.h"
@@ -80,6 +81,7 @@ struct exchange {
     int is_sse;
     int upstream_sse; /* the upstream's own body is SSE (before any filter) */
     int error_mode; /* collecting an upstream error body to convert it */
+    int deciding;   /* ... or to tell what a 429/400 means before relaying it or falling back */
     sbuf error_body;
     h2o_header_t *up_headers;
     size_t num_up_headers;
@@ -112,9 +114,11 @@ struct exchange {
 
     /* last, and not zeroed: 6 KB that json_scan_object fills (count first) when a body is read */
     struct json_object_scan scan;
+    struct quota answer_quota; /* the quota headers of the answer being decided (valid while `deciding`) */
 };
 
 static void next_attempt(struct exchange *ex);
+static void decide_limit_answer(struct exchange *ex);
 static void try_send(struct exchange *ex);
 static void stop_checking_client(struct exchange *ex);
 
@@ -467,28 +471,43 @@ static const h2o_iovec_t *find_up_header(const h2o_header_t *h, size_t n, const 
     return NULL;
 }
 
-/* Copies the upstream's headers into the response (all but hop-by-hop ones) and keeps a copy
- * for converting an error body later. */
-static void copy_response_headers(struct exchange *ex, const h2o_header_t *headers, size_t n, int replace_type)
+/* Keeps a copy of the upstream's headers (for converting an error body later, or for deciding
+ * what an error means before relaying it). */
+static void keep_response_headers(struct exchange *ex, const h2o_header_t *headers, size_t n)
 {
     h2o_req_t *req = ex->req;
     ex->up_headers = h2o_mem_alloc_pool(&req->pool, sizeof(*ex->up_headers) * (n ? n : 1));
     ex->num_up_headers = n;
     for (size_t i = 0; i < n; i++) {
-        h2o_iovec_t name = h2o_strdup(&req->pool, headers[i].name->base, headers[i].name->len);
-        h2o_iovec_t value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
         ex->up_headers[i].name = h2o_mem_alloc_pool(&req->pool, sizeof(h2o_iovec_t));
-        *ex->up_headers[i].name = name;
-        ex->up_headers[i].value = value;
+        *ex->up_headers[i].name = h2o_strdup(&req->pool, headers[i].name->base, headers[i].name->len);
+        ex->up_headers[i].value = h2o_strdup(&req->pool, headers[i].value.base, headers[i].value.len);
         ex->up_headers[i].orig_name = NULL;
+    }
+}
+
+/* Adds the kept headers to the response (all but hop-by-hop ones, and the content type when a
+ * filter or conversion sets its own). */
+static void add_kept_headers(struct exchange *ex, const h2o_header_t *orig, int replace_type)
+{
+    h2o_req_t *req = ex->req;
+    for (size_t i = 0; i < ex->num_up_headers; i++) {
+        h2o_iovec_t name = *ex->up_headers[i].name, value = ex->up_headers[i].value;
         if (header_is_hop_by_hop(&name))
             continue;
         if (replace_type && (h2o_memis(name.base, name.len, H2O_STRLIT("content-type")) ||
                              h2o_memis(name.base, name.len, H2O_STRLIT("content-encoding"))))
             continue;
-        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, headers[i].orig_name, value.base,
-                              value.len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1,
+                              orig != NULL ? orig[i].orig_name : NULL, value.base, value.len);
     }
+}
+
+/* Copies the upstream's headers into the response and keeps a copy. */
+static void copy_response_headers(struct exchange *ex, const h2o_header_t *headers, size_t n, int replace_type)
+{
+    keep_response_headers(ex, headers, n);
+    add_kept_headers(ex, headers, replace_type);
 }
 
 static void on_ping(h2o_timeout_entry_t *entry);
@@ -650,7 +669,10 @@ static int on_body(struct http_client *client, const char *errstr)
         h2o_buffer_consume(inbuf, (*inbuf)->size);
         if (errstr != NULL) {
             ex->client = NULL;
-            finish_error_response(ex);
+            if (ex->deciding)
+                decide_limit_answer(ex);
+            else
+                finish_error_response(ex);
         }
         return 0;
     }
@@ -820,6 +842,140 @@ static void on_failure_before_response(struct exchange *ex, enum outcome outcome
     }
 }
 
+/* A status fallback_on lists (529, 5xx, ...; not 429, whose kinds are told apart below): cools
+ * the provider from the answer's headers and falls back (returns 1) if another provider can
+ * take the request; else returns 0 and the answer is relayed. */
+static int status_fallback(struct exchange *ex, int status, const h2o_header_t *headers, size_t num_headers)
+{
+    struct provider *p = ex->provider;
+    const char *source;
+    unsigned secs = cooldown_seconds(headers, num_headers, time(NULL), p->cooldown_s, ex->cfg->cooldown_min_s,
+                                     ex->cfg->cooldown_max_s, &source);
+    char why[200];
+    snprintf(why, sizeof(why), "%s (%d, cooldown %us from %s)", status == 529 ? "overloaded" : "failed", status, secs,
+             source);
+    cool_provider(ex, secs, why);
+    ex->last_outcome = OUTCOME_STATUS;
+    if (!later_provider_available(ex))
+        return 0; /* the last provider in the chain: its own answer is the most precise one */
+    fall_back(ex);
+    return 1;
+}
+
+/* A plan limit, a throttle or an answer that needs extra usage (quota.h tells them apart): each
+ * kind that fallback_on lists cools the provider as long as it means, is logged as what it is,
+ * and moves the request on (returns 1) if another provider can take it; else returns 0 and the
+ * answer is relayed. */
+static int limit_fallback(struct exchange *ex, int status, enum quota_answer_kind kind, const struct quota *q,
+                          const h2o_header_t *headers, size_t num_headers)
+{
+    static const unsigned flag_of_kind[] = {[QUOTA_ANSWER_PLAN_LIMIT] = FALLBACK_PLAN_LIMIT,
+                                            [QUOTA_ANSWER_THROTTLE] = FALLBACK_THROTTLE,
+                                            [QUOTA_ANSWER_EXTRA_USAGE_REQUIRED] = FALLBACK_EXTRA_USAGE_REQUIRED};
+    struct provider *p = ex->provider;
+    if (kind == QUOTA_ANSWER_OTHER || !(p->fallback_flags & flag_of_kind[kind]))
+        return 0;
+    time_t now = time(NULL);
+    long long retry_after = cooldown_retry_after(headers, num_headers, now);
+    char why[200];
+    if (kind == QUOTA_ANSWER_PLAN_LIMIT) {
+        /* retry-after when sent; else the rejected window's reset, which a plan-limit 429 carries */
+        const char *window = "unified";
+        int64_t reset = quota_limit_reset(q, &window);
+        char what[48], source[80] = "retry-after";
+        long long secs = retry_after;
+        if (secs < 0 && reset != 0) {
+            secs = reset > now ? reset - now : 0;
+            if (strcmp(window, "unified") != 0)
+                snprintf(source, sizeof(source), "anthropic-ratelimit-unified-%s-reset", window);
+            else
+                snprintf(source, sizeof(source), "anthropic-ratelimit-unified-reset");
+        }
+        unsigned cool = secs >= 0 ? cooldown_clamp(secs, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s) : p->cooldown_s;
+        if (secs < 0)
+            snprintf(source, sizeof(source), "the configured cooldown");
+        if (strcmp(window, "unified") != 0)
+            snprintf(what, sizeof(what), "%s window", window);
+        else
+            snprintf(what, sizeof(what), "%s", q->representative_claim[0] ? q->representative_claim : "quota");
+        snprintf(why, sizeof(why), "at its plan limit (429, %s rejected; cooldown %us from %s)", what, cool, source);
+        cool_provider(ex, cool, why);
+    } else if (kind == QUOTA_ANSWER_THROTTLE) {
+        /* a short server throttle, not the plan: only as long as it asks, or a few seconds */
+        unsigned cool = retry_after >= 0 ? cooldown_clamp(retry_after, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s)
+                                         : p->throttle_cooldown_s;
+        snprintf(why, sizeof(why), "throttled (429, not the plan limit; cooldown %us from %s)", cool,
+                 retry_after >= 0 ? "retry-after" : "throttle_cooldown");
+        if (cool > 0)
+            cool_provider(ex, cool, why);
+    } else {
+        /* this request needs what the plan does not include (e.g. a long context); others are fine */
+        const char *next = next_provider_name(ex);
+        log_warn("%s: extra usage is required for this request (%d); %s%s, no cooldown", p->name, status,
+                 next != NULL ? "it goes to " : "relayed, no other provider", next != NULL ? next : "");
+    }
+    ex->last_outcome = OUTCOME_STATUS;
+    if (!later_provider_available(ex))
+        return 0;
+    fall_back(ex);
+    return 1;
+}
+
+/* Every answer's quota headers go into the provider's state. With extra_usage = "avoid", an
+ * answer served as extra usage puts the provider in a plan-limit cooldown until the window
+ * resets (this answer is relayed: it is already paid for). */
+static void note_quota(struct exchange *ex, const struct quota *q)
+{
+    struct provider *p = ex->provider;
+    quota_merge(&p->state->quota, q);
+    if (!p->extra_usage_avoid || !quota_serving_extra_usage(q))
+        return;
+    const char *window = "unified";
+    int64_t reset = quota_limit_reset(q, &window);
+    time_t now = time(NULL);
+    unsigned secs = reset > now ? cooldown_clamp(reset - now, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s)
+                                : p->cooldown_s;
+    char why[200];
+    snprintf(why, sizeof(why), "served as extra usage, which extra_usage = \"avoid\" refuses (plan limit; cooldown %us "
+             "from %s)", secs, reset > now ? "the reset" : "the configured cooldown");
+    cool_provider(ex, secs, why);
+}
+
+/* 1 if telling what this answer means needs its body (see quota_classify) and fallback_on
+ * lists a kind that depends on it. */
+static int limit_needs_body(const struct provider *p, int status, const struct quota *q)
+{
+    if (!quota_classify_needs_body(status, q))
+        return 0;
+    unsigned wanted = status == 429 ? FALLBACK_THROTTLE | FALLBACK_EXTRA_USAGE_REQUIRED : FALLBACK_EXTRA_USAGE_REQUIRED;
+    return (p->fallback_flags & wanted) != 0;
+}
+
+/* The body of a 429/400 has arrived: fall back, or relay it as the error it is. */
+static void decide_limit_answer(struct exchange *ex)
+{
+    struct provider *p = ex->provider;
+    const char *body = ex->error_body.data ? ex->error_body.data : "";
+    ex->deciding = 0;
+    enum quota_answer_kind kind = quota_classify(ex->status, &ex->answer_quota, body, ex->error_body.len);
+    int fell_back = kind != QUOTA_ANSWER_OTHER
+                        ? limit_fallback(ex, ex->status, kind, &ex->answer_quota, ex->up_headers, ex->num_up_headers)
+                        : provider_should_fallback_status(p, ex->status) &&
+                              status_fallback(ex, ex->status, ex->up_headers, ex->num_up_headers);
+    if (fell_back) {
+        ex->status = 0;
+        ex->error_mode = 0;
+        sbuf_free(&ex->error_body);
+        ex->up_headers = NULL;
+        ex->num_up_headers = 0;
+        return;
+    }
+    p->state->errors++;
+    ex->req->res.status = ex->status;
+    add_kept_headers(ex, NULL, 1);
+    finish_error_response(ex);
+}
+
 static http_client_body_cb on_head(struct http_client *client, const char *errstr, int status, h2o_header_t *headers,
                                    size_t num_headers)
 {
@@ -833,21 +989,24 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     }
     metrics_record_upstream_response(p->name, status, monotonic_ms() - ex->attempt_started_ms);
 
-    if (provider_should_fallback_status(p, status)) {
-        const char *source;
-        unsigned secs = cooldown_seconds(headers, num_headers, time(NULL), p->cooldown_s, ex->cfg->cooldown_min_s,
-                                         ex->cfg->cooldown_max_s, &source);
-        char why[200];
-        snprintf(why, sizeof(why), "%s (%d, cooldown %us from %s)",
-                 status == 429 ? "rate-limited" : status == 529 ? "overloaded" : "failed", status, secs, source);
-        cool_provider(ex, secs, why);
-        ex->last_outcome = OUTCOME_STATUS;
-        if (later_provider_available(ex)) {
-            ex->client = NULL;
-            fall_back(ex);
-            return NULL;
-        }
-        /* the last provider in the chain: its own answer is the most precise one */
+    struct quota *q = &ex->answer_quota;
+    if (quota_parse(headers, num_headers, time(NULL), q))
+        note_quota(ex, q);
+    if (limit_needs_body(p, status, q)) {
+        /* the body says whether it is a throttle or "extra usage is required": read it first */
+        ex->status = status;
+        ex->deciding = ex->error_mode = 1;
+        keep_response_headers(ex, headers, num_headers);
+        if (errstr == NULL)
+            return on_body;
+        ex->client = NULL;
+        decide_limit_answer(ex);
+        return NULL;
+    }
+    if (status == 429 ? limit_fallback(ex, status, quota_classify(status, q, NULL, 0), q, headers, num_headers)
+                      : provider_should_fallback_status(p, status) && status_fallback(ex, status, headers, num_headers)) {
+        ex->client = NULL;
+        return NULL;
     }
 
     ex->status = status;

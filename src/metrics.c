@@ -321,6 +321,85 @@ static void render_cooldown_state(sbuf *out, struct proxy_config *cfg)
     }
 }
 
+/* The quota each provider's answers last stated (Anthropic's unified headers): utilization and
+ * reset per window, statuses as one 0/1 series per known status (window "overall" is the overall
+ * status, "extra_usage" the extra-usage state). Providers that never sent the headers have none. */
+static void render_quota(sbuf *out, struct proxy_config *cfg)
+{
+    static const enum quota_status statuses[] = {QUOTA_STATUS_ALLOWED, QUOTA_STATUS_ALLOWED_WARNING,
+                                                 QUOTA_STATUS_REJECTED};
+    char labels[96], value[32];
+    family(out, "claude_proxy_quota_utilization_ratio", "gauge",
+           "Fraction of the quota window used, as the provider's last answer stating it said (may exceed 1).");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        const struct provider_state *s = cfg->providers[i]->state;
+        for (size_t j = 0; s->quota.present && j < s->quota.num_windows; j++) {
+            const struct quota_window *w = &s->quota.windows[j];
+            if (!w->has_utilization)
+                continue;
+            snprintf(labels, sizeof(labels), "window=\"%s\"", w->name); /* plain characters only */
+            snprintf(value, sizeof(value), "%g", w->utilization);
+            sample(out, "claude_proxy_quota_utilization_ratio", "", s->name, labels, value);
+        }
+        if (s->quota.present && s->quota.extra_usage.has_utilization) {
+            snprintf(value, sizeof(value), "%g", s->quota.extra_usage.utilization);
+            sample(out, "claude_proxy_quota_utilization_ratio", "", s->name, "window=\"extra_usage\"", value);
+        }
+    }
+    family(out, "claude_proxy_quota_reset_timestamp_seconds", "gauge",
+           "When the quota window resets (Unix time), as the provider's last answer stating it said.");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        const struct provider_state *s = cfg->providers[i]->state;
+        if (!s->quota.present)
+            continue;
+        if (s->quota.reset > 0)
+            sample_u64(out, "claude_proxy_quota_reset_timestamp_seconds", "", s->name, "window=\"overall\"",
+                       (uint64_t)s->quota.reset);
+        for (size_t j = 0; j < s->quota.num_windows; j++) {
+            const struct quota_window *w = &s->quota.windows[j];
+            snprintf(labels, sizeof(labels), "window=\"%s\"", w->name);
+            if (w->reset > 0)
+                sample_u64(out, "claude_proxy_quota_reset_timestamp_seconds", "", s->name, labels, (uint64_t)w->reset);
+        }
+        if (s->quota.extra_usage.reset > 0)
+            sample_u64(out, "claude_proxy_quota_reset_timestamp_seconds", "", s->name, "window=\"extra_usage\"",
+                       (uint64_t)s->quota.extra_usage.reset);
+    }
+    family(out, "claude_proxy_quota_status", "gauge",
+           "1 for the status the provider's last answer stated for the window (overall: the plan as a whole, "
+           "extra_usage: extra usage), 0 for the other statuses.");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        const struct provider_state *s = cfg->providers[i]->state;
+        if (!s->quota.present)
+            continue;
+        for (int j = -1; j <= (int)s->quota.num_windows; j++) {
+            const char *window = j < 0 ? "overall" : j < (int)s->quota.num_windows ? s->quota.windows[j].name : "extra_usage";
+            enum quota_status st = j < 0 ? s->quota.status : j < (int)s->quota.num_windows ? s->quota.windows[j].status
+                                                                                            : s->quota.extra_usage.status;
+            if (st == QUOTA_STATUS_NONE)
+                continue;
+            for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++) {
+                snprintf(labels, sizeof(labels), "window=\"%s\",status=\"%s\"", window, quota_status_name(statuses[k]));
+                sample_u64(out, "claude_proxy_quota_status", "", s->name, labels, st == statuses[k]);
+            }
+        }
+    }
+    family(out, "claude_proxy_quota_extra_usage_in_use", "gauge",
+           "1 while the provider's answers are billed as extra usage (beyond the plan), else 0.");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        const struct provider_state *s = cfg->providers[i]->state;
+        if (s->quota.present)
+            sample_u64(out, "claude_proxy_quota_extra_usage_in_use", "", s->name, NULL, quota_serving_extra_usage(&s->quota));
+    }
+    family(out, "claude_proxy_quota_last_seen_timestamp_seconds", "gauge",
+           "When an answer of the provider last carried quota headers (Unix time).");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        const struct provider_state *s = cfg->providers[i]->state;
+        if (s->quota.present)
+            sample_u64(out, "claude_proxy_quota_last_seen_timestamp_seconds", "", s->name, NULL, (uint64_t)s->quota.seen);
+    }
+}
+
 static void render_upstream_times(sbuf *out)
 {
     family(out, "claude_proxy_upstream_time_to_first_byte_seconds", "histogram",
@@ -383,6 +462,7 @@ void metrics_render(sbuf *out, struct proxy_config *cfg)
     render_responses(out);
     render_provider_counters(out);
     render_cooldown_state(out, cfg);
+    render_quota(out, cfg);
     render_upstream_times(out);
     render_usage(out);
     family(out, "claude_proxy_bytes_streamed_total", "counter", "Response bytes sent to clients.");

@@ -81,6 +81,12 @@ struct provider_ops {
 #define FALLBACK_CONNECT 0x1 /* no connection / TLS failure before any response */
 #define FALLBACK_TIMEOUT 0x2 /* no response headers within request_timeout */
 #define FALLBACK_5XX 0x4     /* any 500-599 */
+/* What a 429 (or a 400) of Anthropic's means (quota.h classifies it): */
+#define FALLBACK_PLAN_LIMIT 0x8            /* 429 whose quota headers say rejected: cool until the reset */
+#define FALLBACK_THROTTLE 0x10             /* any other 429: cool for retry-after or throttle_cooldown only */
+#define FALLBACK_EXTRA_USAGE_REQUIRED 0x20 /* 429 or 400 "Extra usage is required ...": no cooldown */
+/* A numeric 429 in fallback_on stands for all three (what it meant before they were told apart). */
+#define FALLBACK_429_KINDS (FALLBACK_PLAN_LIMIT | FALLBACK_THROTTLE | FALLBACK_EXTRA_USAGE_REQUIRED)
 #define FALLBACK_MAX_STATUSES 16
 
 struct price_table;
@@ -90,6 +96,8 @@ struct provider {
     const struct provider_ops *ops;
     char *name;
     unsigned cooldown_s;
+    unsigned throttle_cooldown_s; /* a throttle without retry-after cools this long */
+    int extra_usage_avoid;        /* extra_usage = "avoid": answers billed as extra usage count as a plan limit */
     unsigned fallback_flags;
     int fallback_statuses[FALLBACK_MAX_STATUSES];
     size_t num_fallback_statuses;
@@ -106,6 +114,7 @@ extern const struct provider_ops provider_anthropic;
 extern const struct provider_ops provider_bedrock;
 
 /* Shared helpers for providers. */
+/* 1 if fallback_on lists this status (for 429: any of its kinds). */
 int provider_should_fallback_status(const struct provider *p, int status);
 /* Appends "name: value\r\n" for the client's headers worth forwarding (anthropic-*, x-*,
  * user-agent, content-type, accept...), skipping hop-by-hop and the names in skip[]. */

@@ -18,6 +18,8 @@ const struct provider_ops *provider_ops_find(const char *type)
 
 int provider_should_fallback_status(const struct provider *p, int status)
 {
+    if (status == 429) /* some kind of 429 at least (which ones: the FALLBACK_429_KINDS flags) */
+        return (p->fallback_flags & FALLBACK_429_KINDS) != 0;
     if ((p->fallback_flags & FALLBACK_5XX) && status >= 500 && status <= 599)
         return 1;
     for (size_t i = 0; i < p->num_fallback_statuses; i++)

@@ -1,9 +1,11 @@
-/* Per-provider state that outlives config reloads (keyed by provider name): cooldown and
- * counters, shown in /health and / and used to skip a cooling provider. */
+/* Per-provider state that outlives config reloads (keyed by provider name): cooldown, counters
+ * and the last quota the provider's answers stated, shown in /health and / and used to skip a
+ * cooling provider. */
 #ifndef CP_PROVIDER_STATE_H
 #define CP_PROVIDER_STATE_H
 #include <stdint.h>
 #include <time.h>
+#include "quota.h"
 
 struct provider_state {
     char *name;
@@ -11,6 +13,7 @@ struct provider_state {
     time_t cooling_until_wall;
     char reason[160];
     uint64_t requests, fallbacks, errors;
+    struct quota quota; /* merged from every answer that carried the quota headers */
     struct provider_state *next;
 };
 

@@ -36,6 +36,60 @@ static void append_time(sbuf *out, time_t t)
     sbuf_json_string(out, buf, strlen(buf));
 }
 
+/* "name":{"reset":epoch,"reset_at":"ISO 8601"} members for a reset time (nothing if unknown). */
+static void append_reset(sbuf *out, const char *key, int64_t epoch)
+{
+    if (epoch <= 0)
+        return;
+    sbuf_printf(out, ",\"%s\":%lld,\"%s_at\":", key, (long long)epoch, key);
+    append_time(out, (time_t)epoch);
+}
+
+static void append_status(sbuf *out, enum quota_status st)
+{
+    const char *name = quota_status_name(st);
+    if (name != NULL)
+        sbuf_printf(out, ",\"status\":\"%s\"", name);
+}
+
+/* What the provider's answers last said of its quota (Anthropic's unified headers). */
+static void append_quota(sbuf *out, const struct quota *q)
+{
+    sbuf_puts(out, ",\"quota\":{\"last_seen\":");
+    append_time(out, q->seen);
+    sbuf_printf(out, ",\"last_seen_epoch\":%lld", (long long)q->seen);
+    append_status(out, q->status);
+    if (q->representative_claim[0] != '\0')
+        sbuf_printf(out, ",\"representative_claim\":\"%s\"", q->representative_claim); /* plain characters only */
+    append_reset(out, "reset", q->reset);
+    if (q->has_fallback_percentage)
+        sbuf_printf(out, ",\"fallback_percentage\":%g", q->fallback_percentage);
+    sbuf_puts(out, ",\"windows\":{");
+    for (size_t i = 0; i < q->num_windows; i++) {
+        const struct quota_window *w = &q->windows[i];
+        sbuf_printf(out, "%s\"%s\":{\"last_seen\":", i ? "," : "", w->name); /* names are plain characters */
+        append_time(out, w->seen);
+        if (w->has_utilization)
+            sbuf_printf(out, ",\"utilization\":%g", w->utilization);
+        append_status(out, w->status);
+        append_reset(out, "reset", w->reset);
+        sbuf_putc(out, '}');
+    }
+    sbuf_putc(out, '}');
+    const struct quota_extra_usage *x = &q->extra_usage;
+    if (x->present) {
+        sbuf_printf(out, ",\"extra_usage\":{\"in_use\":%s", x->in_use ? "true" : "false");
+        append_status(out, x->status);
+        if (x->has_utilization)
+            sbuf_printf(out, ",\"utilization\":%g", x->utilization);
+        append_reset(out, "reset", x->reset);
+        if (x->disabled_reason[0] != '\0')
+            sbuf_printf(out, ",\"disabled_reason\":\"%s\"", x->disabled_reason);
+        sbuf_putc(out, '}');
+    }
+    sbuf_putc(out, '}');
+}
+
 static void append_providers(sbuf *out, struct proxy_config *c)
 {
     uint64_t now = monotonic_ms();
@@ -64,6 +118,8 @@ static void append_providers(sbuf *out, struct proxy_config *c)
         }
         sbuf_printf(out, ",\"requests\":%llu,\"fallbacks\":%llu,\"errors\":%llu", (unsigned long long)s->requests,
                     (unsigned long long)s->fallbacks, (unsigned long long)s->errors);
+        if (s->quota.present)
+            append_quota(out, &s->quota);
         if (p->ops->describe) {
             sbuf d = SBUF_INIT;
             p->ops->describe(p, &d);

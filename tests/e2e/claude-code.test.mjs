@@ -86,7 +86,7 @@ describe('Claude Code through the proxy', { skip }, () => {
         assert.equal(q.headers['x-api-key'], undefined, 'no client credential goes to AWS');
         assert.doesNotMatch(JSON.stringify(q.headers), /sk-ant-/);
       }
-      assert.match(proxy.output, /anthropic rate-limited \(429, cooldown 600s from retry-after\), using bedrock until/);
+      assert.match(proxy.output, /anthropic at its plan limit \(429, quota rejected; cooldown 600s from retry-after\), using bedrock until/);
 
       const second = await claude(proxy.url, 'Say hello again');
       assert.equal(second.code, 0, second.out);

@@ -381,4 +381,54 @@ describe('/metrics', () => {
       await backup.close();
     }
   });
+
+  test('quota gauges: utilization and reset by window, status as labelled 0/1 series, extra usage', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const quota = {
+      'anthropic-ratelimit-unified-status': 'allowed_warning',
+      'anthropic-ratelimit-unified-reset': String(now + 3600),
+      'anthropic-ratelimit-unified-5h-status': 'allowed_warning',
+      'anthropic-ratelimit-unified-5h-utilization': '0.91',
+      'anthropic-ratelimit-unified-5h-reset': String(now + 3600),
+      'anthropic-ratelimit-unified-7d_oi-utilization': '0.2',
+      'anthropic-ratelimit-unified-overage-status': 'rejected',
+      'anthropic-ratelimit-unified-overage-disabled-reason': 'org_level_disabled',
+    };
+    const upstream = await startMock((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', ...quota });
+      res.end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-5',
+        content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } }));
+    });
+    const proxy = await startProxy({ config: { order: [ODD_NAME, 'quiet'], providers: {
+      [ODD_NAME]: { type: 'anthropic', base_url: upstream.url, token: OAUTH_TOKEN },
+      quiet: { type: 'anthropic', base_url: upstream.url, token: OAUTH_TOKEN },
+    } } });
+    try {
+      let m = validatePrometheus((await request(`${proxy.url}/metrics`)).text);
+      assert.equal(m.get('claude_proxy_quota_utilization_ratio').samples.length, 0, 'nothing known yet');
+      assert.equal((await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() })).status, 200);
+      m = validatePrometheus((await request(`${proxy.url}/metrics`)).text);
+      const p = { provider: ODD_NAME };
+      assert.equal(metric(m, 'claude_proxy_quota_utilization_ratio', { ...p, window: '5h' }), 0.91);
+      assert.equal(metric(m, 'claude_proxy_quota_utilization_ratio', { ...p, window: '7d_oi' }), 0.2);
+      assert.equal(metric(m, 'claude_proxy_quota_reset_timestamp_seconds', { ...p, window: '5h' }), now + 3600);
+      assert.equal(metric(m, 'claude_proxy_quota_reset_timestamp_seconds', { ...p, window: 'overall' }), now + 3600);
+      assert.equal(metric(m, 'claude_proxy_quota_reset_timestamp_seconds', { ...p, window: '7d_oi' }), undefined);
+      for (const [window, want] of [['overall', 'allowed_warning'], ['5h', 'allowed_warning'], ['extra_usage', 'rejected']]) {
+        for (const status of ['allowed', 'allowed_warning', 'rejected']) {
+          assert.equal(metric(m, 'claude_proxy_quota_status', { ...p, window, status }), status === want ? 1 : 0,
+            `${window} ${status}`);
+        }
+      }
+      assert.equal(metric(m, 'claude_proxy_quota_status', { ...p, window: '7d_oi', status: 'allowed' }), undefined,
+        'no status stated, no status series');
+      assert.equal(metric(m, 'claude_proxy_quota_extra_usage_in_use', p), 0);
+      const seen = metric(m, 'claude_proxy_quota_last_seen_timestamp_seconds', p);
+      assert.ok(seen >= now && seen <= now + 10, String(seen));
+      assert.ok(!m.get('claude_proxy_quota_status').samples.some((s) => s.labels.provider === 'quiet'));
+    } finally {
+      await stopProxy(proxy, assert);
+      await upstream.close();
+    }
+  });
 });

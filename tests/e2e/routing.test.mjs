@@ -33,7 +33,8 @@ function twoProviders(primary, backup, extra = {}, primaryExtra = {}) {
   return {
     order: ['primary', 'backup'],
     providers: {
-      primary: { type: 'anthropic', base_url: primary.url, token: OAUTH_TOKEN, cooldown: 1, ...primaryExtra },
+      primary: { type: 'anthropic', base_url: primary.url, token: OAUTH_TOKEN, cooldown: 1, throttle_cooldown: 1,
+        ...primaryExtra },
       backup: { type: 'anthropic', base_url: backup.url, token: OAUTH_TOKEN, cooldown: 1 },
     },
     cooldown_min: 1,
@@ -61,7 +62,7 @@ describe('fallback on rate limits', () => {
       const st = await providerState(proxy, 'primary');
       assert.equal(st.state, 'cooling');
       assert.equal(st.fallbacks, 1);
-      assert.match(proxy.output, /primary rate-limited \(429.*using backup until \d\d:\d\d:\d\d/);
+      assert.match(proxy.output, /primary throttled \(429.*using backup until \d\d:\d\d:\d\d/);
     } finally {
       await stopProxy(proxy, assert);
       await primary.close(); await backup.close();
@@ -188,7 +189,7 @@ describe('fallback on rate limits', () => {
         request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: i % 2 === 0 }) })));
       assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join(','));
       assert.equal(backup.requests.length, 50);
-      const lines = proxy.output.split('\n').filter((l) => /primary rate-limited/.test(l));
+      const lines = proxy.output.split('\n').filter((l) => /primary throttled/.test(l));
       assert.equal(lines.length, 1, lines.join('\n'));
       const metrics = (await request(`${proxy.url}/metrics`)).text;
       assert.match(metrics, /claude_proxy_cooldowns_total\{provider="primary"\} 1\n/);

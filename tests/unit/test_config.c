@@ -101,6 +101,7 @@ static void test_default(void)
     CHECK(provider_should_fallback_status(c->providers[0], 429));
     CHECK(provider_should_fallback_status(c->providers[0], 529));
     CHECK(!provider_should_fallback_status(c->providers[0], 500));
+    CHECK((c->providers[0]->fallback_flags & FALLBACK_429_KINDS) == FALLBACK_429_KINDS);
 
     char out[256];
     static const char *const cases[][2] = {
@@ -190,6 +191,7 @@ static void test_errors(void)
         {"return { providers = { anthropic = {} }, order = { 'bedrock' } }", "not a defined provider"},
         {"return { providers = { anthropic = { base_url = 'ftp//x' } } }", "invalid URL"},
         {"return { providers = { anthropic = { fallback_on = { 'sometimes' } } } }", "unknown outcome"},
+        {"return { providers = { anthropic = { extra_usage = 'maybe' } } }", "is not \"use\" or \"avoid\""},
         {"return { log_level = 'loud', providers = { anthropic = {} } }", "log_level"},
         {"error('custom failure')", ":1: custom failure"},
         {"return 5", "must return a table"},
@@ -269,6 +271,32 @@ static void test_list_form_and_secret_file(void)
         CHECK(a != NULL && a->cooldown_s == 5);
         CHECK(a != NULL && (a->fallback_flags & FALLBACK_TIMEOUT) && provider_should_fallback_status(a, 503));
         CHECK(a != NULL && !(a->fallback_flags & FALLBACK_CONNECT));
+        /* a numeric 429 stands for its three kinds */
+        CHECK(a != NULL && (a->fallback_flags & FALLBACK_429_KINDS) == FALLBACK_429_KINDS);
+        CHECK(a != NULL && a->throttle_cooldown_s == 5 && !a->extra_usage_avoid);
+        config_release(c);
+    }
+    unlink(path);
+
+    /* the kinds of 429 by name, each on its own; extra_usage and throttle_cooldown */
+    path = write_temp("return { providers = { a = { type = 'anthropic', fallback_on = { 'throttle', 529 },\n"
+                      "  extra_usage = 'avoid', throttle_cooldown = 2 } } }");
+    c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        struct provider *a = c->providers[0];
+        CHECK_INT_EQ(a->fallback_flags, FALLBACK_THROTTLE);
+        CHECK(provider_should_fallback_status(a, 429) && provider_should_fallback_status(a, 529));
+        CHECK(a->extra_usage_avoid && a->throttle_cooldown_s == 2);
+        config_release(c);
+    }
+    unlink(path);
+    path = write_temp("return { providers = { a = { type = 'anthropic', fallback_on = { 'plan_limit', "
+                      "'extra_usage_required' } } } }");
+    c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        CHECK_INT_EQ(c->providers[0]->fallback_flags, FALLBACK_PLAN_LIMIT | FALLBACK_EXTRA_USAGE_REQUIRED);
         config_release(c);
     }
     unlink(path);
