@@ -16,6 +16,7 @@
 #include "pidfile.h"
 #include "provider_state.h"
 #include "server.h"
+#include "usage_report.h"
 
 /* How long in-flight requests get to finish after SIGTERM/SIGINT. */
 #define SHUTDOWN_GRACE_MS 5000
@@ -24,6 +25,8 @@ static const char usage[] =
     "usage: claude-proxy [--config FILE]           run the proxy (foreground, logs to stderr)\n"
     "       claude-proxy --check [--config FILE]   validate the config and print what it would do\n"
     "       claude-proxy reload [--config FILE]    make the running proxy re-read its config (SIGHUP)\n"
+    "       claude-proxy usage [--since 5h|24h|7d|30d|YYYY-MM-DD] [--by provider|model|day|session]\n"
+    "                          [--json|--csv] [--config FILE]   tokens and cost from the usage ledger\n"
     "       claude-proxy --version | --help\n"
     "\n"
     "Config: --config, else $CLAUDE_PROXY_CONFIG, else ~/.config/claude-proxy/claude-proxy.lua,\n"
@@ -120,8 +123,62 @@ static void start_ledger(struct proxy_config *cfg)
     ledger_start(path, cfg->usage_retention_days);
 }
 
+/* claude-proxy usage ...: finds the ledger through the config, as the proxy does. */
+static int cmd_usage(int argc, char **argv)
+{
+    const char *config_arg = NULL, *since = "24h";
+    struct usage_query q = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) && v != NULL)
+            config_arg = v, i++;
+        else if (strncmp(a, "--config=", 9) == 0)
+            config_arg = a + 9;
+        else if (strcmp(a, "--since") == 0 && v != NULL)
+            since = v, i++;
+        else if (strcmp(a, "--by") == 0 && v != NULL && usage_parse_by(v, &q.by) == 0)
+            i++;
+        else if (strcmp(a, "--json") == 0)
+            q.format = USAGE_JSON;
+        else if (strcmp(a, "--csv") == 0)
+            q.format = USAGE_CSV;
+        else {
+            fprintf(stderr, "claude-proxy usage: bad argument \"%s\"%s\n%s", a,
+                    strcmp(a, "--by") == 0 ? " (provider, model, day or session)" : "", usage);
+            return 2;
+        }
+    }
+    if (usage_parse_since(since, usage_clock_ms(), &q.since_ms) != 0) {
+        fprintf(stderr, "claude-proxy usage: --since %s: use 5h, 24h, 7d, 30d (m, h, d) or a date YYYY-MM-DD\n",
+                since);
+        return 2;
+    }
+    q.since_label = since;
+    char pathbuf[4096], err[1024], dbbuf[4096];
+    const char *config_path = config_arg ? config_arg : config_default_path(pathbuf, sizeof(pathbuf));
+    struct proxy_config *c = config_load(config_path, err, sizeof(err));
+    if (c == NULL) {
+        fprintf(stderr, "claude-proxy usage: config error:\n  %s\n", err);
+        return 1;
+    }
+    const char *db = c->usage_db ? c->usage_db : ledger_default_path(dbbuf, sizeof(dbbuf));
+    int r;
+    if (c->usage_db_off || db == NULL) {
+        fprintf(stderr, "claude-proxy usage: this config keeps no usage ledger (usage_db = false)\n");
+        r = 1;
+    } else {
+        r = usage_report(db, &q, stdout, stderr);
+    }
+    config_release(c);
+    provider_state_free_all();
+    return r;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "usage") == 0)
+        return cmd_usage(argc, argv);
     const char *config_arg = NULL;
     int check = 0, reload = 0;
     for (int i = 1; i < argc; i++) {

@@ -5,8 +5,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startMock, startProxy, stopProxy, request, sleep, tmpdir, anthropicHandler, OAUTH_TOKEN, API_KEY }
+import { startMock, startProxy, stopProxy, request, sleep, tmpdir, anthropicHandler, OAUTH_TOKEN, API_KEY, PROXY_BIN }
   from './lib/harness.mjs';
+
+// `claude-proxy usage ...` with the proxy's config: its stdout, stderr and status.
+function usageCommand(configPath, ...args) {
+  const r = spawnSync(PROXY_BIN, ['usage', '--config', configPath, ...args], { encoding: 'utf8',
+    env: { ...process.env, HOME: path.dirname(configPath) } });
+  return { out: r.stdout, err: r.stderr, status: r.status };
+}
 import { startBedrockMock, bedrockEnv, chunkFrame } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5-5', max_tokens: 100,
@@ -202,8 +209,45 @@ describe('the usage ledger', () => {
       proxy = await startProxy({ config });
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 200);
+      // the report reads the file while the proxy runs (its row is written within a second or so)
+      await sleep(1500);
+      let u = usageCommand(proxy.configPath, '--json');
+      assert.equal(u.status, 0, u.err);
+      let j = JSON.parse(u.out);
+      assert.equal(j.total.requests, 1001);
       await stopProxy(proxy, assert);
       assert.deepEqual(sql(db, 'SELECT COUNT(*) AS n FROM requests'), [{ n: 1001 }]);
+
+      // and when it does not: 751 subscription requests (value) and 250 with an API key (spend)
+      u = usageCommand(proxy.configPath, '--json', '--since', '7d', '--by', 'provider');
+      assert.equal(u.status, 0, u.err);
+      j = JSON.parse(u.out);
+      assert.equal(j.by, 'provider');
+      assert.equal(j.ledger, db);
+      assert.equal(j.rows.length, 1);
+      const a = j.rows[0];
+      assert.equal(a.provider, 'anthropic');
+      assert.equal(a.requests, 1001);
+      assert.equal(a.fell_back, 0);
+      assert.equal(a.input_tokens, 1001 * 1500);
+      assert.equal(a.cache_read_tokens, 1001 * 20000);
+      assert.ok(Math.abs(a.cache_hit_share - 20000 / 21800) < 1e-9);
+      assert.ok(Math.abs(a.spend_usd - 250 * 0.01025) < 1e-9, String(a.spend_usd));
+      assert.ok(Math.abs(a.subscription_value_usd - 751 * 0.01025) < 1e-9);
+      u = usageCommand(proxy.configPath, '--by', 'session', '--csv');
+      assert.equal(u.status, 0, u.err);
+      const csv = u.out.trim().split('\n');
+      assert.match(csv[0], /^session,requests,fell_back,input_tokens,/);
+      assert.ok(csv.some((l) => l.startsWith('sess-2,990,0,1485000,247500,297000,19800000,0.9174,')), u.out);
+      assert.ok(csv.some((l) => l.startsWith('6f1c2a4e-0b8d-4c55-9a1e-3f2b7c9d0e11,10,')), u.out);
+      // a table a person reads at a glance
+      u = usageCommand(proxy.configPath);
+      assert.equal(u.status, 0, u.err);
+      assert.match(u.out, /^usage since .* \(24h\), by provider, from /);
+      assert.match(u.out, /\nprovider +requests +fell back +input +output +cache wr +cache rd +cache% +spend +sub value\n/);
+      assert.match(u.out, /\nanthropic +1,001 +0 +1\.5M +250\.2k +300\.3k +20\.0M +92% +\$2\.56 +\$7\.70\n/);
+      assert.equal(usageCommand(proxy.configPath, '--since', 'yesterday').status, 2);
+      assert.equal(usageCommand(proxy.configPath, '--by', 'colour').status, 2);
     } finally {
       if (proxy.child.exitCode === null) await proxy.stop();
       await up.close();
@@ -234,6 +278,9 @@ describe('the usage ledger', () => {
       await stopProxy(proxy, assert);
       assert.ok(!fs.existsSync(path.join(proxy.dir, '.local')), 'no ledger in the default place');
       assert.match(proxy.output, /usage ledger: off/);
+      const u = usageCommand(proxy.configPath);
+      assert.equal(u.status, 1);
+      assert.match(u.err, /keeps no usage ledger/);
     } finally {
       if (proxy.child.exitCode === null) await proxy.stop();
       await up.close();
