@@ -103,8 +103,16 @@ return {
   -- models.map["claude-opus-4-6"].thinking_budget = 16000     (statements go before `return`)
   models = models,
 
-  -- Optional per-request routing: return a provider order (and optionally a model).
+  -- Optional per-request routing: return a provider order (and optionally a model). req has
+  -- path, model, stream, client, headers, and quota: quota.anthropic (once Anthropic answered)
+  -- is what its quota headers last said: status ("allowed", "allowed_warning", "rejected"),
+  -- windows["5h"], ["7d"], ... each with utilization (0..1), reset (epoch s) and status, and
+  -- extra_usage.in_use. This one moves Haiku (Claude Code's background work: titles, summaries)
+  -- to Bedrock once the plan nears a limit, keeping the subscription for the main conversation:
   -- route = function(req)
-  --   if req.model:match("haiku") then return { "bedrock" } end
+  --   local q = req.quota.anthropic
+  --   local five = q and q.windows["5h"]
+  --   local near = q and (q.status == "allowed_warning" or (five and (five.utilization or 0) >= 0.8))
+  --   if near and req.model:match("haiku") then return { "bedrock", "anthropic" } end
   -- end,
 }

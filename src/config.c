@@ -855,6 +855,58 @@ size_t config_model_list(struct proxy_config *c, sbuf *out)
     return n;
 }
 
+static void set_number(lua_State *L, const char *key, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, key);
+}
+
+static void set_status(lua_State *L, enum quota_status st)
+{
+    if (quota_status_name(st) != NULL) {
+        lua_pushstring(L, quota_status_name(st));
+        lua_setfield(L, -2, "status");
+    }
+}
+
+/* { status=, representative_claim=, reset=, seen=, windows = { ["5h"] = { utilization=, reset=,
+ * status= }, ... }, extra_usage = { status=, in_use=, utilization=, reset= } } */
+static void push_quota(lua_State *L, const struct quota *q)
+{
+    lua_createtable(L, 0, 6);
+    set_status(L, q->status);
+    if (q->representative_claim[0] != '\0') {
+        lua_pushstring(L, q->representative_claim);
+        lua_setfield(L, -2, "representative_claim");
+    }
+    if (q->reset > 0)
+        set_number(L, "reset", (double)q->reset);
+    set_number(L, "seen", (double)q->seen);
+    lua_createtable(L, 0, (int)q->num_windows);
+    for (size_t i = 0; i < q->num_windows; i++) {
+        const struct quota_window *w = &q->windows[i];
+        lua_createtable(L, 0, 3);
+        if (w->has_utilization)
+            set_number(L, "utilization", w->utilization);
+        if (w->reset > 0)
+            set_number(L, "reset", (double)w->reset);
+        set_status(L, w->status);
+        lua_setfield(L, -2, w->name);
+    }
+    lua_setfield(L, -2, "windows");
+    if (q->extra_usage.present) {
+        lua_createtable(L, 0, 4);
+        set_status(L, q->extra_usage.status);
+        lua_pushboolean(L, quota_serving_extra_usage(q));
+        lua_setfield(L, -2, "in_use");
+        if (q->extra_usage.has_utilization)
+            set_number(L, "utilization", q->extra_usage.utilization);
+        if (q->extra_usage.reset > 0)
+            set_number(L, "reset", (double)q->extra_usage.reset);
+        lua_setfield(L, -2, "extra_usage");
+    }
+}
+
 static void route_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -868,7 +920,7 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
         return 0;
     lua_State *L = c->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->route_ref);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushstring(L, view->path);
     lua_setfield(L, -2, "path");
     lua_pushstring(L, view->model);
@@ -883,6 +935,17 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
         lua_setfield(L, -2, view->header_names[i]);
     }
     lua_setfield(L, -2, "headers");
+    /* req.quota[provider]: what that provider's answers last said of its quota (absent until
+     * one did: Bedrock's never do) */
+    lua_createtable(L, 0, (int)c->num_providers);
+    for (size_t i = 0; i < c->num_providers; i++) {
+        const struct provider_state *s = c->providers[i]->state;
+        if (s != NULL && s->quota.present) {
+            push_quota(L, &s->quota);
+            lua_setfield(L, -2, c->providers[i]->name);
+        }
+    }
+    lua_setfield(L, -2, "quota");
     lua_sethook(L, route_hook, LUA_MASKCOUNT, ROUTE_INSTRUCTION_LIMIT);
     int status = config_pcall(c, 1, 2, 0);
     lua_sethook(L, NULL, 0, 0);

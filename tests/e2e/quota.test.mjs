@@ -321,3 +321,40 @@ describe('extra_usage = "avoid"', () => {
     }
   });
 });
+
+describe('route(req) sees the quota', () => {
+  test('Haiku moves to the backup once the 5h window is above 80%; other models stay', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const primary = await switchable(okWith({ 'anthropic-ratelimit-unified-status': 'allowed',
+      'anthropic-ratelimit-unified-5h-utilization': '0.5', 'anthropic-ratelimit-unified-5h-reset': String(now + 600) }));
+    const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+    // the example of etc/claude-proxy.lua, with these providers' names
+    const route = `function(req)
+      local q = req.quota.primary
+      local five = q and q.windows["5h"]
+      local near = q and (q.status == "allowed_warning" or (five and (five.utilization or 0) >= 0.8))
+      proxy.log(string.format("route: backup quota %s, 5h %s reset %s", tostring(req.quota.backup),
+        five and tostring(five.utilization) or "-", five and tostring(five.reset) or "-"))
+      if near and req.model:match("haiku") then return { "backup", "primary" } end
+    end`;
+    const proxy = await startProxy({ config: { ...twoProviders(primary, backup), route: { lua: route } } });
+    try {
+      const haiku = { model: 'claude-haiku-5-5' };
+      assert.equal((await post(proxy, haiku)).json.content[0].text, 'Hello there', 'nothing known: primary');
+      assert.equal((await post(proxy, haiku)).json.content[0].text, 'Hello there', '50%: primary');
+      assert.match(proxy.output, new RegExp(`route: backup quota nil, 5h 0.5 reset ${now + 600}`));
+      primary.set(okWith({ 'anthropic-ratelimit-unified-status': 'allowed',
+        'anthropic-ratelimit-unified-5h-utilization': '0.85' }));
+      await post(proxy);
+      assert.equal((await post(proxy, haiku)).json.content[0].text, 'from backup', '85%: Haiku to the backup');
+      assert.equal((await post(proxy)).json.content[0].text, 'Hello there', 'Sonnet stays');
+      primary.set(okWith({ 'anthropic-ratelimit-unified-status': 'allowed_warning',
+        'anthropic-ratelimit-unified-5h-utilization': '0.1' }));
+      await post(proxy);
+      assert.equal((await post(proxy, haiku)).json.content[0].text, 'from backup', 'allowed_warning: to the backup');
+    } finally {
+      await stopProxy(proxy, assert);
+      await primary.close(); await backup.close();
+    }
+  });
+});
