@@ -50,7 +50,9 @@ int exchange_owns(const h2o_req_t *req)
     return 0;
 }
 
-enum outcome { OUTCOME_CONNECT, OUTCOME_TIMEOUT, OUTCOME_STATUS, OUTCOME_UNAVAILABLE };
+/* OUTCOME_INVALID: the upstream answered with a head that is no response to relay (see
+ * HTTP_CLIENT_INVALID_RESPONSE); it had the request, so this is its failure, as a 502 would be. */
+enum outcome { OUTCOME_CONNECT, OUTCOME_TIMEOUT, OUTCOME_INVALID, OUTCOME_STATUS, OUTCOME_UNAVAILABLE };
 
 struct exchange {
     h2o_generator_t super;
@@ -811,26 +813,37 @@ static void fall_back(struct exchange *ex)
     h2o_timeout_link(ex->req->conn->ctx->loop, &ex->req->conn->ctx->zero_timeout, &ex->deferred);
 }
 
-/* A failure before any response (connect, TLS, reset, timeout). */
+/* A failure before any response to relay (connect, TLS, reset, timeout, an invalid head). */
 static void on_failure_before_response(struct exchange *ex, enum outcome outcome, const char *errstr)
 {
     struct provider *p = ex->provider;
     p->state->errors++;
-    metrics_record_upstream_failure(p->name, outcome == OUTCOME_TIMEOUT);
+    metrics_record_upstream_failure(p->name, outcome == OUTCOME_TIMEOUT   ? METRICS_FAILURE_TIMEOUT
+                                             : outcome == OUTCOME_INVALID ? METRICS_FAILURE_INVALID
+                                                                          : METRICS_FAILURE_CONNECT);
     ex->last_outcome = outcome;
     snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, errstr);
     log_upstream_failure(ex, errstr);
-    unsigned flag = outcome == OUTCOME_TIMEOUT ? FALLBACK_TIMEOUT : FALLBACK_CONNECT;
+    /* an invalid response falls back as a 5xx would: the upstream may have acted on the request */
+    unsigned flag = outcome == OUTCOME_TIMEOUT ? FALLBACK_TIMEOUT : outcome == OUTCOME_INVALID ? FALLBACK_5XX : FALLBACK_CONNECT;
     /* A network failure cools the provider only when another one can take over: with no
      * alternative the client is better served by the real error than by a cooldown. */
     if ((p->fallback_flags & flag) && later_provider_available(ex)) {
         char why[200];
-        snprintf(why, sizeof(why), "%s (%s)", outcome == OUTCOME_TIMEOUT ? "timed out" : "unreachable", errstr);
+        snprintf(why, sizeof(why), "%s (%s)",
+                 outcome == OUTCOME_TIMEOUT   ? "timed out"
+                 : outcome == OUTCOME_INVALID ? "sent an invalid response"
+                                              : "unreachable",
+                 errstr);
         cool_provider(ex, p->cooldown_s, why);
         fall_back(ex);
         return;
     }
-    if (outcome == OUTCOME_TIMEOUT) {
+    if (outcome == OUTCOME_INVALID) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "upstream %s sent an invalid response: %s", p->name, errstr);
+        respond_error(ex, 502, "api_error", msg, NULL);
+    } else if (outcome == OUTCOME_TIMEOUT) {
         char msg[300];
         snprintf(msg, sizeof(msg), "upstream %s did not answer within %llu ms", p->name,
                  (unsigned long long)ex->cfg->timeout_ms);
@@ -984,7 +997,11 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
 
     if (errstr != NULL && errstr != http_client_error_is_eos) {
         ex->client = NULL;
-        on_failure_before_response(ex, strcmp(errstr, "I/O timeout") == 0 ? OUTCOME_TIMEOUT : OUTCOME_CONNECT, errstr);
+        on_failure_before_response(ex,
+                                   client->failure == HTTP_CLIENT_TIMEOUT            ? OUTCOME_TIMEOUT
+                                   : client->failure == HTTP_CLIENT_INVALID_RESPONSE ? OUTCOME_INVALID
+                                                                                     : OUTCOME_CONNECT,
+                                   errstr);
         return NULL;
     }
     metrics_record_upstream_response(p->name, status, monotonic_ms() - ex->attempt_started_ms);
@@ -1051,11 +1068,8 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
             ex->reading_usage = 1;
         }
     }
-    if (ex->filter == NULL) {
-        const h2o_iovec_t *cl = find_up_header(headers, num_headers, "content-length");
-        if (cl != NULL)
-            req->res.content_length = h2o_strtosize(cl->base, cl->len);
-    }
+    if (ex->filter == NULL) /* the length the upstream's framing gave, never one beside chunks */
+        req->res.content_length = client->content_length;
     if (ex->is_sse) /* no buffering anywhere between us and the client */
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-cache"), 1);
     if (ex->filter == NULL || !ex->filter->whole_body)

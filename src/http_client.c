@@ -26,7 +26,9 @@ int phr_parse_response(const char *buf, size_t len, int *minor_version, int *sta
 ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
 int phr_decode_chunked_is_in_data(struct phr_chunked_decoder *decoder);
 
-#define MAX_HEADERS 100
+/* Generous bounds for a response head (Anthropic and Bedrock send a few dozen headers); a head
+ * past either is an invalid response. */
+#define MAX_HEADERS 256
 #define MAX_HEAD_SIZE (64 * 1024)
 
 const char *const http_client_error_is_eos = "end of stream";
@@ -50,6 +52,7 @@ struct client {
     int reused; /* the connection came from the pool */
     int paused;
     int closed_early; /* the upstream closed a reused connection while the request was written */
+    int got_interim;  /* a 1xx came: the upstream has the request */
     uint64_t written_at;  /* when the request was fully written (ms, the loop's clock) */
 };
 
@@ -149,8 +152,9 @@ static void finish(struct client *c, int reusable)
     free(c);
 }
 
-static void fail_before_head(struct client *c, const char *err)
+static void fail_before_head(struct client *c, enum http_client_failure failure, const char *err)
 {
+    c->super.failure = failure;
     c->on_head(&c->super, err, 0, NULL, 0);
     finish(c, 0);
 }
@@ -163,12 +167,12 @@ static void fail_in_body(struct client *c, const char *err)
 
 static void on_head_timeout(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), "I/O timeout");
+    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_TIMEOUT, "I/O timeout");
 }
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), "connection timeout");
+    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION, "connection timeout");
 }
 
 static void on_body_timeout(h2o_timeout_entry_t *entry)
@@ -276,12 +280,70 @@ static int retry_if_stale(struct client *c)
     return 1;
 }
 
+static void fail_invalid(struct client *c, const char *why)
+{
+    fail_before_head(c, HTTP_CLIENT_INVALID_RESPONSE, why);
+}
+
+/* Reads how the body of a final response is framed, and whether its connection can be reused.
+ * Returns NULL, or why the head is not a response to relay. */
+static const char *read_framing(struct client *c, int minor, int status, struct phr_header *h, size_t n, size_t extra)
+{
+    size_t content_length = SIZE_MAX;
+    int chunked = 0;
+    c->keepalive = minor >= 1;
+    for (size_t i = 0; i < n; i++) {
+        if (header_is(&h[i], "connection")) {
+            c->keepalive = h2o_contains_token(h[i].value, h[i].value_len, H2O_STRLIT("keep-alive"), ',') ||
+                           (minor >= 1 && !h2o_contains_token(h[i].value, h[i].value_len, H2O_STRLIT("close"), ','));
+        } else if (header_is(&h[i], "transfer-encoding")) {
+            /* chunked only, once: any other coding would have to be undone before relaying */
+            if (chunked || !h2o_lcstris(h[i].value, h[i].value_len, H2O_STRLIT("chunked")))
+                return "unexpected type of transfer-encoding";
+            chunked = 1;
+        } else if (header_is(&h[i], "content-length")) {
+            size_t len = h2o_strtosize(h[i].value, h[i].value_len);
+            if (len == SIZE_MAX)
+                return "invalid content-length";
+            /* one length given twice is that length (RFC 9110 8.6); two lengths frame nothing */
+            if (content_length != SIZE_MAX && len != content_length)
+                return "two different content-length headers";
+            content_length = len;
+        }
+    }
+    /* the sender of both means one thing and a reader of either another (RFC 9112 6.3: smuggling) */
+    if (chunked && content_length != SIZE_MAX)
+        return "both content-length and transfer-encoding";
+
+    c->super.content_length = SIZE_MAX;
+    if (c->is_head || status == 204 || status == 304) {
+        c->body = BODY_NONE;
+        if (c->is_head && !chunked)
+            c->super.content_length = content_length;
+    } else if (chunked) {
+        c->body = BODY_CHUNKED;
+        memset(&c->chunked, 0, sizeof(c->chunked));
+        c->chunked.consume_trailer = 1;
+    } else if (content_length != SIZE_MAX) {
+        c->body = content_length == 0 ? BODY_NONE : BODY_LENGTH;
+        c->bytes_left = content_length;
+        c->super.content_length = content_length;
+    } else {
+        c->body = BODY_UNTIL_CLOSE;
+        c->keepalive = 0;
+    }
+    (void)extra;
+    return NULL;
+}
+
 static void on_read_head(h2o_socket_t *sock, const char *err)
 {
     struct client *c = sock->data;
     if (err != NULL) {
-        if (!retry_if_stale(c))
-            fail_before_head(c, "I/O error (head)");
+        if (sock->input->size != 0 || c->got_interim) /* the upstream had the request and began to answer */
+            fail_invalid(c, "the upstream closed the connection inside the response head");
+        else if (!retry_if_stale(c))
+            fail_before_head(c, HTTP_CLIENT_NO_CONNECTION, "I/O error (head)");
         return;
     }
     for (;;) {
@@ -292,50 +354,42 @@ static void on_read_head(h2o_socket_t *sock, const char *err)
         int rlen = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, src, &n, 0);
         if (rlen == -2) {
             if (sock->input->size > MAX_HEAD_SIZE)
-                fail_before_head(c, "failed to parse the response (head too large)");
+                fail_invalid(c, "failed to parse the response (head too large)");
             else
                 set_timeout(c, on_head_timeout);
             return;
         }
         if (rlen < 0) {
-            fail_before_head(c, "failed to parse the response");
+            /* picohttpparser stops at the header past its array with the count at the maximum */
+            fail_invalid(c, n == MAX_HEADERS ? "failed to parse the response (too many headers)"
+                                             : "failed to parse the response");
             return;
         }
-        if (status >= 100 && status < 200 && status != 101) { /* 100 Continue and friends */
+        if (status == 101) { /* the proxy never asks to upgrade; what follows would be another protocol */
+            fail_invalid(c, "unsolicited 101 Switching Protocols");
+            return;
+        }
+        if (status < 100 || status > 599) { /* RFC 9110 15 */
+            fail_invalid(c, "invalid status code");
+            return;
+        }
+        if (status < 200) { /* 100 Continue and friends */
+            c->got_interim = 1;
             h2o_buffer_consume(&sock->input, (size_t)rlen);
             continue;
         }
+        const char *invalid = read_framing(c, minor, status, src, n, sock->input->size - (size_t)rlen);
+        if (invalid != NULL) {
+            fail_invalid(c, invalid);
+            return;
+        }
         h2o_header_t headers[MAX_HEADERS];
         h2o_iovec_t names[MAX_HEADERS];
-        c->keepalive = minor >= 1;
-        c->body = BODY_UNTIL_CLOSE;
         for (size_t i = 0; i < n; i++) {
             h2o_strtolower((char *)src[i].name, src[i].name_len);
             names[i] = h2o_iovec_init(src[i].name, src[i].name_len);
             headers[i] = (h2o_header_t){&names[i], NULL, h2o_iovec_init(src[i].value, src[i].value_len)};
-            if (header_is(&src[i], "connection")) {
-                c->keepalive = h2o_contains_token(src[i].value, src[i].value_len, H2O_STRLIT("keep-alive"), ',') ||
-                               (minor >= 1 && !h2o_contains_token(src[i].value, src[i].value_len, H2O_STRLIT("close"), ','));
-            } else if (header_is(&src[i], "transfer-encoding")) {
-                if (!h2o_memis(src[i].value, src[i].value_len, H2O_STRLIT("chunked"))) {
-                    fail_before_head(c, "unexpected type of transfer-encoding");
-                    return;
-                }
-                c->body = BODY_CHUNKED;
-                memset(&c->chunked, 0, sizeof(c->chunked));
-                c->chunked.consume_trailer = 1;
-            } else if (header_is(&src[i], "content-length") && c->body != BODY_CHUNKED) {
-                if ((c->bytes_left = h2o_strtosize(src[i].value, src[i].value_len)) == SIZE_MAX) {
-                    fail_before_head(c, "invalid content-length");
-                    return;
-                }
-                c->body = BODY_LENGTH;
-            }
         }
-        if (c->is_head || status == 204 || status == 304 || (c->body == BODY_LENGTH && c->bytes_left == 0))
-            c->body = BODY_NONE;
-        if (c->body == BODY_UNTIL_CLOSE)
-            c->keepalive = 0;
         set_timeout(c, NULL);
         int eos = c->body == BODY_NONE;
         c->on_body = c->on_head(&c->super, eos ? http_client_error_is_eos : NULL, status, headers, n);
@@ -373,7 +427,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
     struct client *c = sock->data;
     if (err != NULL) {
         if (!retry_if_stale(c))
-            fail_before_head(c, "I/O error (send request)");
+            fail_before_head(c, HTTP_CLIENT_NO_CONNECTION, "I/O error (send request)");
         return;
     }
     c->written_at = h2o_now(c->u->loop);
@@ -427,7 +481,7 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
 {
     struct client *c = sock->data;
     if (err != NULL) {
-        fail_before_head(c, err);
+        fail_before_head(c, HTTP_CLIENT_NO_CONNECTION, err);
         return;
     }
     send_request(c);
@@ -437,7 +491,7 @@ static void on_connect(h2o_socket_t *sock, const char *err)
 {
     struct client *c = sock->data;
     if (err != NULL) {
-        fail_before_head(c, err);
+        fail_before_head(c, HTTP_CLIENT_NO_CONNECTION, err);
         return;
     }
     if (c->u->is_tls) {
@@ -449,7 +503,7 @@ static void on_connect(h2o_socket_t *sock, const char *err)
 
 static void on_socket_create_failed(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), "socket create error");
+    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION, "socket create error");
 }
 
 static void start_connect(struct client *c, struct sockaddr *addr, socklen_t len)
@@ -471,7 +525,7 @@ static void on_getaddr(h2o_hostinfo_getaddr_req_t *req, const char *err, struct 
     (void)req;
     c->getaddr = NULL;
     if (err != NULL) {
-        fail_before_head(c, err);
+        fail_before_head(c, HTTP_CLIENT_NO_CONNECTION, err);
         return;
     }
     struct addrinfo *a = h2o_hostinfo_select_one(res);

@@ -19,14 +19,30 @@ extern const char *const http_client_error_is_eos;
  * call). Return nonzero to stop (the connection is then closed). */
 typedef int (*http_client_body_cb)(struct http_client *client, const char *errstr);
 /* errstr: NULL with a response head, http_client_error_is_eos for a head without a body, else why
- * no response came (connect, TLS, send, timeout, parse errors). Return the body callback, or NULL
- * to stop. The headers are valid only during the call (names lowercased). */
+ * no response came (client->failure says which kind). Return the body callback, or NULL to stop.
+ * The headers are valid only during the call (names lowercased). */
 typedef http_client_body_cb (*http_client_head_cb)(struct http_client *client, const char *errstr, int status,
                                                    h2o_header_t *headers, size_t num_headers);
+
+/* Why a request got no response to relay. */
+enum http_client_failure {
+    /* no connection, TLS or send failure, or the connection closed before any byte of an answer */
+    HTTP_CLIENT_NO_CONNECTION,
+    /* no complete response head within the timeout after the request was written */
+    HTTP_CLIENT_TIMEOUT,
+    /* the upstream answered, but with a head that is not a response to relay: unparseable, too
+     * large, ambiguous framing (RFC 9112 6.3), an unsolicited 101, a status outside 100..599. It
+     * had the request, so this counts as its failure (like a 502), not as no connection. */
+    HTTP_CLIENT_INVALID_RESPONSE,
+};
 
 struct http_client {
     h2o_socket_t *sock;
     void *data;
+    enum http_client_failure failure; /* in on_head with an error */
+    /* in on_head with a head: the body's length when a Content-Length frames it (for a HEAD, the
+     * declared one), else SIZE_MAX (chunked, until close, 204, 304) */
+    size_t content_length;
 };
 
 /* Sends bufs (request head and body) to the upstream on a pooled or new connection. */

@@ -36,7 +36,7 @@ struct status_series {
 
 struct provider_series {
     char *provider; /* copied whole: a truncated name would never match again and grow the list */
-    uint64_t fallbacks, cooldowns, connect_failures, timeouts;
+    uint64_t fallbacks, cooldowns, connect_failures, timeouts, invalid_responses;
     struct histogram latency, ttfb;
     struct provider_series *next;
 };
@@ -136,11 +136,13 @@ void metrics_record_upstream_response(const char *provider, int status, uint64_t
     observe(&provider_series(provider)->ttfb, ttfb_ms / 1000.0);
 }
 
-void metrics_record_upstream_failure(const char *provider, int timed_out)
+void metrics_record_upstream_failure(const char *provider, enum metrics_failure reason)
 {
     struct provider_series *p = provider_series(provider);
-    if (timed_out)
+    if (reason == METRICS_FAILURE_TIMEOUT)
         p->timeouts++;
+    else if (reason == METRICS_FAILURE_INVALID)
+        p->invalid_responses++;
     else
         p->connect_failures++;
 }
@@ -289,10 +291,12 @@ static void render_provider_counters(sbuf *out)
 {
     static const char failures[] = "claude_proxy_upstream_failures_total";
     family(out, failures, "counter",
-           "Attempts that got no response: connection, TLS or send errors, or no answer within request_timeout.");
+           "Attempts that got no response to relay: connection, TLS or send errors, no answer within request_timeout, "
+           "or an invalid response head.");
     for (struct provider_series *p = providers; p; p = p->next) {
         sample_u64(out, failures, "", p->provider, "reason=\"connect\"", p->connect_failures);
         sample_u64(out, failures, "", p->provider, "reason=\"timeout\"", p->timeouts);
+        sample_u64(out, failures, "", p->provider, "reason=\"invalid\"", p->invalid_responses);
     }
     family(out, "claude_proxy_fallbacks_total", "counter", "Requests moved on from this provider to the next.");
     for (struct provider_series *p = providers; p; p = p->next)

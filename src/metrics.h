@@ -35,8 +35,9 @@ void metrics_record_local_response(int endpoint, int api, int status);
 /* An upstream attempt got a response head with this status, ttfb_ms after its request went out
  * (whatever happens next: relay or fallback). */
 void metrics_record_upstream_response(const char *provider, int status, uint64_t ttfb_ms);
-/* The attempt got no response (connect/TLS/send error, or timed out). */
-void metrics_record_upstream_failure(const char *provider, int timed_out);
+/* The attempt got no response to relay: a connect/TLS/send error, a timeout, or an invalid head. */
+enum metrics_failure { METRICS_FAILURE_CONNECT, METRICS_FAILURE_TIMEOUT, METRICS_FAILURE_INVALID };
+void metrics_record_upstream_failure(const char *provider, enum metrics_failure reason);
 /* The attempt whose answer went to the client ended, latency_ms after its request went out. */
 void metrics_record_upstream_latency(const char *provider, uint64_t latency_ms);
 
