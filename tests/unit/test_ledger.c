@@ -62,12 +62,25 @@ static struct ledger_row row(int i, int64_t time_ms)
 static void wait_written(uint64_t n)
 {
     struct ledger_stats st;
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < 1000; i++) {
         ledger_get_stats(&st);
         if (st.written >= n)
             return;
         usleep(10000);
     }
+}
+
+/* Until the worker has met the failure (it tries at once, then every 30 s): at most 10 s. */
+static int wait_failing(void)
+{
+    struct ledger_stats st;
+    for (int i = 0; i < 1000; i++) {
+        ledger_get_stats(&st);
+        if (st.failing)
+            return 1;
+        usleep(10000);
+    }
+    return 0;
 }
 
 static void test_burst_restart_retention(void)
@@ -139,10 +152,7 @@ static void test_versions(void)
     CHECK_INT_EQ(ledger_start(path, 90), 0);
     struct ledger_row r = row(0, usage_clock_ms());
     ledger_record(&r);
-    usleep(50000);
-    struct ledger_stats st;
-    ledger_get_stats(&st);
-    CHECK(st.failing);
+    CHECK(wait_failing());
     ledger_close();
     CHECK_INT_EQ(query_int(path, "PRAGMA user_version"), 99);
     char err[300];
@@ -168,10 +178,10 @@ static void test_unwritable(void)
             struct ledger_row r = row(i, usage_clock_ms());
             ledger_record(&r);
         }
-        usleep(1500000); /* a round or two of the worker */
+        CHECK(wait_failing());
+        usleep(1200000); /* another round: still nothing written, nothing said again */
         struct ledger_stats st;
         ledger_get_stats(&st);
-        CHECK(st.failing);
         CHECK_INT_EQ(st.written, 0);
         ledger_close();
         CHECK_INT_EQ(query_int(ro, "SELECT COUNT(*) FROM requests"), 0);
@@ -183,10 +193,7 @@ static void test_unwritable(void)
         struct ledger_row r = row(i, usage_clock_ms());
         ledger_record(&r);
     }
-    usleep(300000);
-    struct ledger_stats none;
-    ledger_get_stats(&none);
-    CHECK(none.failing);
+    CHECK(wait_failing());
     ledger_close();
 
     snprintf(corrupt, sizeof(corrupt), "%s/corrupt.db", dir);
@@ -199,10 +206,10 @@ static void test_unwritable(void)
         struct ledger_row r = row(i, usage_clock_ms());
         ledger_record(&r);
     }
-    usleep(1500000);
+    CHECK(wait_failing());
+    usleep(1200000);
     struct ledger_stats st;
     ledger_get_stats(&st);
-    CHECK(st.failing);
     CHECK_INT_EQ(st.written, 0);
     ledger_close();
     char err[300];
