@@ -86,6 +86,9 @@ return {
       region_prefix = util.env("ANTHROPIC_BEDROCK_REGION_PREFIX"),
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
       fallback_on = { 429, 529, "connect" },
+      -- Stop using Bedrock (as if it were cooling) once its spend this local day / month
+      -- reaches this, counted from the usage ledger (README, Budgets):
+      -- budget = { usd_per_day = 5, usd_per_month = 50 },
       -- Prices of this provider when they differ from lua/prices.lua (USD per million tokens):
       -- prices = { ["claude-opus-5-5"] = { input = 4.4, output = 22 } },
       -- A request that falls back was written for the direct API. How it is adapted comes from

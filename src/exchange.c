@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "budget.h"
 #include "config.h"
 #include <lauxlib.h>
 #include "cooldown.h"
@@ -245,6 +246,8 @@ static void log_request(struct exchange *ex)
             snprintf(tokens + n, sizeof(tokens) - (size_t)n, " %s=%.6f", cost.subscription ? "value_usd" : "spend_usd",
                      cost.usd);
         metrics_record_usage(ex->provider->name, cost.model, u, cost.usd, cost.subscription);
+        if (!cost.subscription && cost.usd > 0)
+            budget_add_spend(ex->provider->name, cost.usd);
     }
     log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s%s", (int)req->method.len,
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
@@ -753,13 +756,20 @@ static int on_body(struct http_client *client, const char *errstr)
     return 0;
 }
 
+/* Cooling, or over its budget: not asked. */
+static int provider_resting(struct provider *p, uint64_t now)
+{
+    return provider_state_is_cooling(p->state, now) ||
+           ((p->budget_usd_per_day > 0 || p->budget_usd_per_month > 0) && budget_blocks(p, usage_clock_ms()));
+}
+
 /* Is there a provider after the current one that could still take the request? */
 static int later_provider_available(struct exchange *ex)
 {
     uint64_t now = monotonic_ms();
     for (size_t i = ex->attempt; i < ex->order_len; i++) {
         struct provider *p = ex->cfg->providers[ex->order[i]];
-        if (!provider_state_is_cooling(p->state, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+        if (!provider_resting(p, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
             return 1;
     }
     return 0;
@@ -770,7 +780,7 @@ static const char *next_provider_name(struct exchange *ex)
     uint64_t now = monotonic_ms();
     for (size_t i = ex->attempt; i < ex->order_len; i++) {
         struct provider *p = ex->cfg->providers[ex->order[i]];
-        if (!provider_state_is_cooling(p->state, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+        if (!provider_resting(p, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
             return p->name;
     }
     return NULL;
@@ -1132,6 +1142,20 @@ static void respond_exhausted(struct exchange *ex)
                 soonest = left;
             sbuf_printf(&msg, " %s cooling for %llus (%s);", p->name, (unsigned long long)((left + 999) / 1000),
                         p->state->reason);
+        } else if (budget_blocks(p, usage_clock_ms())) {
+            struct budget_status b;
+            int64_t wall = usage_clock_ms();
+            budget_get(p, wall, &b);
+            uint64_t left = b.over_until_ms > wall ? (uint64_t)(b.over_until_ms - wall) : 1000;
+            if (soonest == 0 || left < soonest)
+                soonest = left;
+            time_t until = (time_t)(b.over_until_ms / 1000);
+            struct tm tm;
+            localtime_r(&until, &tm);
+            char when[40];
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+            sbuf_printf(&msg, " %s reached its %s budget of $%.2f ($%.2f spent), which resets at %s;", p->name, b.which,
+                        b.limit_usd, b.which[0] == 'd' ? b.today_usd : b.month_usd, when);
         } else if (p->ops->problem != NULL && p->ops->problem(p) != NULL) {
             sbuf_printf(&msg, " %s unavailable (%s);", p->name, p->ops->problem(p));
         }
@@ -1154,7 +1178,7 @@ static void next_attempt(struct exchange *ex)
     uint64_t now = monotonic_ms();
     while (ex->attempt < ex->order_len) {
         struct provider *p = ex->cfg->providers[ex->order[ex->attempt++]];
-        if (provider_state_is_cooling(p->state, now))
+        if (provider_resting(p, now))
             continue;
         const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
         if (problem != NULL) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <openssl/ssl.h>
 #include "config.h"
+#include "budget.h"
 #include "exchange.h"
 #include "ledger.h"
 #include "log.h"
@@ -120,6 +121,7 @@ static void start_ledger(struct proxy_config *cfg)
         log_warn("usage ledger: no HOME or XDG_STATE_HOME to keep it in; set usage_db");
         return;
     }
+    budget_load(path); /* before serving: today's and this month's spend count against budgets */
     ledger_start(path, cfg->usage_retention_days);
 }
 

@@ -10,6 +10,8 @@
 #include "exchange.h"
 #include "provider.h"
 #include "provider_state.h"
+#include "budget.h"
+#include "ledger.h"
 #include "usage.h"
 
 /* The provider label of responses the proxy made without asking any provider. */
@@ -404,6 +406,35 @@ static void render_quota(sbuf *out, struct proxy_config *cfg)
     }
 }
 
+static void render_budgets(sbuf *out, struct proxy_config *cfg)
+{
+    static const char over[] = "claude_proxy_provider_over_budget", spend[] = "claude_proxy_provider_spend_usd",
+                      resets[] = "claude_proxy_provider_over_budget_until_timestamp_seconds";
+    int64_t now = usage_clock_ms();
+    family(out, over, "gauge", "1 while the provider is skipped because its daily or monthly budget is reached.");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        struct budget_status b;
+        budget_get(cfg->providers[i], now, &b);
+        sample_u64(out, over, "", cfg->providers[i]->name, NULL, b.over_until_ms != 0);
+    }
+    family(out, resets, "gauge", "When the budget that stops the provider resets (Unix time; 0 when not over budget).");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        struct budget_status b;
+        budget_get(cfg->providers[i], now, &b);
+        sample_u64(out, resets, "", cfg->providers[i]->name, NULL, (uint64_t)(b.over_until_ms / 1000));
+    }
+    family(out, spend, "gauge", "Metered spend counted against budgets: this local day and this month (USD).");
+    for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
+        struct budget_status b;
+        budget_get(cfg->providers[i], now, &b);
+        char v[48];
+        snprintf(v, sizeof(v), "%.6f", b.today_usd);
+        sample(out, spend, "", cfg->providers[i]->name, "period=\"day\"", v);
+        snprintf(v, sizeof(v), "%.6f", b.month_usd);
+        sample(out, spend, "", cfg->providers[i]->name, "period=\"month\"", v);
+    }
+}
+
 static void render_upstream_times(sbuf *out)
 {
     family(out, "claude_proxy_upstream_time_to_first_byte_seconds", "histogram",
@@ -469,6 +500,7 @@ void metrics_render(sbuf *out, struct proxy_config *cfg)
     render_quota(out, cfg);
     render_upstream_times(out);
     render_usage(out);
+    render_budgets(out, cfg);
     family(out, "claude_proxy_bytes_streamed_total", "counter", "Response bytes sent to clients.");
     sample_u64(out, "claude_proxy_bytes_streamed_total", "", NULL, NULL, exchange_stats.bytes_streamed);
     family(out, "claude_proxy_active_streams", "gauge", "Streaming responses in progress.");

@@ -2,9 +2,11 @@
 #include <string.h>
 #include <sys/time.h>
 #include "access.h"
+#include "budget.h"
 #include "config.h"
 #include "errors.h"
 #include "exchange.h"
+#include "ledger.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
@@ -99,19 +101,26 @@ static void append_providers(sbuf *out, struct proxy_config *c)
         struct provider_state *s = p->state;
         const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
         int cooling = provider_state_is_cooling(s, now);
+        struct budget_status spend;
+        budget_get(p, usage_clock_ms(), &spend);
         if (i)
             sbuf_putc(out, ',');
         sbuf_puts(out, "{\"name\":");
         sbuf_json_string(out, p->name, strlen(p->name));
         sbuf_puts(out, ",\"type\":");
         sbuf_json_string(out, p->ops->type, strlen(p->ops->type));
-        sbuf_printf(out, ",\"state\":\"%s\"", cooling ? "cooling" : problem ? "unavailable" : "ok");
+        sbuf_printf(out, ",\"state\":\"%s\"",
+                    cooling ? "cooling" : spend.over_until_ms ? "over_budget" : problem ? "unavailable" : "ok");
         if (cooling) {
             sbuf_puts(out, ",\"cooling_until\":");
             append_time(out, s->cooling_until_wall);
             sbuf_printf(out, ",\"cooling_seconds_left\":%llu,\"reason\":",
                         (unsigned long long)((s->cooling_until_ms - now + 999) / 1000));
             sbuf_json_string(out, s->reason, strlen(s->reason));
+        } else if (spend.over_until_ms) {
+            sbuf_puts(out, ",\"over_budget_until\":");
+            append_time(out, (time_t)(spend.over_until_ms / 1000));
+            sbuf_printf(out, ",\"reason\":\"its %s budget of $%.2f is reached\"", spend.which, spend.limit_usd);
         } else if (problem) {
             sbuf_puts(out, ",\"reason\":");
             sbuf_json_string(out, problem, strlen(problem));
@@ -120,6 +129,23 @@ static void append_providers(sbuf *out, struct proxy_config *c)
                     (unsigned long long)s->fallbacks, (unsigned long long)s->errors);
         if (s->quota.present)
             append_quota(out, &s->quota);
+        /* metered spend (Bedrock, API keys; a subscription's value is not spend) and its budget */
+        sbuf_printf(out, ",\"spend\":{\"today_usd\":%.6f,\"month_usd\":%.6f},\"budget\":{", spend.today_usd,
+                    spend.month_usd);
+        if (p->budget_usd_per_day > 0)
+            sbuf_printf(out, "\"usd_per_day\":%g,", p->budget_usd_per_day);
+        else
+            sbuf_puts(out, "\"usd_per_day\":null,");
+        if (p->budget_usd_per_month > 0)
+            sbuf_printf(out, "\"usd_per_month\":%g,", p->budget_usd_per_month);
+        else
+            sbuf_puts(out, "\"usd_per_month\":null,");
+        sbuf_puts(out, "\"over_until\":");
+        if (spend.over_until_ms)
+            append_time(out, (time_t)(spend.over_until_ms / 1000));
+        else
+            sbuf_puts(out, "null");
+        sbuf_putc(out, '}');
         if (p->ops->describe) {
             sbuf d = SBUF_INIT;
             p->ops->describe(p, &d);

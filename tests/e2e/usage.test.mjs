@@ -304,3 +304,108 @@ describe('the usage ledger', () => {
     await up.close();
   });
 });
+
+describe('budgets', () => {
+  // The proxy's clock (CLAUDE_PROXY_CLOCK_OFFSET, in UTC) set to the 15th of this month at h:m:s.
+  function clockAt(h, m, s) {
+    const now = new Date();
+    const target = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 15, h, m, s);
+    return { TZ: 'UTC', CLAUDE_PROXY_CLOCK_OFFSET: String((target - Date.now()) / 1000) };
+  }
+
+  test('a daily budget stops a metered provider, survives a restart, and the end of the day lifts it', async () => {
+    const mock = await startBedrockMock();
+    const dir = tmpdir('cp-budget-');
+    const config = { usage_db: path.join(dir, 'usage.db'), order: ['bedrock'], providers: {
+      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url, mantle_endpoint: mock.url,
+        budget: { usd_per_day: 0.01, usd_per_month: 5 },
+        // $1000 per MTok either way: the mock's answer (12 in, 5 out) costs $0.017
+        prices: { 'claude-sonnet-4-5': { input: 1000, output: 1000 } } } } };
+    const ask = (url, extra = {}) => request(`${url}/v1/messages`, { method: 'POST',
+      body: body({ model: 'claude-sonnet-4-5' }), ...extra });
+    let proxy = await startProxy({ config, env: { ...bedrockEnv(), ...clockAt(12, 0, 0) } });
+    try {
+      assert.equal((await ask(proxy.url)).status, 200);
+      assert.equal(mock.requests.length, 1);
+      let r = await ask(proxy.url);
+      assert.equal(r.status, 429, r.text);
+      assert.equal(mock.requests.length, 1, 'a provider over budget is not asked');
+      const err = JSON.parse(r.text);
+      assert.equal(err.type, 'error');
+      assert.equal(err.error.type, 'rate_limit_error');
+      assert.match(err.error.message, /bedrock reached its daily budget of \$0\.01 \(\$0\.02 spent\), which resets at \d{4}-\d\d-16T00:00:00\+0000/);
+      const retry = Number(r.headers['retry-after']);
+      assert.ok(Math.abs(retry - 12 * 3600) < 30, `retry-after ${retry}`);
+      // in the OpenAI format for OpenAI clients
+      r = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST',
+        body: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] } });
+      assert.equal(r.status, 429);
+      assert.match(JSON.parse(r.text).error.message, /daily budget/);
+      const h = JSON.parse((await request(`${proxy.url}/health`)).text).providers[0];
+      assert.equal(h.state, 'over_budget');
+      assert.match(h.over_budget_until, /^\d{4}-\d\d-16T00:00:00Z$/);
+      assert.ok(Math.abs(h.spend.today_usd - 0.017) < 1e-9 && Math.abs(h.spend.month_usd - 0.017) < 1e-9);
+      assert.deepEqual({ ...h.budget, over_until: undefined }, { usd_per_day: 0.01, usd_per_month: 5, over_until: undefined });
+      assert.equal(h.budget.over_until, h.over_budget_until);
+      const metrics = (await request(`${proxy.url}/metrics`)).text;
+      assert.match(metrics, /\nclaude_proxy_provider_over_budget\{provider="bedrock"\} 1\n/);
+      assert.match(metrics, /\nclaude_proxy_provider_spend_usd\{provider="bedrock",period="day"\} 0\.017000\n/);
+      await stopProxy(proxy, assert);
+      assert.equal(proxy.output.split('\n').filter((l) => l.includes('bedrock over its daily budget')).length, 1,
+        proxy.output);
+
+      // a restart does not reset it: the ledger holds today's spend
+      proxy = await startProxy({ config, env: { ...bedrockEnv(), ...clockAt(12, 0, 10) } });
+      assert.equal((await ask(proxy.url)).status, 429);
+      assert.equal(mock.requests.length, 1);
+      await stopProxy(proxy, assert);
+
+      // the day ends: the provider is back, the month's spend carries on
+      proxy = await startProxy({ config, env: { ...bedrockEnv(), ...clockAt(23, 59, 55) } });
+      assert.equal((await ask(proxy.url)).status, 429);
+      const midnight = Date.now() + 5500;
+      await sleep(midnight - Date.now());
+      for (let i = 0; i < 40 && JSON.parse((await request(`${proxy.url}/health`)).text).providers[0].state !== 'ok'; i++)
+        await sleep(100);
+      r = await ask(proxy.url);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(mock.requests.length, 2);
+      const after = JSON.parse((await request(`${proxy.url}/health`)).text).providers[0];
+      assert.ok(Math.abs(after.spend.today_usd - 0.017) < 1e-9, JSON.stringify(after.spend));
+      assert.ok(Math.abs(after.spend.month_usd - 0.034) < 1e-9, JSON.stringify(after.spend));
+      await stopProxy(proxy, assert);
+      assert.match(proxy.output, /bedrock: within its budget again, back in the chain/);
+    } finally {
+      if (proxy.child.exitCode === null) await proxy.stop();
+      await mock.close();
+    }
+  });
+
+  test('the subscription is never spend; a provider over budget is skipped for the next one', async () => {
+    const up = await startMock(usageHandler());
+    const mock = await startBedrockMock();
+    const config = { usage_db: path.join(tmpdir('cp-budget-'), 'usage.db'), order: ['bedrock', 'anthropic'],
+      providers: {
+        bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url, mantle_endpoint: mock.url,
+          budget: { usd_per_month: 0.0001 } },
+        anthropic: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN, budget: { usd_per_day: 0.0001 } } } };
+    const proxy = await startProxy({ config, env: bedrockEnv() });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-sonnet-4-5' }) });
+        assert.equal(r.status, 200, r.text);
+      }
+      assert.equal(mock.requests.length, 1, 'Bedrock served until its monthly budget was reached');
+      assert.equal(up.requests.length, 2);
+      const h = JSON.parse((await request(`${proxy.url}/health`)).text).providers;
+      const anthropic = h.find((p) => p.name === 'anthropic');
+      assert.equal(anthropic.state, 'ok', 'its value is not spend');
+      assert.deepEqual(anthropic.spend, { today_usd: 0, month_usd: 0 });
+      assert.equal(h.find((p) => p.name === 'bedrock').state, 'over_budget');
+      assert.equal(h.find((p) => p.name === 'bedrock').budget.usd_per_day, null);
+    } finally {
+      await stopProxy(proxy, assert);
+      await up.close(); await mock.close();
+    }
+  });
+});
