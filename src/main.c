@@ -17,6 +17,7 @@
 #include "pidfile.h"
 #include "provider_state.h"
 #include "server.h"
+#include "statusline.h"
 #include "usage_report.h"
 
 /* How long in-flight requests get to finish after SIGTERM/SIGINT. */
@@ -28,6 +29,7 @@ static const char usage[] =
     "       claude-proxy reload [--config FILE]    make the running proxy re-read its config (SIGHUP)\n"
     "       claude-proxy usage [--since 5h|24h|7d|30d|YYYY-MM-DD] [--by provider|model|day|session]\n"
     "                          [--json|--csv] [--config FILE]   tokens and cost from the usage ledger\n"
+    "       claude-proxy statusline [--config FILE]  one line for Claude Code's statusLine (JSON on stdin)\n"
     "       claude-proxy --version | --help\n"
     "\n"
     "Config: --config, else $CLAUDE_PROXY_CONFIG, else ~/.config/claude-proxy/claude-proxy.lua,\n"
@@ -177,10 +179,30 @@ static int cmd_usage(int argc, char **argv)
     return r;
 }
 
+/* claude-proxy statusline [--config FILE]: for Claude Code's statusLine setting. */
+static int cmd_statusline(int argc, char **argv)
+{
+    const char *config_arg = NULL;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            config_arg = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config_arg = argv[i] + 9;
+        else {
+            fprintf(stderr, "claude-proxy statusline: bad argument \"%s\"\n%s", argv[i], usage);
+            return 2;
+        }
+    }
+    char pathbuf[4096];
+    return statusline_main(config_arg ? config_arg : config_default_path(pathbuf, sizeof(pathbuf)), stdin, stdout);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "usage") == 0)
         return cmd_usage(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "statusline") == 0)
+        return cmd_statusline(argc, argv);
     const char *config_arg = NULL;
     int check = 0, reload = 0;
     for (int i = 1; i < argc; i++) {

@@ -52,7 +52,7 @@ describe('proxy-claude', () => {
       for (const bin of [WRAPPER, path.join(linkDir, 'proxy-claude')]) {
         const r = await run(bin, ['-p', 'two words', '--model', "it's \"quoted\"", ''], { cwd: '/',
           env: { ...process.env, PATH: `${fake.dir}:${process.env.PATH}`, PROXY_PORT: String(port),
-            CLAUDE_CODE_USE_BEDROCK: '1', FAKE_EXIT: '7' } });
+            CLAUDE_CODE_USE_BEDROCK: '1', FAKE_EXIT: '7', PROXY_CLAUDE_STATUSLINE: '0' } });
         assert.equal(r.status, 7, r.stderr);
         const rec = JSON.parse(fs.readFileSync(fake.record));
         assert.deepEqual(rec.args, ['-p', 'two words', '--model', "it's \"quoted\"", '']);
@@ -60,6 +60,41 @@ describe('proxy-claude', () => {
         assert.equal(rec.bedrock, null, 'CLAUDE_CODE_USE_BEDROCK is unset');
         fs.rmSync(fake.record);
       }
+    } finally { srv.close(); }
+  });
+
+  test('turns on `claude-proxy statusline` unless the user has a status line, passes --settings, or says no', async () => {
+    const fake = fakeClaude();
+    const srv = await healthServer();
+    const bindir = tmpdir('cp-bin-');
+    fs.copyFileSync(WRAPPER, path.join(bindir, 'proxy-claude'));
+    fs.chmodSync(path.join(bindir, 'proxy-claude'), 0o755);
+    fs.symlinkSync(PROXY_BIN, path.join(bindir, 'claude-proxy'));
+    const home = tmpdir('cp-home-'), cwd = tmpdir('cp-cwd-');
+    const env = { ...process.env, HOME: home, PATH: `${fake.dir}:${process.env.PATH}`,
+      PROXY_PORT: String(srv.address().port) };
+    delete env.CLAUDE_CONFIG_DIR;
+    const args = async (argv, extraEnv = {}) => {
+      const r = await run(path.join(bindir, 'proxy-claude'), argv, { cwd, env: { ...env, ...extraEnv } });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(fs.readFileSync(fake.record)).args;
+    };
+    try {
+      const settings = JSON.parse((await args(['-p', 'hi']))[1]);
+      assert.deepEqual(settings, { statusLine: { type: 'command', command: `'${bindir}/claude-proxy' statusline` } });
+      // the command it set runs and prints the line (this /health has no providers)
+      const line = spawnSync('sh', ['-c', settings.statusLine.command], { input: '{}', encoding: 'utf8', env });
+      assert.match(line.stdout, /^(→|claude-proxy)/);
+      assert.deepEqual(await args(['-p', 'hi'], { PROXY_CLAUDE_STATUSLINE: '0' }), ['-p', 'hi']);
+      assert.deepEqual(await args(['--settings', '/my.json', '-p', 'hi']), ['--settings', '/my.json', '-p', 'hi']);
+      assert.deepEqual(await args(['mcp', 'list']), ['mcp', 'list'], 'subcommands are left alone');
+      fs.mkdirSync(path.join(cwd, '.claude'));
+      fs.writeFileSync(path.join(cwd, '.claude/settings.local.json'), '{"statusLine":{"type":"command","command":"x"}}');
+      assert.deepEqual(await args(['-p', 'hi']), ['-p', 'hi'], 'the project has one');
+      fs.rmSync(path.join(cwd, '.claude'), { recursive: true });
+      fs.mkdirSync(path.join(home, '.claude'));
+      fs.writeFileSync(path.join(home, '.claude/settings.json'), '{\n  "statusLine": {"type": "command", "command": "mine"}\n}');
+      assert.deepEqual(await args(['-p', 'hi']), ['-p', 'hi'], 'the user has one');
     } finally { srv.close(); }
   });
 
@@ -88,7 +123,9 @@ describe('proxy-claude', () => {
         CLAUDE_PROXY_CONFIG: '' } });
     try {
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(JSON.parse(fs.readFileSync(fake.record)).args, ['-p', 'hi'], '--proxy-start is not passed on');
+      assert.deepEqual(JSON.parse(fs.readFileSync(fake.record)).args, ['--settings',
+        `{"statusLine":{"type":"command","command":"'${bindir}/claude-proxy' statusline"}}`, '-p', 'hi'],
+      '--proxy-start is not passed on; the status line is turned on');
       const h = await request(`http://127.0.0.1:${port}/health`);
       assert.equal(h.json.status, 'ok');
     } finally {
