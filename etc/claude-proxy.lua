@@ -34,6 +34,7 @@ return {
   -- allowed_origins = { },                  -- browser pages: none by default
   -- client_keys = { "ck-..." },             -- or client_keys_file = "/path/0600-file"
   header_timeout = 10,                       -- seconds to receive a request (slowloris)
+  -- http2 = true,                           -- also HTTP/2 on the plaintext port (off: see README)
 
   -- Usage ledger (SQLite, one row per request, no content): nil = $XDG_STATE_HOME/claude-proxy/
   -- usage.db (~/.local/state/...), a path, or false for none. Rows older than this are deleted.

@@ -157,6 +157,23 @@ static int get_field_number(lua_State *L, int idx, const char *key, double *out,
     return 0;
 }
 
+static int get_field_bool(lua_State *L, int idx, const char *key, int *out, int def, char *err, size_t errlen)
+{
+    lua_getfield(L, idx, key);
+    int t = lua_type(L, -1);
+    if (t == LUA_TNIL) {
+        *out = def;
+    } else if (t == LUA_TBOOLEAN) {
+        *out = lua_toboolean(L, -1);
+    } else {
+        snprintf(err, errlen, "config: '%s' must be true or false, not %s", key, lua_typename(L, t));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen)
 {
     return get_field_string(L, idx, key, out, def, err, errlen);
@@ -573,7 +590,8 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
         get_field_string(L, cidx, "log_level", &level, "info", err, errlen) != 0 ||
         get_field_string(L, cidx, "log_format", &format, "text", err, errlen) != 0 ||
         get_field_string(L, cidx, "log_file", &c->log_file, NULL, err, errlen) != 0 ||
-        get_field_string(L, cidx, "pid_file", &c->pid_file, NULL, err, errlen) != 0) {
+        get_field_string(L, cidx, "pid_file", &c->pid_file, NULL, err, errlen) != 0 ||
+        get_field_bool(L, cidx, "http2", &c->http2, 0, err, errlen) != 0) {
         free(level);
         free(format);
         return -1;
@@ -978,7 +996,7 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
 void config_describe(const struct proxy_config *c, FILE *out)
 {
     fprintf(out, "config: %s\n", c->source);
-    fprintf(out, "listen: http://%s:%u\n", c->listen_host, c->port);
+    fprintf(out, "listen: http://%s:%u (HTTP/1.1%s)\n", c->listen_host, c->port, c->http2 ? " and HTTP/2" : "");
     fprintf(out, "request_timeout: %.3gs, ping_interval: %.3gs, stalled_client_timeout: %.3gs, max_body: %zu bytes, "
                  "log_level: %s\n",
             c->timeout_ms / 1000.0, c->ping_interval_ms / 1000.0, c->stalled_client_timeout_ms / 1000.0, c->max_body,

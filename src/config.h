@@ -52,6 +52,7 @@ struct proxy_config {
     char *usage_db;            /* the ledger's file; NULL: the default place */
     int usage_db_off;          /* usage_db = false */
     unsigned usage_retention_days;
+    int http2;                 /* accept HTTP/2 (prior knowledge, h2c upgrade) */
 };
 
 /* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,

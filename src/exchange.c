@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "budget.h"
+#include "client_http2.h"
 #include "config.h"
 #include <lauxlib.h>
 #include "cooldown.h"
@@ -119,6 +120,17 @@ struct exchange {
     struct json_object_scan scan;
     struct quota answer_quota; /* the quota headers of the answer being decided (valid while `deciding`) */
 };
+
+/* An HTTP/2 connection runs several requests: each keeps less (see client_http2.h). */
+static size_t pending_high_water(struct exchange *ex)
+{
+    return ex->req->version >= 0x200 ? HTTP2_PENDING_HIGH_WATER : PENDING_HIGH_WATER;
+}
+
+static size_t pending_low_water(struct exchange *ex)
+{
+    return ex->req->version >= 0x200 ? HTTP2_PENDING_LOW_WATER : PENDING_LOW_WATER;
+}
 
 static void next_attempt(struct exchange *ex);
 static void decide_limit_answer(struct exchange *ex);
@@ -430,7 +442,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     (void)req;
     if (ex->sending.bytes_inflight != 0)
         h2o_doublebuffer_consume(&ex->sending);
-    if (ex->paused && ex->client != NULL && ex->pending->size < PENDING_LOW_WATER) {
+    if (ex->paused && ex->client != NULL && ex->pending->size < pending_low_water(ex)) {
         ex->paused = 0;
         h2o_timeout_unlink(&ex->stall);
         http_client_resume(ex->client);
@@ -634,13 +646,21 @@ static void watch_sse_end(struct exchange *ex, const char *data, size_t len)
 
 /* A client that stopped reading holds the upstream back (backpressure), but not for ever: H2O
  * 2.2.5 has no write timeout, so after `stalled_client_timeout` the exchange ends it, shutting the
- * connection down so that H2O's pending write fails and the request is disposed. */
+ * connection down so that H2O's pending write fails and the request is disposed. On HTTP/2 the
+ * other streams of the connection may be reading fine: only this stream is reset (RST_STREAM),
+ * unless the socket itself takes nothing. */
 static void on_client_stalled(h2o_timeout_entry_t *entry)
 {
     struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, stall, entry);
-    log_warn("%s: the client read nothing for %llu s; closing its connection", ex->provider->name,
-             (unsigned long long)(ex->cfg->stalled_client_timeout_ms / 1000));
+    enum client_http2_stall remedy = client_http2_stall_remedy(ex->req);
+    log_warn("%s: the client read nothing for %llu s; %s", ex->provider->name,
+             (unsigned long long)(ex->cfg->stalled_client_timeout_ms / 1000),
+             remedy == CLIENT_HTTP2_RESET_STREAM ? "resetting its HTTP/2 stream" : "closing its connection");
     cancel_upstream(ex);
+    if (remedy != CLIENT_HTTP2_NOT_HTTP2) {
+        client_http2_end_stalled(ex->req, remedy); /* ex may be gone */
+        return;
+    }
     int fd = client_fd(ex);
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
@@ -750,7 +770,7 @@ static int on_body(struct http_client *client, const char *errstr)
         return stop_reading ? -1 : 0;
     }
 
-    if (ex->pending->size > PENDING_HIGH_WATER)
+    if (ex->pending->size > pending_high_water(ex))
         pause_upstream(ex);
     try_send(ex);
     return 0;

@@ -3,6 +3,7 @@
 #include <sys/time.h>
 #include "access.h"
 #include "budget.h"
+#include "client_http2.h"
 #include "config.h"
 #include "errors.h"
 #include "exchange.h"
@@ -356,6 +357,7 @@ static void log_local_response(h2o_logger_t *self, h2o_req_t *req)
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    client_http2_tune_request(req);
     route(((struct proxy_handler *)self)->server, req);
     return 0;
 }
@@ -459,6 +461,7 @@ static void apply_globals(struct server *s, struct proxy_config *c)
 {
     s->globalconf.max_request_entity_size = c->max_body;
     s->globalconf.http1.req_timeout = c->header_timeout_ms;
+    client_http2_configure(&s->globalconf, c->http2);
     log_set_level(c->log_level);
     log_set_json(c->log_json);
     if (c->log_file != NULL && log_set_file(c->log_file) != 0)
