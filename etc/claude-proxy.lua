@@ -27,7 +27,7 @@ return {
   log_level = util.env("CLAUDE_PROXY_LOG_LEVEL", "info"), -- debug, info, warn, error
   log_format = util.env("CLAUDE_PROXY_LOG_FORMAT", "text"), -- text or json
   log_file = util.env("CLAUDE_PROXY_LOG_FILE"),            -- nil: stderr
-  pid_file = util.env("CLAUDE_PROXY_PID_FILE"),            -- nil: $XDG_RUNTIME_DIR or /tmp
+  pid_file = util.env("CLAUDE_PROXY_PID_FILE"),            -- nil: a 0700 dir in $XDG_RUNTIME_DIR, $TMPDIR or /tmp
 
   -- Who gets in (see README, Security). Loopback Host names are always allowed.
   -- allowed_hosts = { "my-laptop.local" },

@@ -97,7 +97,10 @@ static int cmd_reload(const char *config_path)
         }
     }
     if (pid <= 0) {
-        fprintf(stderr, "claude-proxy: no running instance found (pid file %s)\n", path);
+        fprintf(stderr,
+                "claude-proxy: no running instance found (pid file %s: absent, not a file of this user's that only "
+                "they may write, or not naming a running claude-proxy)\n",
+                path);
         config_release(c);
         return 1;
     }
@@ -260,7 +263,7 @@ int main(int argc, char **argv)
         return 1;
     }
     pidfile_path(cfg->pid_file, cfg->port, pid_path, sizeof(pid_path));
-    if (pidfile_write(pid_path) != 0)
+    if (pidfile_write(pid_path, cfg->pid_file == NULL || cfg->pid_file[0] == '\0') != 0)
         log_warn("cannot write pid file %s: %s (claude-proxy reload will not find this instance)", pid_path,
                  strerror(errno));
     uv_signal_init(&loop, &sig_hup);

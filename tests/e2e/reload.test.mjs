@@ -2,7 +2,7 @@
 // computes another port than the service's, and a cooldown that is running at reload time.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -12,12 +12,12 @@ import {
 
 const body = () => ({ model: 'claude-sonnet-5', max_tokens: 100, messages: [{ role: 'user', content: 'Say hello' }] });
 
-function reloadCommand(configObj, runtimeDir) {
+function reloadCommand(configObj, runtimeDir, env = {}) {
   const dir = tmpdir('cp-reload-');
   const configPath = path.join(dir, 'claude-proxy.lua');
   fs.writeFileSync(configPath, `return ${lua(configObj)}\n`);
   return spawnSync(PROXY_BIN, ['reload', '--config', configPath], { encoding: 'utf8',
-    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, HOME: dir } });
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, HOME: dir, ...env } });
 }
 
 describe('claude-proxy reload finds the running instance', () => {
@@ -28,7 +28,9 @@ describe('claude-proxy reload finds the running instance', () => {
       base_url: mock.url, token: OAUTH_TOKEN } } };
     const proxy = await startProxy({ config: cfg, env: { XDG_RUNTIME_DIR: runtime } });
     try {
-      assert.ok(fs.readdirSync(runtime).some((f) => /^claude-proxy-\d+-\d+\.pid$/.test(f)), 'pid file written');
+      const own = path.join(runtime, `claude-proxy-${process.getuid()}`);
+      assert.equal(fs.lstatSync(own).mode & 0o777, 0o700, 'in a directory of this user\'s only');
+      assert.ok(fs.readdirSync(own).includes(`claude-proxy-${proxy.port}.pid`), 'pid file written');
       // the service runs with PROXY_PORT=N; this shell's config says another port
       const r = reloadCommand({ ...cfg, port: proxy.port + 1 }, runtime);
       assert.equal(r.status, 0, r.stderr);
@@ -88,5 +90,56 @@ describe('a reload during a cooldown', () => {
       await sleep(2000);
       assert.equal((await ask()).json.content[0].text, 'from primary', 'back after the cooldown');
     } finally { await stopProxy(proxy, assert); await primary.close(); await backup.close(); }
+  });
+});
+
+describe('the pid file is trusted only when it is the user\'s own and names a claude-proxy', () => {
+  test('without XDG_RUNTIME_DIR (macOS) it is in a private directory under TMPDIR, not in /tmp itself', async () => {
+    const tmp = tmpdir('cp-tmpdir-');
+    fs.chmodSync(tmp, 0o1777); // shared, as /tmp is
+    const mock = await startMock(anthropicHandler());
+    const cfg = { pid_file: null, order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+      base_url: mock.url, token: OAUTH_TOKEN } } };
+    const proxy = await startProxy({ config: cfg, env: { TMPDIR: tmp, XDG_RUNTIME_DIR: '' } });
+    try {
+      const own = path.join(tmp, `claude-proxy-${process.getuid()}`);
+      assert.deepEqual(fs.readdirSync(tmp), [path.basename(own)], 'nothing straight in the shared directory');
+      const st = fs.lstatSync(own);
+      assert.ok(st.isDirectory() && (st.mode & 0o777) === 0o700 && st.uid === process.getuid());
+      assert.equal(fs.readFileSync(path.join(own, `claude-proxy-${proxy.port}.pid`), 'utf8'), `${proxy.child.pid}\n`);
+      const r = reloadCommand({ ...cfg, port: proxy.port }, '', { TMPDIR: tmp });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`asked pid ${proxy.child.pid} to reload`));
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('a pid that is not a claude-proxy, or a pid file others may write, is never signalled', async () => {
+    const dir = tmpdir('cp-planted-');
+    const pidFile = path.join(dir, 'proxy.pid');
+    const victim = spawn('sleep', ['30'], { stdio: 'ignore' }); // one of the user's processes; SIGHUP kills it
+    const gone = new Promise((r) => victim.once('exit', (code, signal) => r(signal ?? code)));
+    const providers = { anthropic: { type: 'anthropic', base_url: 'http://127.0.0.1:9', token: OAUTH_TOKEN } };
+    try {
+      fs.writeFileSync(pidFile, `${victim.pid}\n`);
+      let r = reloadCommand({ pid_file: pidFile, order: ['anthropic'], providers }, dir);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /no running instance found .*not naming a running claude-proxy/);
+      // a real claude-proxy's pid, in a file anyone may write, is not believed either
+      const mock = await startMock(anthropicHandler());
+      const proxy = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic',
+        base_url: mock.url, token: OAUTH_TOKEN } } } });
+      try {
+        fs.writeFileSync(pidFile, `${proxy.child.pid}\n`);
+        fs.chmodSync(pidFile, 0o666);
+        r = reloadCommand({ pid_file: pidFile, order: ['anthropic'], providers }, dir);
+        assert.equal(r.status, 1, r.stdout);
+        fs.chmodSync(pidFile, 0o644);
+        r = reloadCommand({ pid_file: pidFile, order: ['anthropic'], providers }, dir);
+        assert.equal(r.status, 0, r.stderr);
+        await sleep(300);
+        assert.equal((await request(`${proxy.url}/health`)).json.config.reloads, 1);
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+      assert.equal(await Promise.race([gone, sleep(200).then(() => 'alive')]), 'alive', 'the planted pid was not signalled');
+    } finally { victim.kill('SIGKILL'); }
   });
 });
