@@ -1015,8 +1015,17 @@ void config_describe(const struct proxy_config *c, FILE *out)
         if (p->ops->describe)
             p->ops->describe(p, &d);
         const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
-        fprintf(out, "provider %s (%s): cooldown %us {%s}%s%s\n", p->name, p->ops->type, p->cooldown_s,
-                d.data ? d.data : "", problem ? " -- problem: " : "", problem ? problem : "");
+        /* what moves a request on, by name (a 429's kinds apart) */
+        char on[256] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < sizeof(fallback_names) / sizeof(fallback_names[0]); k++)
+            if (p->fallback_flags & fallback_names[k].flag)
+                len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s", len ? "," : "", fallback_names[k].name);
+        for (size_t k = 0; k < p->num_fallback_statuses && len < sizeof(on) - 8; k++)
+            len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%d", len ? "," : "", p->fallback_statuses[k]);
+        fprintf(out, "provider %s (%s): cooldown %us, throttle_cooldown %us, extra_usage %s, fallback_on %s {%s}%s%s\n",
+                p->name, p->ops->type, p->cooldown_s, p->throttle_cooldown_s, p->extra_usage_avoid ? "avoid" : "use",
+                len ? on : "(nothing)", d.data ? d.data : "", problem ? " -- problem: " : "", problem ? problem : "");
         sbuf_free(&d);
     }
 }

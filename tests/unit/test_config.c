@@ -288,6 +288,14 @@ static void test_list_form_and_secret_file(void)
         CHECK_INT_EQ(a->fallback_flags, FALLBACK_THROTTLE);
         CHECK(provider_should_fallback_status(a, 429) && provider_should_fallback_status(a, 529));
         CHECK(a->extra_usage_avoid && a->throttle_cooldown_s == 2);
+        /* --check says so */
+        char *text = NULL;
+        size_t textlen = 0;
+        FILE *f = open_memstream(&text, &textlen);
+        config_describe(c, f);
+        fclose(f);
+        CHECK(strstr(text, "throttle_cooldown 2s, extra_usage avoid, fallback_on throttle,529 {") != NULL);
+        free(text);
         config_release(c);
     }
     unlink(path);
