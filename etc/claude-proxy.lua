@@ -75,7 +75,7 @@ return {
       -- InvokeModel endpoint. Unset: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, then AWS_ENDPOINT_URL (as
       -- the AWS SDKs do), then https://bedrock-runtime.{region}.amazonaws.com.
       -- endpoint = "https://vpce-....bedrock-runtime.us-east-1.vpce.amazonaws.com",
-      -- Messages-format endpoint for the models InvokeModel does not serve.
+      -- bedrock-mantle endpoint (a model's last route by default).
       mantle_endpoint = util.env("CLAUDE_PROXY_BEDROCK_MANTLE_URL"),
       -- Control plane, where the account's inference profiles are listed (model ids). Unset:
       -- AWS_ENDPOINT_URL_BEDROCK, then AWS_ENDPOINT_URL, then https://bedrock.{region}.amazonaws.com.
@@ -92,19 +92,21 @@ return {
       -- budget = { usd_per_day = 5, usd_per_month = 50 },
       -- Prices of this provider when they differ from lua/prices.lua (USD per million tokens):
       -- prices = { ["claude-opus-5-5"] = { input = 4.4, output = 22 } },
-      -- A request that falls back was written for the direct API. How it is adapted comes from
-      -- models.bedrock_defaults in lua/models.lua (the one list of defaults, mirroring what Claude
-      -- Code itself sends to Bedrock). Set any of these keys here to change it for every model:
-      --   betas_allowed, drop_fields, adaptive_thinking_budget   (InvokeModel)
-      --   mantle_betas_denied, mantle_drop_fields                 (Messages-format endpoint)
-      -- or betas / betas_add / drop_fields / thinking_budget / adaptive_thinking in a models.map
-      -- entry for one model (below).
+      -- A Bedrock API key instead of AWS credentials (Authorization: Bearer), else
+      -- AWS_BEARER_TOKEN_BEDROCK as Claude Code reads it. api_key_file must be mode 0600.
+      -- api_key_file = os.getenv("HOME") .. "/.config/claude-proxy/bedrock-api-key",
+      -- A request that falls back was written for the direct API. How it is adapted per route
+      -- (invoke, runtime, mantle) comes from models.adapt in lua/models.lua, the one table of
+      -- those rules (mirroring what Claude Code itself sends to Bedrock); change it there or per
+      -- model with betas / betas_add / drop_fields / thinking_budget in a models.map entry.
     },
   },
 
-  -- Model names: see lua/models.lua. Override per model here, e.g.
-  -- models.map["claude-sonnet-5"] = { id = "anthropic.claude-sonnet-5", route = "mantle" }
-  -- models.map["claude-opus-4-6"].thinking_budget = 16000     (statements go before `return`)
+  -- Model names and routes: see lua/models.lua. Each model tries its routes in order
+  -- (models.default_routes: invoke, runtime, mantle) and moves on when one does not serve it.
+  -- Override per model here (statements go before `return`), e.g.
+  -- models.map["claude-opus-4-8"].routes = { "mantle", "invoke" }
+  -- models.map["claude-opus-4-6"].thinking_budget = 16000
   models = models,
 
   -- Optional per-request routing: return a provider order (and optionally a model). req has

@@ -1,26 +1,42 @@
 -- Model names: Anthropic API ids <-> Bedrock ids.
 -- Available to configs as `require "models"`; a config may extend `models.map` or replace
--- `models.to_bedrock` / `models.to_anthropic` entirely.
+-- `models.bedrock_routes` / `models.to_anthropic` entirely (the proxy calls bedrock_routes and
+-- adaptation; to_bedrock is the first of a model's routes, for configs that ask).
 local models = {}
 
--- Anthropic id (and aliases) -> Bedrock base id, route and the inference profiles it has.
--- route "invoke": bedrock-runtime InvokeModel (event-stream); "mantle": the Messages-format
--- endpoint (bedrock-mantle), the only way Bedrock serves the newest models.
+-- Anthropic id (and aliases) -> Bedrock base id, the inference profiles it has, its routes.
+-- Routes (how Bedrock is reached; ../shared notes "bedrock-and-quota-2026-12", README):
+--   "invoke":  bedrock-runtime InvokeModel (event-stream), SigV4 service bedrock, profile id in the path
+--   "runtime": the Messages API on bedrock-runtime (/anthropic/v1/messages), service bedrock,
+--              profile id in the body, SSE
+--   "mantle":  bedrock-mantle (/anthropic/v1/messages), service bedrock-mantle, bare
+--              anthropic.<name> id in the body, SSE, a per-region lineup of its own
+-- routes: the order a model's routes are tried in (default models.default_routes: InvokeModel
+-- first, as Claude Code's own Bedrock mode sends every model there). When a route answers that
+-- it does not serve the model, the proxy tries the next one and remembers that per model and
+-- region (shown in /health).
 -- profiles: the cross-region inference profile prefixes Bedrock offers for the model, best
--- first (Anthropic's Bedrock model table, 2026-08). Without it the region's prefix is used.
--- An entry may also override the provider's request adaptation for that model (see
--- models.bedrock_defaults): betas (the beta allowlist, either route), betas_add (allowed on
--- InvokeModel besides the provider's list), drop_fields, thinking_budget (adaptive thinking ->
--- this budget on InvokeModel; 0 drops thinking), adaptive_thinking = true (passed as written).
+-- first (Anthropic's Bedrock model table). Without it the region's prefix is used. Where the
+-- account's own list of profiles is known it replaces this one (profile_for's `profiles`).
+-- adaptive = true: the model takes adaptive thinking and output_config (effort), as Claude
+-- Code sends them for 4.6 and later; older models get an enabled thinking budget instead.
+-- version_2026 = true: the model takes anthropic-version 2026-10-21 (Claude 4.7 and later).
+-- mantle_id: the id on bedrock-mantle when it is not the base id without its version suffix.
+-- An entry may also override the route adaptation (models.adapt) for its model: betas (the
+-- whole beta allowlist, every route), betas_add (allowed besides the route's list),
+-- drop_fields (replaces the route's list), thinking_budget (adaptive thinking -> this budget;
+-- 0 drops thinking), adaptive_thinking = true (passed as written).
+models.default_routes = { "invoke", "runtime", "mantle" }
+
 local G_US_EU = { "global", "us", "eu" }
--- Opus/Sonnet 4.6 on InvokeModel take adaptive thinking, output_config and the effort beta:
--- Claude Code 2.1.331 sends them so (tests/data/claude-code-bedrock-mode.md), context_management
--- never.
-local function adaptive_4_6(entry)
-  entry.adaptive_thinking = true
-  entry.drop_fields = { "context_management" }
-  entry.betas_add = { "effort-2025-11-24" }
+-- the current generation: every geography Bedrock has
+local CURRENT = { "global", "us", "eu", "jp", "apac", "au" }
+local function adaptive(entry)
+  entry.adaptive = true
   return entry
+end
+local function current(id)
+  return { id = id, profiles = CURRENT, adaptive = true, version_2026 = true }
 end
 models.map = {
   ["claude-3-5-haiku-20241022"]  = { id = "anthropic.claude-3-5-haiku-20241022-v1:0", profiles = { "us" } },
@@ -35,38 +51,123 @@ models.map = {
                                      profiles = { "global", "us", "eu", "jp" } },
   ["claude-haiku-4-5-20251001"]  = { id = "anthropic.claude-haiku-4-5-20251001-v1:0", profiles = G_US_EU },
   ["claude-opus-4-5-20251101"]   = { id = "anthropic.claude-opus-4-5-20251101-v1:0", profiles = G_US_EU },
-  ["claude-opus-4-6"]            = adaptive_4_6({ id = "anthropic.claude-opus-4-6-v1",
-                                                  profiles = { "global", "us", "eu", "jp", "apac" } }),
-  ["claude-sonnet-4-6"]          = adaptive_4_6({ id = "anthropic.claude-sonnet-4-6",
-                                                  profiles = { "global", "us", "eu", "jp" } }),
-  ["claude-opus-4-7"]            = { id = "anthropic.claude-opus-4-7", route = "mantle" },
-  ["claude-opus-4-8"]            = { id = "anthropic.claude-opus-4-8", route = "mantle" },
-  ["claude-opus-5"]              = { id = "anthropic.claude-opus-5", route = "mantle" },
-  ["claude-sonnet-5"]            = { id = "anthropic.claude-sonnet-5", route = "mantle" },
-  ["claude-fable-5"]             = { id = "anthropic.claude-fable-5", route = "mantle" },
+  -- 4.6: adaptive thinking, output_config and the effort beta on InvokeModel, as Claude Code
+  -- 2.1.331 sends them (tests/data/claude-code-bedrock-mode.md)
+  ["claude-opus-4-6"]            = adaptive({ id = "anthropic.claude-opus-4-6-v1",
+                                              profiles = { "global", "us", "eu", "jp", "apac" } }),
+  ["claude-sonnet-4-6"]          = adaptive({ id = "anthropic.claude-sonnet-4-6",
+                                              profiles = { "global", "us", "eu", "jp" } }),
+  -- the new generation: ids without a version suffix, invocable through profiles only
+  ["claude-opus-4-7"]            = current("anthropic.claude-opus-4-7"),
+  ["claude-opus-4-8"]            = current("anthropic.claude-opus-4-8"),
+  ["claude-opus-5"]              = current("anthropic.claude-opus-5"),
+  ["claude-sonnet-5"]            = current("anthropic.claude-sonnet-5"),
+  ["claude-fable-5"]             = current("anthropic.claude-fable-5"),
+  ["claude-fable-5-1"]           = current("anthropic.claude-fable-5-1"),
+  ["claude-fable-5-2"]           = current("anthropic.claude-fable-5-2"),
+  ["claude-opus-5-5"]            = current("anthropic.claude-opus-5-5"),
+  ["claude-sonnet-5-5"]          = current("anthropic.claude-sonnet-5-5"),
+  ["claude-haiku-5-5"]           = current("anthropic.claude-haiku-5-5"),
 }
 
--- How a request written for the direct API is adapted for Bedrock, unless the provider's
--- config or the model's map entry says otherwise. The one place these defaults live.
-models.bedrock_defaults = {
-  -- InvokeModel: the anthropic-beta header becomes anthropic_beta, keeping only these: what
-  -- Claude Code itself sends to Bedrock (interleaved thinking, tool search) and the betas of
-  -- features Bedrock offers (1M context, tool streaming, computer use...); others are refused.
-  betas_allowed = {
-    "interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14",
-    "token-efficient-tools-2025-02-19", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29",
-    "computer-use-2025-01-24", "computer-use-2025-11-24", "output-128k-2025-02-19",
-  },
-  -- InvokeModel refuses these fields ("Extra inputs are not permitted"); their betas go too.
-  drop_fields = { "context_management", "output_config" },
-  -- InvokeModel's models predate adaptive thinking: ask for this budget instead (0: drop it).
-  adaptive_thinking_budget = 31999,
-  -- The Messages-format endpoint takes the request as written, fields and their betas in
-  -- pairs, minus what only Anthropic's own API accepts (the subscription's OAuth beta, the
-  -- Claude Code identity beta).
-  mantle_betas_denied = { "oauth-2025-04-20", "claude-code-20250219" },
-  mantle_drop_fields = {},
+-- How a request written for the direct API is adapted for each route: the one table of these
+-- rules (the shared note's section 2; what Claude Code itself sends to Bedrock). Everything not
+-- named here passes byte for byte.
+local INVOKE_BETAS = {
+  -- what Claude Code's Bedrock mode sends (accepted), and the betas of features Bedrock offers
+  "interleaved-thinking-2025-05-14", "tool-search-tool-2025-10-19", "thinking-token-count-2026-05-13",
+  "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14", "token-efficient-tools-2025-02-19",
+  "tool-examples-2025-10-29", "computer-use-2025-01-24", "computer-use-2025-11-24", "output-128k-2025-02-19",
 }
+-- betas of what Bedrock does not offer (structured outputs, server tools, files) and of
+-- Anthropic's own API alone (the subscription's OAuth, the Claude Code identity)
+local REFUSED_BETAS = {
+  "oauth-2025-04-20", "claude-code-20250219", "structured-outputs-2025-11-13", "files-api-2025-04-14",
+  "web-search-2025-03-05", "web-fetch-2025-09-10", "code-execution-2025-05-22", "code-execution-2025-08-25",
+  "mcp-client-2025-04-04", "mcp-client-2025-11-20",
+}
+-- refused by every route for the current generation: "Extra inputs are not permitted"
+local REFUSED_FIELDS = { "inference_geo", "fallbacks" }
+models.adapt = {
+  invoke = {
+    body_version = "bedrock-2023-05-31",  -- anthropic_version in the body; betas in anthropic_beta
+    betas_allowed = INVOKE_BETAS,         -- InvokeModel refuses others ("invalid beta flag")
+    adaptive_betas = { "effort-2025-11-24" }, -- allowed too for models that take adaptive thinking
+    -- Claude Code never sends context_management to InvokeModel
+    drop_fields = { "context_management", "inference_geo", "fallbacks" },
+    drop_output_format = true,            -- output_config.format (structured outputs)
+    drop_tool_strict = true,              -- tools[].strict
+    drop_server_tools = true,             -- web_search_*, web_fetch_*, code_execution_* (+ betas)
+    user_id = "keep",                     -- takes the JSON user_id Claude Code's Bedrock mode sends
+  },
+  runtime = {
+    version_header = true,                -- anthropic-version 2023-06-01 (2026-10-21 where taken)
+    betas_denied = REFUSED_BETAS,         -- the anthropic-beta header, fields and betas in pairs
+    drop_fields = REFUSED_FIELDS,
+    drop_output_format = true, drop_tool_strict = true, drop_server_tools = true,
+    user_id = "hash",                     -- metadata.user_id must match [a-zA-Z0-9\s:_@$#=/+,-.]{0,256}
+  },
+  mantle = {
+    version_header = true,
+    betas_denied = REFUSED_BETAS,
+    drop_fields = REFUSED_FIELDS,
+    drop_output_format = true, drop_tool_strict = true, drop_server_tools = true,
+    user_id = "hash",
+  },
+  -- models before 4.6 (no `adaptive`): adaptive thinking becomes this budget (kept below
+  -- max_tokens; 0 drops thinking), output_config goes (Claude Code sends neither to them)
+  older = { thinking_budget = 31999, drop_fields = { "output_config" } },
+  -- count_tokens is served by InvokeModel's CountTokens and bedrock-mantle, not by runtime
+  count_tokens_routes = { invoke = true, mantle = true },
+}
+
+local function copy(list, what)
+  if list ~= nil and type(list) ~= "table" then error((what or "a list") .. " must be a list", 0) end
+  local out = {}
+  for i, v in ipairs(list or {}) do out[i] = v end
+  return out
+end
+
+local function append(list, more)
+  for _, v in ipairs(more or {}) do list[#list + 1] = v end
+  return list
+end
+
+-- The adaptation for one route and one model (its map entry, may be nil; adaptive: whether
+-- the model takes adaptive thinking), as the flat table the provider applies.
+function models.adaptation(route, entry, is_adaptive)
+  local r = models.adapt[route] or {}
+  local older = models.adapt.older or {}
+  local a = {
+    body_version = r.body_version, version_header = r.version_header or false,
+    version_2026 = (entry == nil and is_adaptive) or (entry ~= nil and entry.version_2026) or false,
+    drop_output_format = r.drop_output_format or false, drop_tool_strict = r.drop_tool_strict or false,
+    drop_server_tools = r.drop_server_tools or false, hash_user_id = r.user_id == "hash",
+    server_tool_betas = copy(REFUSED_BETAS),
+  }
+  if r.betas_allowed then
+    a.betas_allowed = copy(r.betas_allowed)
+    if is_adaptive then append(a.betas_allowed, r.adaptive_betas) end
+  else
+    a.betas_denied = copy(r.betas_denied)
+  end
+  a.drop_fields = copy(r.drop_fields)
+  if not is_adaptive then
+    append(a.drop_fields, older.drop_fields)
+    a.thinking_budget = older.thinking_budget
+  end
+  if entry then
+    if entry.betas then a.betas_allowed, a.betas_denied = copy(entry.betas, "betas"), nil end
+    if entry.betas_add and a.betas_allowed then append(a.betas_allowed, copy(entry.betas_add, "betas_add")) end
+    if entry.drop_fields then a.drop_fields = copy(entry.drop_fields, "drop_fields") end
+    if entry.thinking_budget ~= nil and type(entry.thinking_budget) ~= "number" then
+      error("thinking_budget must be a number", 0)
+    end
+    if entry.adaptive_thinking then a.thinking_budget = nil end
+    if entry.thinking_budget then a.thinking_budget = entry.thinking_budget end
+  end
+  return a
+end
 
 -- Undated aliases Claude Code and users type.
 models.aliases = {
@@ -154,21 +255,22 @@ function models.for_anthropic(name)
   return models.to_anthropic(name) or clean(name)
 end
 
+-- The name a model is known by: Bedrock-form ids normalised, aliases resolved (to tell whether
+-- two names are the same model: thinking signatures are bound to the model that wrote them).
+function models.canonical(name)
+  local n = models.for_anthropic(name)
+  return models.aliases[n] or n
+end
+
 -- The map entry for an Anthropic name or alias, or nil.
 function models.entry(name)
   return models.map[models.aliases[name] or name]
 end
 
--- A Bedrock-form id the client chose: InvokeModel keeps it (profile included); the Messages
--- endpoint names models without a profile prefix (anthropic.claude-opus-4-8).
-local function bedrock_form(name)
-  local anthropic = models.to_anthropic(name)
-  local entry = anthropic and models.entry(anthropic)
-  local route = (entry and entry.route) or "invoke"
-  if route == "mantle" then
-    name = name:match("^[%w-]+%.(anthropic%..+)$") or name
-  end
-  return name, route, entry
+-- The id bedrock-mantle names a model by: no profile prefix, no version suffix
+-- (anthropic.claude-opus-4-6-v1 -> anthropic.claude-opus-4-6).
+local function mantle_id(base)
+  return (base:gsub("%-v%d+:%d+$", ""):gsub("%-v%d+$", ""))
 end
 
 -- The base id the listing has for a model name the table does not know: the exact
@@ -188,43 +290,68 @@ function models.listed_id(listed, name)
   return best
 end
 
--- An Anthropic model name (or alias, or Bedrock-form id) -> Bedrock model id, route and the
--- map entry (nil if none; per-model overrides). Known models use an inference profile the
--- model has (Sonnet 4 and later are not invocable on demand by base id); unknown claude-* names
--- follow the naming rule of the newest models, or the listing when it has them. `prefer`: a
--- preferred profile prefix; `listed`: see models.profile_for.
-function models.to_bedrock(name, region, prefer, listed)
+-- The ordered routes for a model: a list of { route = "invoke"|"runtime"|"mantle", id = ... },
+-- the map entry (nil if none), and the Anthropic name the ids stand for. Known models use an
+-- inference profile the model has (Sonnet 4 and later are not invocable on demand by base id);
+-- an unknown claude-* name follows the naming rule (dated: -v1:0, undated: none) on the routes
+-- of models.default_routes with the region's profile. A Bedrock-form id the client chose is
+-- kept as it is where Bedrock takes it. `prefer`: a preferred profile prefix; `listed`: the
+-- profiles the account has, when known.
+function models.bedrock_routes(name, region, prefer, listed)
   name = clean(name)
   if prefer == "" then prefer = nil end
-  if name:match("^arn:") then return name, "invoke" end
-  local prefix = name:match("^([%w-]+)%.anthropic%.")
-  if (prefix and profile_prefixes[prefix]) or name:match("^anthropic%.") then
-    return bedrock_form(name)
-  end
-  local entry = models.entry(name)
-  local canonical = models.aliases[name] or name
-  local id, route
-  if entry then
-    id, route = entry.id, entry.route or "invoke"
-  elseif canonical:match("^claude%-") then
-    -- Not in the table: the account's listing names it, or dated ids follow "-v1:0" and newer
-    -- undated ids use the Messages endpoint.
-    local listed_id = models.listed_id(listed, canonical)
-    if listed_id then
-      return models.profile_for({ id = listed_id }, region, prefer, listed) .. "." .. listed_id, "invoke"
-    end
-    if canonical:match("%-%d%d%d%d%d%d%d%d$") then
-      id, route = "anthropic." .. canonical .. "-v1:0", "invoke"
-    else
-      id, route = "anthropic." .. canonical, "mantle"
-    end
+  local anthropic = models.to_anthropic(name)
+  local entry, canonical, base, profile_id
+  if anthropic then
+    -- Bedrock form (profile id, base id or ARN): InvokeModel and runtime take it as written
+    entry = models.entry(anthropic)
+    canonical = models.aliases[anthropic] or anthropic
+    base = name:match("^[%w-]+%.(anthropic%..+)$") or name:match("^(anthropic%..+)$")
+    profile_id = name
+  elseif name:match("^arn:aws") then
+    return { { route = "invoke", id = name }, { route = "runtime", id = name } }, nil, name
   else
-    return nil, "unknown model " .. name
+    entry = models.entry(name)
+    canonical = models.aliases[name] or name
+    if entry then
+      base = entry.id
+    elseif canonical:match("^claude%-") then
+      -- not in the table: the account's listing names it, else the naming rule
+      base = models.listed_id(listed, canonical) or
+             ("anthropic." .. canonical .. (canonical:match("%-%d%d%d%d%d%d%d%d$") and "-v1:0" or ""))
+    else
+      return nil, "unknown model " .. name
+    end
+    profile_id = models.profile_for(entry or { id = base }, region, prefer, listed) .. "." .. base
   end
-  if route == "mantle" then
-    return id, route, entry -- the Messages endpoint takes the model id in the body, without a profile
+  local out = {}
+  for _, route in ipairs((entry and entry.routes) or models.default_routes) do
+    if route == "mantle" then
+      if base then out[#out + 1] = { route = route, id = (entry and entry.mantle_id) or mantle_id(base) } end
+    elseif route == "invoke" or route == "runtime" then
+      out[#out + 1] = { route = route, id = profile_id }
+    else
+      error("models: unknown route \"" .. tostring(route) .. "\" (invoke, runtime or mantle)")
+    end
   end
-  return models.profile_for(entry, region, prefer, listed) .. "." .. id, route, entry
+  -- the model the ids stand for (a map entry may name another model's id)
+  local served = base and models.to_anthropic(base)
+  return out, entry, served and (models.aliases[served] or served) or canonical
+end
+
+-- Whether a model takes adaptive thinking (4.6 and later; an unknown undated claude-* name is
+-- taken to be a new one).
+function models.is_adaptive(entry, canonical)
+  if entry then return entry.adaptive or false end
+  return canonical ~= nil and canonical:match("^claude%-") ~= nil and not canonical:match("%-%d%d%d%d%d%d%d%d$")
+end
+
+-- The first route's id, its route and the map entry (what the proxy tries first).
+function models.to_bedrock(name, region, prefer, listed)
+  local routes, entry = models.bedrock_routes(name, region, prefer, listed)
+  if not routes then return nil, entry end
+  if #routes == 0 then return nil, "no route for " .. name end
+  return routes[1].id, routes[1].route, entry
 end
 
 -- Every Anthropic model the table knows (for GET /v1/models in OpenAI form).

@@ -1,74 +1,83 @@
-/* Adapting an Anthropic Messages request (written for the direct API) to Bedrock.
+/* Adapting an Anthropic Messages request (written for the direct API) to one Bedrock route.
  *
- * InvokeModel body: `model` and `stream` leave the body (they go into the URL),
- * `anthropic_version` is added, the anthropic-beta header becomes the `anthropic_beta` array
- * restricted to the betas Bedrock accepts, fields Bedrock refuses are dropped, and adaptive
- * thinking becomes a budget. Everything else (tools, system blocks, cache_control, metadata...)
- * passes byte for byte.
- *
- * Messages-format (mantle) body: the request as written with the Bedrock model id; betas go in
- * the header minus a denylist, since body fields and their betas travel in pairs.
- *
- * Which model id, route and adaptation apply comes from lua/models.lua (per-model overrides in
- * the map entry, falling back to the provider's settings). */
+ * What changes comes from lua/models.lua (models.adapt, per route, and the model's map entry),
+ * read into a struct bedrock_adaptation; the body is rebuilt by splicing, so every member not
+ * named there passes byte for byte (tools, system blocks, cache_control, messages...):
+ *   InvokeModel: `model` and `stream` leave the body (they are in the URL), `anthropic_version`
+ *     is added, the anthropic-beta header becomes the `anthropic_beta` array (an allowlist);
+ *   Messages routes: `model` is the route's id, betas and version stay headers;
+ *   every route: refused fields dropped, output_config.format, tools[].strict and server tools
+ *     removed, adaptive thinking becomes a budget for models before 4.6, metadata.user_id fitted
+ *     to Bedrock's pattern where it is checked, thinking blocks of earlier turns left out when
+ *     another model wrote them. */
 #ifndef CP_BEDROCK_REQUEST_H
 #define CP_BEDROCK_REQUEST_H
 #include <limits.h>
 #include <stddef.h>
+#include "bedrock_routes.h"
 #include "config.h"
 #include "json_scan.h"
 #include "sbuf.h"
 
-#define BEDROCK_ANTHROPIC_VERSION "bedrock-2023-05-31"
-
-/* adaptive_thinking_budget for a model that takes adaptive thinking as written */
+/* thinking_budget for a model that takes adaptive thinking as written */
 #define BEDROCK_THINKING_KEEP UINT_MAX
 
 struct bedrock_adaptation {
-    const char *const *betas_allowed; /* NULL-terminated */
-    const char *const *drop_fields;   /* NULL-terminated */
-    unsigned adaptive_thinking_budget; /* 0: drop adaptive thinking instead; or BEDROCK_THINKING_KEEP */
-};
-
-/* Writes the InvokeModel body to out. beta may be NULL. */
-void bedrock_invoke_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
-                         const struct bedrock_adaptation *a, sbuf *out);
-/* The same for CountTokens' inner body: a count_tokens request has no max_tokens, which every
- * InvokeModel body needs, so one is added when absent. */
-void bedrock_count_tokens_body(const struct json_object_scan *scan, const char *beta, size_t beta_len,
-                               const struct bedrock_adaptation *a, sbuf *out);
-
-/* The Messages-format body: the request with `model` set to id and drop_fields (may be NULL)
- * left out. */
-void bedrock_mantle_body(const struct json_object_scan *scan, const char *id, const char *const *drop_fields,
-                         sbuf *out);
-
-/* The anthropic-beta list, comma-separated, restricted to `allowed` (for a model with its own
- * list) or without the `denied` ones (the Messages-format endpoint's default). */
-void bedrock_filter_betas(const char *beta, size_t beta_len, const char *const *allowed, sbuf *out);
-void bedrock_filter_betas_denied(const char *beta, size_t beta_len, const char *const *denied, sbuf *out);
-
-/* A model resolved through models.to_bedrock, with the per-model overrides of its map entry. */
-struct bedrock_model {
-    char id[256];
-    int mantle;                             /* route "mantle": the Messages-format endpoint */
-    int has_betas, has_drop_fields;         /* the entry replaces these lists */
-    char *betas[CONFIG_MAX_LIST + 1];       /* allowlist (either route) */
-    char *betas_add[CONFIG_MAX_LIST + 1];   /* allowed on InvokeModel besides the provider's list */
+    char body_version[40];      /* InvokeModel: anthropic_version in the body ("": none) */
+    int version_header;         /* Messages routes: anthropic-version header */
+    int version_2026;           /* the model takes anthropic-version 2026-10-21 */
+    int has_allowlist;          /* betas_allowed applies; else betas_denied */
+    char *betas_allowed[CONFIG_MAX_LIST + 1];
+    char *betas_denied[CONFIG_MAX_LIST + 1];
+    char *server_tool_betas[CONFIG_MAX_LIST + 1]; /* left out with drop_server_tools */
     char *drop_fields[CONFIG_MAX_LIST + 1];
-    int has_thinking_budget;
-    unsigned thinking_budget; /* or BEDROCK_THINKING_KEEP (entry: adaptive_thinking = true) */
+    int drop_output_format, drop_tool_strict, drop_server_tools, hash_user_id;
+    unsigned thinking_budget;   /* adaptive thinking -> this budget (0: drop it), or BEDROCK_THINKING_KEEP */
+    int drop_thinking_blocks;   /* another model wrote the history's thinking blocks */
 };
 
-/* models.to_bedrock(model, region, prefer) with prefer (a profile prefix, may be NULL). Returns
- * 0, or -1 with err (unknown model, a broken models table or a malformed override). */
-int bedrock_model_resolve(struct proxy_config *c, const char *model, const char *region, const char *prefer,
-                          struct bedrock_model *out, char *err, size_t errlen);
-/* The same with the account's listing: listed_ref is a registry reference to the table
- * bedrock_listed_table made (passed as models.to_bedrock's 4th argument), or LUA_NOREF. */
-int bedrock_model_resolve_listed(struct proxy_config *c, const char *model, const char *region, const char *prefer,
-                                 int listed_ref, struct bedrock_model *out, char *err, size_t errlen);
-void bedrock_model_free(struct bedrock_model *m);
+/* A model resolved through models.bedrock_routes: its routes in order, each with its id and
+ * adaptation. */
+struct bedrock_plan {
+    size_t num_routes;
+    struct bedrock_route_plan {
+        enum bedrock_route route;
+        char id[256];
+        struct bedrock_adaptation adapt;
+    } routes[BEDROCK_NUM_ROUTES];
+    char model[200]; /* the Anthropic name of the model the ids serve */
+    int same_model;  /* ... is the one the client asked for */
+};
+
+/* models.bedrock_routes(model, region, prefer, listed) with prefer (a profile prefix, may be
+ * NULL) and listed_ref (a registry reference to the table bedrock_listed_table made, or
+ * LUA_NOREF); client_model: what the client asked for (to tell whether the map chose another
+ * model). Returns 0, or -1 with err (unknown model, a broken models table or a malformed
+ * override). */
+int bedrock_plan_resolve(struct proxy_config *c, const char *model, const char *client_model, const char *region,
+                         const char *prefer, int listed_ref, struct bedrock_plan *out, char *err, size_t errlen);
+void bedrock_plan_free(struct bedrock_plan *p);
+
+/* Builds models.bedrock_routes' `listed` table from inference profile ids ("us.anthropic.claude-...")
+ * in the config's state: base id -> the list of prefixes the account has for it; ids of other
+ * vendors are left out. Returns a registry reference (luaL_unref it when replaced). */
+int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n);
+
+/* The body for route r into out. id: the model id (the body's `model` on the Messages routes);
+ * beta: the client's anthropic-beta header (may be NULL); count_tokens: a count_tokens request
+ * (InvokeModel: CountTokens' inner body, which needs a max_tokens). What was removed because
+ * Bedrock refuses it (server tools, output_config.format...) is listed in removed. */
+void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r,
+                          const struct bedrock_adaptation *a, const char *id, const char *beta, size_t beta_len,
+                          int count_tokens, sbuf *out, sbuf *removed);
+
+/* The anthropic-beta header of a Messages route, comma-separated, filtered by a. */
+void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedrock_adaptation *a, sbuf *out);
+
+/* metadata.user_id on the Messages routes must match [a-zA-Z0-9\s:_@$#=/+,-.]{0,256}: a value
+ * that does not (Claude Code's is JSON) becomes the hex SHA-256 of it, the same for the same
+ * user. json: the string's JSON text (quotes included). Returns 1 if out holds a new value. */
+int bedrock_fit_user_id(const char *json, size_t len, char out[65]);
 
 /* Builds models.to_bedrock's `listed` table from inference profile ids ("us.anthropic.claude-...")
  * in the config's state: base id -> the list of prefixes the account has for it; ids of other

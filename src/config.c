@@ -535,8 +535,8 @@ static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx,
         lua_pop(L, 1);
         return -1;
     }
-    static const char *const required[] = {"for_anthropic", "to_bedrock"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const required[] = {"for_anthropic", "bedrock_routes", "adaptation"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         lua_getfield(L, -1, required[i]);
         int ok = lua_isfunction(L, -1);
         lua_pop(L, 1);

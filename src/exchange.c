@@ -17,6 +17,7 @@
 #include "quota.h"
 #include "redact.h"
 #include "http_client.h"
+#include "thinking_blocks.h"
 #include "upstream.h"
 #include "usage.h"
 
@@ -26,6 +27,9 @@
 #define PENDING_LOW_WATER (256 * 1024)
 /* Upstream error bodies are read whole (to convert them); they are small. */
 #define MAX_ERROR_BODY (1024 * 1024)
+/* A provider may ask for the same request again after an error answer (another route, no
+ * thinking blocks): at most this many times per request. */
+#define MAX_PROVIDER_RETRIES 4
 
 struct exchange_stats exchange_stats;
 static uint64_t in_flight, started_total;
@@ -86,7 +90,10 @@ struct exchange {
     int upstream_sse; /* the upstream's own body is SSE (before any filter) */
     int error_mode; /* collecting an upstream error body to convert it */
     int deciding;   /* ... or to tell what a 429/400 means before relaying it or falling back */
+    int error_raw;  /* ... only to ask the provider whether to retry: relayed as it came */
     sbuf error_body;
+    int retries;     /* same-provider retries the provider asked for */
+    sbuf retry_body; /* the request without thinking blocks, once a retry needed it */
     h2o_header_t *up_headers;
     size_t num_up_headers;
     struct body_filter *filter;
@@ -318,6 +325,7 @@ static void on_dispose(void *p)
         usage_reader_dispose(&ex->usage_reader);
     reset_upstream_request(ex);
     sbuf_free(&ex->error_body);
+    sbuf_free(&ex->retry_body);
     sbuf_free(&ex->scratch);
     h2o_buffer_dispose(&ex->pending);
     h2o_doublebuffer_dispose(&ex->sending);
@@ -582,10 +590,55 @@ static void start_held_response(struct exchange *ex)
     start_response(ex);
 }
 
+static void defer_next_attempt_cb(h2o_timeout_entry_t *entry);
+
+/* The provider may want the same request again after this error answer, which nobody has seen
+ * yet: its next route, or without the thinking blocks of earlier turns (a signature written by
+ * another model). Returns 1 if the retry is under way. */
+static int retry_if_asked(struct exchange *ex)
+{
+    struct provider *p = ex->provider;
+    if (ex->started || p->ops->retry_on_error == NULL || ex->status < 400 || ex->retries >= MAX_PROVIDER_RETRIES)
+        return 0;
+    const char *body = ex->error_body.data ? ex->error_body.data : "";
+    enum provider_retry verdict = p->ops->retry_on_error(p, &ex->cr, &ex->ur, ex->status, ex->up_headers,
+                                                         ex->num_up_headers, body, ex->error_body.len);
+    if (verdict == PROVIDER_RETRY_NO)
+        return 0;
+    if (verdict == PROVIDER_RETRY_WITHOUT_THINKING) {
+        if (ex->cr.without_thinking || ex->cr.scan == NULL)
+            return 0;
+        size_t dropped = thinking_blocks_strip_request(ex->cr.scan, &ex->retry_body);
+        const char *err;
+        if (dropped == 0 || json_scan_object(ex->retry_body.data, ex->retry_body.len, &ex->scan, &err) != 0)
+            return 0; /* (the spliced body of a valid one is valid: the scan cannot fail) */
+        ex->cr.body = h2o_iovec_init(ex->retry_body.data, ex->retry_body.len);
+        ex->cr.without_thinking = 1;
+        log_warn("%s: a thinking block's signature was refused (%d); once more without the %zu thinking block%s of "
+                 "earlier turns", p->name, ex->status, dropped, dropped == 1 ? "" : "s");
+    }
+    ex->retries++;
+    ex->status = 0;
+    ex->error_mode = ex->error_raw = 0;
+    sbuf_reset(&ex->error_body);
+    ex->up_headers = NULL;
+    ex->num_up_headers = 0;
+    ex->upstream_sse = 0;
+    ex->req->res.status = 0;
+    ex->req->res.headers = (h2o_headers_t){NULL, 0, 0};
+    ex->req->res.content_length = SIZE_MAX;
+    ex->attempt--; /* the same provider again */
+    ex->deferred.cb = defer_next_attempt_cb;
+    h2o_timeout_link(ex->req->conn->ctx->loop, &ex->req->conn->ctx->zero_timeout, &ex->deferred);
+    return 1;
+}
+
 /* Turns the collected upstream error body into the client's format and sends it whole. */
 static void finish_error_response(struct exchange *ex)
 {
     h2o_req_t *req = ex->req;
+    if (retry_if_asked(ex))
+        return;
     int status = ex->status;
     sbuf converted = SBUF_INIT;
     const char *body = ex->error_body.data ? ex->error_body.data : "";
@@ -597,8 +650,9 @@ static void finish_error_response(struct exchange *ex)
         len = converted.len;
     }
     sbuf client_body = SBUF_INIT;
-    struct body_filter *f =
-        ex->params.format.make_filter ? ex->params.format.make_filter(ex->params.format.ctx, status, 0) : NULL;
+    struct body_filter *f = ex->params.format.make_filter && !ex->error_raw
+                                ? ex->params.format.make_filter(ex->params.format.ctx, status, 0)
+                                : NULL;
     if (f != NULL) {
         f->feed(f, body, len, &client_body);
         f->finish(f, NULL, &client_body);
@@ -607,7 +661,8 @@ static void finish_error_response(struct exchange *ex)
         len = client_body.len;
     }
     req->res.status = status;
-    h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+    if (!ex->error_raw)
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
     append_pending(ex, body, len);
     sbuf_free(&converted);
     sbuf_free(&client_body);
@@ -1019,6 +1074,16 @@ static void decide_limit_answer(struct exchange *ex)
     finish_error_response(ex);
 }
 
+/* Whether an error answer is worth reading whole for the provider's retry_on_error: one it can
+ * read (not compressed), while retries are left. */
+static int may_retry(struct exchange *ex, int status, const h2o_header_t *headers, size_t num_headers)
+{
+    if (ex->provider->ops->retry_on_error == NULL || status < 400 || ex->retries >= MAX_PROVIDER_RETRIES)
+        return 0;
+    const h2o_iovec_t *enc = find_up_header(headers, num_headers, "content-encoding");
+    return enc == NULL || h2o_memis(enc->base, enc->len, H2O_STRLIT("identity"));
+}
+
 static http_client_body_cb on_head(struct http_client *client, const char *errstr, int status, h2o_header_t *headers,
                                    size_t num_headers)
 {
@@ -1067,8 +1132,9 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         p->state->errors++;
         int needs_conversion = p->ops->convert_error != NULL || ex->params.format.make_filter != NULL;
         copy_response_headers(ex, headers, num_headers, needs_conversion);
-        if (needs_conversion) {
+        if (needs_conversion || may_retry(ex, status, headers, num_headers)) {
             ex->error_mode = 1;
+            ex->error_raw = !needs_conversion;
             if (errstr == NULL)
                 return on_body;
             ex->client = NULL; /* an error without a body: convert it now */

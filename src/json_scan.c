@@ -398,3 +398,28 @@ void json_splice(const struct json_object_scan *o, const char *const *drop, size
     }
     sbuf_putc(out, '}');
 }
+
+int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud)
+{
+    struct scanner s = {array.p, array.p + array.len, NULL};
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p != '[')
+        return -1;
+    s.p++;
+    int count = 0;
+    for (;;) {
+        skip_ws(&s);
+        if (s.p >= s.end)
+            return -1;
+        if (*s.p == ']')
+            return count;
+        const char *start = s.p;
+        if (scan_value(&s, 1) != 0)
+            return -1;
+        each(ud, (struct json_span){start, (size_t)(s.p - start)});
+        count++;
+        skip_ws(&s);
+        if (s.p < s.end && *s.p == ',')
+            s.p++;
+    }
+}

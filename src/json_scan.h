@@ -48,4 +48,8 @@ void json_splice(const struct json_object_scan *o, const char *const *drop, size
 
 int json_member_key_is(const struct json_member *m, const char *key);
 
+/* Calls each(ud, item) with the raw text of every item of a JSON array value, in order.
+ * Returns the number of items, or -1 if the value is not a valid array. */
+int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud);
+
 #endif

@@ -28,6 +28,7 @@ struct client_request {
     const char *model_override;         /* from route(); NULL if none */
     int stream;                         /* "stream": true */
     h2o_iovec_t path;                   /* Anthropic path + query to request ("/v1/messages?beta=true") */
+    int without_thinking;               /* the exchange left out the history's thinking blocks (a retry) */
 };
 
 /* One attempt's upstream request, built by the provider. */
@@ -45,6 +46,15 @@ struct upstream_request {
     char model_sent[256]; /* for the log line */
     int subscription;     /* served under a subscription (OAuth): its cost is a value, not spend */
     const char *route;    /* how the provider reached the model ("invoke", "mantle"...), or NULL */
+    int variant;          /* the provider's own notes on this attempt (Bedrock: the route it took, */
+    char note[256];       /* and the model its route memory knows it by) */
+};
+
+/* What a provider says about an error answer that reached nobody yet (see retry_on_error). */
+enum provider_retry {
+    PROVIDER_RETRY_NO,               /* relay it (or fall back, as the chain's rules say) */
+    PROVIDER_RETRY_AGAIN,            /* send the request to this provider again: it changed its choice */
+    PROVIDER_RETRY_WITHOUT_THINKING, /* again, without the thinking blocks of earlier turns */
 };
 
 typedef void (*provider_prepared_cb)(void *ud, const char *error_type, const char *error);
@@ -70,6 +80,14 @@ struct provider_ops {
      * it wrote out_json/out_status. */
     int (*convert_error)(struct provider *p, int status, const h2o_header_t *headers, size_t num_headers,
                          const char *body, size_t len, int *out_status, sbuf *out_json);
+    /* An error answer (status >= 400, the whole body) before any byte went to the client: whether
+     * to send the same request to this provider again. Protocol knowledge lives here (Bedrock:
+     * "this route does not serve the model" -> its next route; a thinking signature written by
+     * another model), the policy in the exchange (a bounded number of retries, each at most once).
+     * NULL: never. */
+    enum provider_retry (*retry_on_error)(struct provider *p, const struct client_request *cr,
+                                          const struct upstream_request *ur, int status, const h2o_header_t *headers,
+                                          size_t num_headers, const char *body, size_t len);
     /* Why the provider cannot serve now (missing credentials...), or NULL. Never a secret. */
     const char *(*problem)(struct provider *p);
     /* Extra facts for /health (non-secret), appended as JSON members ("k":v,...) or nothing. */

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include "thinking_blocks.h"
 #include "anthropic_auth.h"
 #include "config.h"
 #include "log.h"
@@ -162,11 +163,26 @@ static void anthropic_destroy(struct provider *p)
     free(a);
 }
 
+/* A history whose thinking blocks another model signed (an earlier turn served by Bedrock with
+ * another model, say) is refused with 400 "Invalid `signature` in `thinking` block": once more
+ * without them. */
+static enum provider_retry anthropic_retry_on_error(struct provider *p, const struct client_request *cr,
+                                                    const struct upstream_request *ur, int status,
+                                                    const h2o_header_t *headers, size_t num_headers, const char *body,
+                                                    size_t len)
+{
+    (void)p, (void)ur, (void)headers, (void)num_headers;
+    if (cr->endpoint == ENDPOINT_PASSTHROUGH || cr->without_thinking || !thinking_blocks_signature_refused(status, body, len))
+        return PROVIDER_RETRY_NO;
+    return PROVIDER_RETRY_WITHOUT_THINKING;
+}
+
 const struct provider_ops provider_anthropic = {
     .type = "anthropic",
     .configure = anthropic_configure,
     .start = anthropic_start,
     .prepare = anthropic_prepare,
+    .retry_on_error = anthropic_retry_on_error,
     .problem = anthropic_problem,
     .describe = anthropic_describe,
     .destroy = anthropic_destroy,

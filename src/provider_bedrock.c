@@ -1,26 +1,35 @@
-/* AWS Bedrock with the proxy's own AWS credentials: SigV4 signing, the credential chain, model
- * ids from lua/models.lua, and two routes per model:
- *   invoke: bedrock-runtime InvokeModel / InvokeModelWithResponseStream (event-stream -> SSE)
- *   mantle: the Messages-format endpoint (bedrock-mantle), native SSE, for the newest models */
+/* AWS Bedrock with the proxy's own AWS credentials (SigV4 and the credential chain) or a Bedrock
+ * API key, model ids and routes from lua/models.lua, three routes (bedrock_routes.h):
+ *   invoke:  bedrock-runtime InvokeModel / InvokeModelWithResponseStream (event-stream -> SSE)
+ *   runtime: bedrock-runtime's Messages API (/anthropic/v1/messages), native SSE
+ *   mantle:  bedrock-mantle's Messages API, native SSE
+ * A model's routes are tried in order: a route that answers that it does not serve the model
+ * hands the same request to the next one (retry_on_error), and the process remembers it. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "anthropic_auth.h"
 #include "aws_credentials.h"
 #include "bedrock_profiles.h"
 #include "bedrock_request.h"
+#include "bedrock_routes.h"
 #include "bedrock_stream.h"
 #include "body_filter.h"
 #include "config.h"
 #include "errors.h"
 #include "log.h"
 #include "provider.h"
+#include "redact.h"
 #include "sigv4.h"
+#include "thinking_blocks.h"
 #include "upstream.h"
 
 #define CREDENTIAL_PROCESS_TIMEOUT_MS 30000
+#define API_KEY_MAX 4096
 
 struct bedrock {
     char *region, *profile, *ca_file;
@@ -37,64 +46,88 @@ struct bedrock {
     struct bedrock_profiles *profiles;
     int listed_ref;          /* models.to_bedrock's `listed` table in this config's state */
     uint64_t listed_serial;  /* the listing it was built from */
-    /* InvokeModel: allowlisted betas, refused fields dropped, adaptive thinking -> budget */
-    char *betas_allowed[CONFIG_MAX_LIST + 1];
-    char *drop_fields[CONFIG_MAX_LIST + 1];
-    unsigned adaptive_budget;
-    /* Messages format: the request as written, minus Anthropic-only betas */
-    char *mantle_betas_denied[CONFIG_MAX_LIST + 1];
-    char *mantle_drop_fields[CONFIG_MAX_LIST + 1];
+    char *api_key;                /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
+    const char *api_key_source;   /* where it came from, for /health */
 };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration */
 
-/* Pushes models.bedrock_defaults from lua/models.lua, the one place the adaptation defaults
- * live (an empty table if a custom module lacks them). */
-static int push_adaptation_defaults(lua_State *L, char *err, size_t errlen)
+/* The adaptation settings moved to models.adapt (lua/models.lua): say so instead of ignoring them. */
+static int check_moved_settings(lua_State *L, int idx, char *err, size_t errlen)
 {
-    if (config_require_models(L, err, errlen) != 0)
-        return -1;
-    if (lua_istable(L, -1))
-        lua_getfield(L, -1, "bedrock_defaults");
-    else
-        lua_pushnil(L);
-    lua_remove(L, -2);
-    if (!lua_istable(L, -1)) {
+    static const char *const moved[] = {"betas_allowed", "drop_fields", "adaptive_thinking_budget",
+                                        "mantle_betas_denied", "mantle_drop_fields"};
+    for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
+        lua_getfield(L, idx, moved[i]);
+        int set = !lua_isnil(L, -1);
         lua_pop(L, 1);
-        lua_newtable(L);
+        if (set) {
+            snprintf(err, errlen, "config: bedrock's %s is now set per route in models.adapt (see lua/models.lua)",
+                     moved[i]);
+            return -1;
+        }
     }
     return 0;
 }
 
-/* key from the provider's table when set there, else from the defaults table. */
-static int list_or_default(lua_State *L, int idx, int defaults, const char *key, char **out, char *err, size_t errlen)
+/* api_key_file: the key alone, in a file only its owner can read (mode 0600 or stricter). */
+static int read_api_key_file(const char *path, char **out, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, key);
-    int set = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    return config_field_list(L, set ? idx : defaults, key, out, NULL, err, errlen);
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (f == NULL || fstat(fileno(f), &st) != 0) {
+        snprintf(err, errlen, "config: api_key_file %s: %s", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        fclose(f);
+        snprintf(err, errlen, "config: api_key_file %s must be readable by its owner only (chmod 600)", path);
+        return -1;
+    }
+    char buf[API_KEY_MAX];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (buf[0] == '\0') {
+        snprintf(err, errlen, "config: api_key_file %s is empty", path);
+        return -1;
+    }
+    *out = strdup(buf);
+    return 0;
 }
 
-static int read_adaptation(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
+/* api_key, else api_key_file, else AWS_BEARER_TOKEN_BEDROCK (what Claude Code uses), else none
+ * (SigV4 with the AWS credential chain). */
+static int read_api_key(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
 {
-    int top = lua_gettop(L);
-    idx = lua_absindex(L, idx);
-    if (push_adaptation_defaults(L, err, errlen) != 0)
+    char *file = NULL;
+    if (config_field_string(L, idx, "api_key", &b->api_key, NULL, err, errlen) != 0 ||
+        config_field_string(L, idx, "api_key_file", &file, NULL, err, errlen) != 0)
         return -1;
-    int d = lua_gettop(L);
-    double def_budget, budget;
-    int r = list_or_default(L, idx, d, "betas_allowed", b->betas_allowed, err, errlen) != 0 ||
-            list_or_default(L, idx, d, "drop_fields", b->drop_fields, err, errlen) != 0 ||
-            list_or_default(L, idx, d, "mantle_betas_denied", b->mantle_betas_denied, err, errlen) != 0 ||
-            list_or_default(L, idx, d, "mantle_drop_fields", b->mantle_drop_fields, err, errlen) != 0 ||
-            config_field_number(L, d, "adaptive_thinking_budget", &def_budget, 0, 0, 1e6, err, errlen) != 0 ||
-            config_field_number(L, idx, "adaptive_thinking_budget", &budget, def_budget, 0, 1e6, err, errlen) != 0;
-    lua_settop(L, top);
-    if (r)
+    if (b->api_key != NULL && b->api_key[0] == '\0') {
+        free(b->api_key);
+        b->api_key = NULL;
+    }
+    int r = 0;
+    if (b->api_key != NULL) {
+        b->api_key_source = "api key (config)";
+    } else if (file != NULL && file[0] != '\0') {
+        r = read_api_key_file(file, &b->api_key, err, errlen);
+        b->api_key_source = "api key (api_key_file)";
+    } else if (getenv("AWS_BEARER_TOKEN_BEDROCK") != NULL && getenv("AWS_BEARER_TOKEN_BEDROCK")[0] != '\0') {
+        b->api_key = strdup(getenv("AWS_BEARER_TOKEN_BEDROCK"));
+        b->api_key_source = "api key (AWS_BEARER_TOKEN_BEDROCK)";
+    }
+    free(file);
+    if (r == 0 && b->api_key != NULL && strpbrk(b->api_key, "\r\n") != NULL) {
+        snprintf(err, errlen, "config: the Bedrock API key must be one line");
         return -1;
-    b->adaptive_budget = (unsigned)budget;
-    return 0;
+    }
+    return r;
 }
 
 static int check_region_prefix(const char *prefix, char *err, size_t errlen)
@@ -193,7 +226,8 @@ static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *er
         config_field_string(L, idx, "mantle_endpoint", &mantle, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "region_prefix", &b->region_prefix, NULL, err, errlen) != 0 ||
-        check_region_prefix(b->region_prefix, err, errlen) != 0 || read_adaptation(b, L, idx, err, errlen) != 0) {
+        check_region_prefix(b->region_prefix, err, errlen) != 0 || check_moved_settings(L, idx, err, errlen) != 0 ||
+        read_api_key(b, L, idx, err, errlen) != 0) {
         free(region), free(endpoint), free(mantle), free(control);
         return -1;
     }
@@ -220,6 +254,8 @@ static int bedrock_start(struct provider *p, h2o_context_t *ctx, char *err, size
     if ((b->runtime = upstream_get(ctx, b->runtime_url, b->ca_file, timeout, err, errlen)) == NULL ||
         (b->mantle = upstream_get(ctx, b->mantle_url, b->ca_file, timeout, err, errlen)) == NULL)
         return -1;
+    if (b->api_key != NULL)
+        return 0; /* no AWS credentials, so no listing: the control plane takes SigV4 */
     b->creds = aws_cred_source_new(ctx->loop, b->profile, CREDENTIAL_PROCESS_TIMEOUT_MS);
     if (b->list_profiles) {
         struct bedrock_profiles_settings s = {p->name, b->control_url, b->region, b->ca_file, timeout,
@@ -248,14 +284,21 @@ static void bedrock_describe(struct provider *p, sbuf *out)
     sbuf_json_field(out, "control_endpoint", b->control_parsed.origin);
     if (b->region_prefix != NULL)
         sbuf_json_field(out, "region_prefix", b->region_prefix);
-    if (b->creds != NULL)
+    if (b->api_key != NULL) {
+        char tail[REDACT_BUFSZ], kind[96];
+        snprintf(kind, sizeof(kind), "%s %s", b->api_key_source, redact_secret(b->api_key, strlen(b->api_key), tail));
+        sbuf_json_field(out, "credentials", kind);
+        sbuf_puts(out, ",\"model_ids\":{\"source\":\"static\",\"reason\":\"an API key: no listing\"}");
+    } else if (b->creds != NULL) {
         sbuf_json_field(out, "credentials", aws_cred_source_kind(b->creds));
+    }
     if (b->profiles != NULL) {
         sbuf_putc(out, ',');
         bedrock_profiles_describe(b->profiles, out);
     } else if (b->creds != NULL) {
         sbuf_puts(out, ",\"model_ids\":{\"source\":\"static\",\"reason\":\"list_profiles = false\"}");
     }
+    bedrock_route_describe(p->name, out);
 }
 
 static void bedrock_destroy(struct provider *p)
@@ -269,10 +312,9 @@ static void bedrock_destroy(struct provider *p)
     free(b->control_url);
     free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->runtime_url),
         free(b->mantle_url);
-    config_free_list(b->betas_allowed);
-    config_free_list(b->drop_fields);
-    config_free_list(b->mantle_betas_denied);
-    config_free_list(b->mantle_drop_fields);
+    if (b->api_key != NULL)
+        OPENSSL_cleanse(b->api_key, strlen(b->api_key));
+    free(b->api_key);
     free(b);
 }
 
@@ -334,6 +376,7 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
     return sigv4_sign(&req, &c, &opt, r);
 }
 
+/* The request head: signed (creds and r), or with the API key (both NULL). */
 static void write_head(struct pending_sign *ps, const struct aws_creds *creds, const struct sigv4_result *r)
 {
     sbuf *h = &ps->out->head;
@@ -342,11 +385,15 @@ static void write_head(struct pending_sign *ps, const struct aws_creds *creds, c
     append_header(h, "content-type", ps->content_type);
     append_header(h, "accept", ps->accept);
     sbuf_printf(h, "content-length: %zu\r\nconnection: keep-alive\r\n", ps->out->body.len);
-    append_header(h, "x-amz-date", r->amz_date);
-    append_header(h, "x-amz-content-sha256", r->payload_hash);
-    if (creds->session_token != NULL)
-        append_header(h, "x-amz-security-token", creds->session_token);
-    append_header(h, "authorization", r->authorization);
+    if (r != NULL) {
+        append_header(h, "x-amz-date", r->amz_date);
+        append_header(h, "x-amz-content-sha256", r->payload_hash);
+        if (creds->session_token != NULL)
+            append_header(h, "x-amz-security-token", creds->session_token);
+        append_header(h, "authorization", r->authorization);
+    } else {
+        sbuf_printf(h, "authorization: Bearer %s\r\n", ((struct bedrock *)ps->p->impl)->api_key);
+    }
     if (ps->extra_headers.len)
         sbuf_append(h, ps->extra_headers.data, ps->extra_headers.len);
     sbuf_puts(h, "\r\n");
@@ -390,79 +437,68 @@ static void base64(const char *data, size_t len, sbuf *out)
     out->data[out->len] = '\0';
 }
 
-/* Messages format: the body keeps its shape (fields and their betas in pairs), with the Bedrock
- * model id; only what Anthropic's own API alone accepts is left out. */
-static void prepare_mantle(struct bedrock *b, const struct client_request *cr, const struct bedrock_model *m,
-                           struct pending_sign *ps, struct upstream_request *out)
+static void warn_removed(struct provider *p, const struct bedrock_route_plan *rp, const sbuf *removed)
 {
-    ps->target = b->mantle;
-    ps->mantle = 1;
+    if (removed->len)
+        log_warn("%s: removed what Bedrock does not take from a request for %s (%s): %s", p->name, rp->id,
+                 bedrock_route_name(rp->route), removed->data);
+}
+
+/* The Messages API (runtime or mantle): the body keeps its shape, with the route's model id;
+ * version and betas are headers. */
+static void prepare_messages(struct provider *p, const struct client_request *cr, const struct bedrock_route_plan *rp,
+                             struct pending_sign *ps, struct upstream_request *out)
+{
+    struct bedrock *b = p->impl;
+    const struct bedrock_adaptation *a = &rp->adapt;
+    ps->mantle = rp->route == BEDROCK_MANTLE;
+    ps->target = ps->mantle ? b->mantle : b->runtime;
     out->response_format = cr->endpoint == ENDPOINT_COUNT_TOKENS ? RESPONSE_TOKEN_COUNT : RESPONSE_NATIVE;
-    bedrock_mantle_body(cr->scan, m->id,
-                        (const char *const *)(m->has_drop_fields ? m->drop_fields : b->mantle_drop_fields),
-                        &out->owned_body);
-    /* count_tokens there is documented by AWS (user guide, count-tokens.md#count-tokens-mantle) */
+    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    sbuf removed = SBUF_INIT;
+    bedrock_request_body(cr->scan, rp->route, a, rp->id, NULL, 0, 0, &out->owned_body, &removed);
+    warn_removed(p, rp, &removed);
+    sbuf_free(&removed);
+    /* count_tokens on bedrock-mantle is documented by AWS (user guide, count-tokens-mantle) */
     sbuf_printf(&ps->path, "%s/anthropic/v1/messages%s", ps->target->base_path,
                 cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/count_tokens" : "");
+    /* 2023-06-01, unless the client asked for 2026-10-21 and the model takes it (4.7 and later) */
     const h2o_iovec_t *version = provider_client_header(cr->req, "anthropic-version");
-    sbuf_printf(&ps->extra_headers, "anthropic-version: %.*s\r\n", version ? (int)version->len : 10,
-                version ? version->base : "2023-06-01");
-    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    int v2026 = a->version_2026 && version != NULL && h2o_memis(version->base, version->len, H2O_STRLIT("2026-10-21"));
+    sbuf_printf(&ps->extra_headers, "anthropic-version: %s\r\n", v2026 ? "2026-10-21" : "2023-06-01");
     sbuf betas = SBUF_INIT;
-    if (m->has_betas)
-        bedrock_filter_betas(beta ? beta->base : NULL, beta ? beta->len : 0, (const char *const *)m->betas, &betas);
-    else
-        bedrock_filter_betas_denied(beta ? beta->base : NULL, beta ? beta->len : 0,
-                                    (const char *const *)b->mantle_betas_denied, &betas);
+    bedrock_header_betas(beta ? beta->base : NULL, beta ? beta->len : 0, a, &betas);
     if (betas.len)
         sbuf_printf(&ps->extra_headers, "anthropic-beta: %s\r\n", betas.data);
     sbuf_free(&betas);
-    if (cr->stream)
+    if (cr->stream && cr->endpoint != ENDPOINT_COUNT_TOKENS)
         snprintf(ps->accept, sizeof(ps->accept), "text/event-stream");
 }
 
-/* The InvokeModel beta allowlist for a model: its own list, or the provider's plus its additions. */
-static const char *const *invoke_betas(const struct bedrock *b, const struct bedrock_model *m, const char **merged)
-{
-    if (m->has_betas)
-        return (const char *const *)m->betas;
-    if (m->betas_add[0] == NULL)
-        return (const char *const *)b->betas_allowed;
-    size_t n = 0;
-    for (size_t i = 0; b->betas_allowed[i] != NULL; i++)
-        merged[n++] = b->betas_allowed[i];
-    for (size_t i = 0; m->betas_add[i] != NULL; i++)
-        merged[n++] = m->betas_add[i];
-    merged[n] = NULL;
-    return merged;
-}
-
-static void prepare_invoke(struct bedrock *b, const struct client_request *cr, const struct bedrock_model *m,
+static void prepare_invoke(struct provider *p, const struct client_request *cr, const struct bedrock_route_plan *rp,
                            struct pending_sign *ps, struct upstream_request *out)
 {
+    struct bedrock *b = p->impl;
     ps->target = b->runtime;
-    const char *merged[2 * CONFIG_MAX_LIST + 1];
-    struct bedrock_adaptation a = {invoke_betas(b, m, merged),
-                                   (const char *const *)(m->has_drop_fields ? m->drop_fields : b->drop_fields),
-                                   m->has_thinking_budget ? m->thinking_budget : b->adaptive_budget};
     const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
     const char *beta_p = beta ? beta->base : NULL;
     size_t beta_len = beta ? beta->len : 0;
-    sbuf encoded = SBUF_INIT;
+    sbuf encoded = SBUF_INIT, removed = SBUF_INIT;
     if (cr->endpoint == ENDPOINT_COUNT_TOKENS) {
         out->response_format = RESPONSE_AWS_TOKEN_COUNT;
         sbuf inner = SBUF_INIT;
-        bedrock_count_tokens_body(cr->scan, beta_p, beta_len, &a, &inner);
+        bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 1, &inner, &removed);
         sbuf_puts(&out->owned_body, "{\"input\":{\"invokeModel\":{\"body\":\"");
         base64(inner.data, inner.len, &out->owned_body);
         sbuf_puts(&out->owned_body, "\"}}}");
         sbuf_free(&inner);
-        const char *base_id = strip_profile_prefix(m->id);
+        const char *base_id = strip_profile_prefix(rp->id);
         sigv4_uri_encode(&encoded, base_id, strlen(base_id), 1);
         sbuf_printf(&ps->path, "%s/model/%s/count-tokens", ps->target->base_path, encoded.data);
     } else {
-        bedrock_invoke_body(cr->scan, beta_p, beta_len, &a, &out->owned_body);
-        sigv4_uri_encode(&encoded, m->id, strlen(m->id), 1);
+        bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 0, &out->owned_body,
+                             &removed);
+        sigv4_uri_encode(&encoded, rp->id, strlen(rp->id), 1);
         sbuf_printf(&ps->path, "%s/model/%s/%s", ps->target->base_path, encoded.data,
                     cr->stream ? "invoke-with-response-stream" : "invoke");
         if (cr->stream) {
@@ -470,7 +506,45 @@ static void prepare_invoke(struct bedrock *b, const struct client_request *cr, c
             snprintf(ps->accept, sizeof(ps->accept), "application/vnd.amazon.eventstream");
         }
     }
+    warn_removed(p, rp, &removed);
+    sbuf_free(&removed);
     sbuf_free(&encoded);
+}
+
+static int route_serves_endpoint(enum bedrock_route r, int endpoint)
+{
+    /* the runtime Messages route has no count_tokens: it answers 200 with UnknownOperationException */
+    return endpoint != ENDPOINT_COUNT_TOKENS || r != BEDROCK_RUNTIME;
+}
+
+/* What the route memory is keyed by: the model as the client (or route()) named it, per endpoint
+ * (CountTokens does not serve every model InvokeModel does). */
+static void memory_key(const struct client_request *cr, char *key, size_t size)
+{
+    const char *model = cr->model_override ? cr->model_override : cr->model;
+    const char *suffix = cr->endpoint == ENDPOINT_COUNT_TOKENS ? " (count_tokens)" : "";
+    snprintf(key, size, "%.200s%s", model, suffix);
+}
+
+/* The route for this attempt: the first of the model's routes that serves the endpoint and has
+ * not refused the model; when every one has, the first (its answer is what the client sees). */
+static const struct bedrock_route_plan *choose_route(struct provider *p, const struct client_request *cr,
+                                                     const struct bedrock_plan *plan)
+{
+    struct bedrock *b = p->impl;
+    char key[300];
+    memory_key(cr, key, sizeof(key));
+    const struct bedrock_route_plan *first = NULL;
+    for (size_t i = 0; i < plan->num_routes; i++) {
+        const struct bedrock_route_plan *rp = &plan->routes[i];
+        if (!route_serves_endpoint(rp->route, cr->endpoint))
+            continue;
+        if (first == NULL)
+            first = rp;
+        if (bedrock_route_known(p->name, b->region, key, rp->route) != BEDROCK_ROUTE_REFUSED)
+            return rp;
+    }
+    return first;
 }
 
 /* models.to_bedrock's `listed` table for the current listing (rebuilt once per listing), or
@@ -490,17 +564,8 @@ static int current_listed_ref(struct provider *p)
     return b->listed_ref;
 }
 
-static int resolve_model(struct provider *p, const struct client_request *cr, struct bedrock_model *m, char *err,
-                         size_t errlen)
-{
-    struct bedrock *b = p->impl;
-    const char *model = cr->model_override ? cr->model_override : cr->model;
-    return bedrock_model_resolve_listed(p->config, model, b->region, b->region_prefix, current_listed_ref(p), m, err,
-                                        errlen);
-}
-
-/* Builds the request once the model id is known; returns ps while credentials are looked up,
- * NULL once done ran. */
+/* Builds the request once the model's routes are known; returns ps while credentials are looked
+ * up, NULL once done ran. */
 static void *build_request(struct pending_sign *ps)
 {
     struct provider *p = ps->p;
@@ -508,20 +573,41 @@ static void *build_request(struct pending_sign *ps)
     const struct client_request *cr = ps->cr;
     struct upstream_request *out = ps->out;
     char err[400];
-    struct bedrock_model m;
-    if (resolve_model(p, cr, &m, err, sizeof(err)) != 0) {
+    const char *model = cr->model_override ? cr->model_override : cr->model;
+    struct bedrock_plan *plan = malloc(sizeof(*plan));
+    if (plan == NULL)
+        abort();
+    if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, current_listed_ref(p), plan, err,
+                             sizeof(err)) != 0) {
+        free(plan);
         pending_done(ps, "invalid_request_error", err);
         return NULL;
     }
-    snprintf(out->model_sent, sizeof(out->model_sent), "%s", m.id);
-    out->route = m.mantle ? "mantle" : "invoke";
-    if (m.mantle)
-        prepare_mantle(b, cr, &m, ps, out);
+    const struct bedrock_route_plan *rp = choose_route(p, cr, plan);
+    if (rp == NULL) {
+        bedrock_plan_free(plan);
+        free(plan);
+        snprintf(err, sizeof(err), "no route of \"%s\" serves this endpoint on Bedrock", model);
+        pending_done(ps, "invalid_request_error", err);
+        return NULL;
+    }
+    snprintf(out->model_sent, sizeof(out->model_sent), "%s", rp->id);
+    out->variant = (int)rp->route;
+    out->route = bedrock_route_name(rp->route);
+    memory_key(cr, out->note, sizeof(out->note));
+    if (rp->route == BEDROCK_INVOKE)
+        prepare_invoke(p, cr, rp, ps, out);
     else
-        prepare_invoke(b, cr, &m, ps, out);
-    bedrock_model_free(&m);
+        prepare_messages(p, cr, rp, ps, out);
+    bedrock_plan_free(plan);
+    free(plan);
     out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);
     out->target = ps->target;
+    if (b->api_key != NULL) {
+        write_head(ps, NULL, NULL);
+        pending_done(ps, NULL, NULL);
+        return NULL;
+    }
     /* with credentials at hand on_credentials runs (and frees ps) before this returns NULL */
     struct aws_creds_wait *wait = aws_cred_source_get(b->creds, on_credentials, ps);
     if (wait == NULL)
@@ -565,6 +651,50 @@ static void bedrock_cancel_prepare(void *handle)
     if (ps->wait != NULL)
         aws_creds_wait_cancel(ps->wait);
     pending_free(ps);
+}
+
+/* A route that does not serve the model: remembered, and the next route (if one is left) gets
+ * the same request. A refused thinking signature: once more without the thinking blocks. */
+static enum provider_retry bedrock_retry_on_error(struct provider *p, const struct client_request *cr,
+                                                  const struct upstream_request *ur, int status,
+                                                  const h2o_header_t *headers, size_t num_headers, const char *body,
+                                                  size_t len)
+{
+    struct bedrock *b = p->impl;
+    if (thinking_blocks_signature_refused(status, body, len))
+        return cr->without_thinking ? PROVIDER_RETRY_NO : PROVIDER_RETRY_WITHOUT_THINKING;
+    char type[128] = "", why[300];
+    for (size_t i = 0; i < num_headers; i++)
+        if (h2o_memis(headers[i].name->base, headers[i].name->len, H2O_STRLIT("x-amzn-errortype")))
+            snprintf(type, sizeof(type), "%.*s", (int)headers[i].value.len, headers[i].value.base);
+    if (!bedrock_error_is_route_refusal(status, type, body, len, why, sizeof(why)))
+        return PROVIDER_RETRY_NO;
+    char key[300];
+    memory_key(cr, key, sizeof(key));
+    enum bedrock_route route = (enum bedrock_route)ur->variant;
+    bedrock_route_note(p->name, b->region, key, route, BEDROCK_ROUTE_REFUSED, why);
+    /* is a route left? */
+    struct bedrock_plan *plan = malloc(sizeof(*plan));
+    char err[400];
+    const char *model = cr->model_override ? cr->model_override : cr->model;
+    if (plan == NULL)
+        abort();
+    enum provider_retry verdict = PROVIDER_RETRY_NO;
+    if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, current_listed_ref(p), plan, err,
+                             sizeof(err)) == 0) {
+        const struct bedrock_route_plan *next = choose_route(p, cr, plan);
+        if (next != NULL && bedrock_route_known(p->name, b->region, key, next->route) != BEDROCK_ROUTE_REFUSED) {
+            log_warn("%s: route %s does not serve %s in %s (%s); trying %s", p->name, bedrock_route_name(route), key,
+                     b->region, why, bedrock_route_name(next->route));
+            verdict = PROVIDER_RETRY_AGAIN;
+        } else {
+            log_warn("%s: route %s does not serve %s in %s (%s); no route left", p->name, bedrock_route_name(route),
+                     key, b->region, why);
+        }
+        bedrock_plan_free(plan);
+    }
+    free(plan);
+    return verdict;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -650,7 +780,11 @@ static struct body_filter *count_filter_new(int aws)
 
 static struct body_filter *bedrock_response_filter(struct provider *p, const struct upstream_request *ur, int status)
 {
-    (void)p, (void)status;
+    struct bedrock *b = p->impl;
+    if (status >= 200 && status <= 299 && ur->note[0] != '\0' &&
+        bedrock_route_known(p->name, b->region, ur->note, (enum bedrock_route)ur->variant) != BEDROCK_ROUTE_SERVES)
+        bedrock_route_note(p->name, b->region, ur->note, (enum bedrock_route)ur->variant, BEDROCK_ROUTE_SERVES,
+                           ur->model_sent);
     switch (ur->response_format) {
     case RESPONSE_EVENTSTREAM: {
         struct eventstream_filter *f = calloc(1, sizeof(*f));
@@ -696,6 +830,7 @@ const struct provider_ops provider_bedrock = {
     .cancel_prepare = bedrock_cancel_prepare,
     .response_filter = bedrock_response_filter,
     .convert_error = bedrock_convert_error,
+    .retry_on_error = bedrock_retry_on_error,
     .problem = bedrock_problem,
     .describe = bedrock_describe,
     .destroy = bedrock_destroy,

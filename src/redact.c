@@ -85,6 +85,19 @@ static size_t aws_key_id_at(const char *p)
     return n == 20 && !is_alnum(p[20]) ? 20 : 0;
 }
 
+static int base64_char(char c) { return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '-' || c == '_'; }
+
+/* Bedrock API keys: long-term ones are "ABSK" and base64, short-term ones "bedrock-api-key-" and
+ * a (URL-safe) base64 token. Returns the length of the prefix kept, 0 if none is at p. */
+static size_t bedrock_key_prefix_at(const char *p)
+{
+    if (strncmp(p, "ABSK", 4) == 0)
+        return 4;
+    if (strncmp(p, "bedrock-api-key-", 16) == 0)
+        return 16;
+    return 0;
+}
+
 /* If a secret starts at p, masks it and returns how many bytes it covered, else 0.
  * word_start: p does not follow a letter or digit. */
 static size_t redact_at(char *p, int word_start)
@@ -95,6 +108,8 @@ static size_t redact_at(char *p, int word_start)
         return prefix + mask(p + prefix, n);
     if (!word_start)
         return 0;
+    if ((prefix = bedrock_key_prefix_at(p)) != 0 && (n = span(p + prefix, base64_char)) >= 16)
+        return prefix + mask(p + prefix, n);
     if (p[0] == 'A' && (n = aws_key_id_at(p)) != 0) {
         memset(p + 4, '*', n - 8); /* the prefix says which kind of key, the tail which key */
         return n;

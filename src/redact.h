@@ -11,7 +11,8 @@ const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ]);
 
 /* Masks token-shaped secrets found in a text, in place, keeping their last four characters:
  * Anthropic keys and tokens (sk-ant-..., anywhere, also with their '-' percent-encoded as a
- * path or query may carry them: sk%2Dant%2D...), AWS access key ids (AKIA.../ASIA...) and
+ * path or query may carry them: sk%2Dant%2D...), AWS access key ids (AKIA.../ASIA...), Bedrock
+ * API keys (ABSK..., bedrock-api-key-...) and
  * "Bearer <value>". log.c applies it to every message, so a path, a model name or a Lua error
  * that quotes one cannot leak it. */
 void redact_tokens_in_text(char *text);

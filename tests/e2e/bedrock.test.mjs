@@ -9,7 +9,8 @@ import {
   startMock, startProxy, stopProxy, request, parseSse, sleep, OAUTH_TOKEN, TEST_DATA, claudeCodeHeaders, tmpdir,
   freePort,
 } from './lib/harness.mjs';
-import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS } from './lib/bedrock-mock.mjs';
+import crypto from 'node:crypto';
+import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS, CATALOG } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-4-5-20250929', max_tokens: 100,
   messages: [{ role: 'user', content: 'Say hello' }], ...extra });
@@ -19,7 +20,7 @@ const realRequest = () => JSON.parse(fs.readFileSync(path.join(TEST_DATA, 'claud
 
 function bedrockOnly(mock, extra = {}) {
   return { order: ['bedrock'], providers: { bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url,
-    mantle_endpoint: mock.url, ...extra } } };
+    mantle_endpoint: mock.mantleUrl, ...extra } } };
 }
 
 describe('requests to Bedrock', () => {
@@ -68,32 +69,36 @@ describe('requests to Bedrock', () => {
     for (const [model, url] of [
       ['claude-opus-4-6', '/model/us.anthropic.claude-opus-4-6-v1/invoke'],
       ['claude-haiku-4-5', '/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'],
-      ['eu.anthropic.claude-sonnet-4-20250514-v1:0', '/model/eu.anthropic.claude-sonnet-4-20250514-v1%3A0/invoke'],
+      ['us.anthropic.claude-sonnet-4-20250514-v1:0', '/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/invoke'],
+      ['claude-opus-5-5', '/model/us.anthropic.claude-opus-5-5/invoke'],
+      ['claude-fable-5-2', '/model/us.anthropic.claude-fable-5-2/invoke'],
+      ['claude-future-9', '/model/us.anthropic.claude-future-9/invoke'], // by rule (the mock does not know it)
     ]) {
+      const before = mock.requests.length;
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
+      const first = mock.requests[before];
+      assert.equal(first.url, url);
+      assert.deepEqual(first.verdict, { ok: true });
+      if (model === 'claude-future-9') continue; // tried on every route, refused by each: Bedrock's answer
       assert.equal(r.status, 200, r.text);
-      assert.equal(mock.requests.at(-1).url, url);
-      assert.deepEqual(mock.requests.at(-1).verdict, { ok: true });
+      assert.equal(mock.requests.length, before + 1, 'served by the first route');
     }
   });
 
-  test('the newest models go to the Messages-format endpoint (service bedrock-mantle)', async () => {
-    const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: body({ model: 'claude-sonnet-5', stream: true }),
-      headers: { 'anthropic-beta': 'oauth-2025-04-20,interleaved-thinking-2025-05-14' } });
-    assert.equal(r.status, 200);
+  test('the current generation goes to InvokeModel with its profile id, as Claude Code\'s Bedrock mode sends it', async () => {
+    const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: body({ model: 'claude-sonnet-5-5',
+      stream: true, thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'medium' },
+      max_tokens: 128000 }),
+    headers: { 'anthropic-beta': 'oauth-2025-04-20,interleaved-thinking-2025-05-14,effort-2025-11-24' } });
+    assert.equal(r.status, 200, r.text);
     assert.equal(parseSse(r.text).at(-1).event, 'message_stop');
     const up = mock.requests.at(-1);
-    assert.equal(up.url, '/anthropic/v1/messages');
+    assert.equal(up.url, '/model/us.anthropic.claude-sonnet-5-5/invoke-with-response-stream');
     assert.deepEqual(up.verdict, { ok: true });
-    assert.equal(up.json.model, 'anthropic.claude-sonnet-5');
-    assert.equal(up.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
-    // a Bedrock-form id: the Messages endpoint names models without a profile prefix
-    for (const model of ['us.anthropic.claude-opus-4-8', 'global.anthropic.claude-opus-4-8', 'claude-opus-4-8']) {
-      const r2 = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }) });
-      assert.equal(r2.status, 200, r2.text);
-      assert.equal(mock.requests.at(-1).url, '/anthropic/v1/messages');
-      assert.equal(mock.requests.at(-1).json.model, 'anthropic.claude-opus-4-8', model);
-    }
+    assert.ok(up.accepted, JSON.stringify(up.refused));
+    assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14', 'effort-2025-11-24']);
+    assert.deepEqual(up.json.thinking, { type: 'adaptive', display: 'omitted' });
+    assert.deepEqual(up.json.output_config, { effort: 'medium' });
   });
 
   test('count_tokens uses CountTokens and answers in Anthropic form', async () => {
@@ -106,20 +111,6 @@ describe('requests to Bedrock', () => {
     assert.equal(inner.anthropic_version, 'bedrock-2023-05-31');
     assert.equal(inner.messages[0].content, 'Say hello');
     assert.equal(inner.max_tokens, 1, 'an InvokeModel body needs max_tokens; a count request has none');
-  });
-
-  test('count_tokens for a Messages-format model: that endpoint\'s count_tokens (AWS-documented)', async () => {
-    const r = await request(`${proxy.url}/v1/messages/count_tokens?beta=true`, { method: 'POST',
-      body: countBody({ model: 'claude-opus-4-8' }),
-      headers: { 'anthropic-beta': 'oauth-2025-04-20,context-management-2025-06-27' } });
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, { input_tokens: 55 });
-    const up = mock.requests.at(-1);
-    assert.equal(up.url, '/anthropic/v1/messages/count_tokens');
-    assert.deepEqual(up.verdict, { ok: true });
-    assert.equal(up.json.model, 'anthropic.claude-opus-4-8');
-    assert.equal(up.json.max_tokens, undefined);
-    assert.equal(up.headers['anthropic-beta'], 'context-management-2025-06-27');
   });
 
   test('an unknown model is a 400, not a made-up Bedrock id', async () => {
@@ -163,105 +154,240 @@ describe('tool use through Bedrock', () => {
   });
 });
 
+// Claude Code's direct-mode metadata.user_id: a JSON string, which the Messages routes refuse
+const CC_USER_ID = JSON.stringify({ device_id: 'f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f',
+  account_uuid: '5c1b0a2e-4d3f-4e6a-9b8c-7d6e5f4a3b2c', session_id: '3f1c2a9e-0000-4000-8000-000000000001' });
+// a models module putting every model on one route (statements in the config)
+const onlyRoute = (route) => ({ lua: `(function() local m = require "models"
+  m.default_routes = { "${route}" }
+  for _, e in pairs(m.map) do e.routes = nil end
+  return m end)()` });
+
 describe('a real Claude Code request falling back to Bedrock', () => {
-  test('adapted as Claude Code itself would send it to Bedrock', async () => {
+  test('accepted on every route, for every model family, adapted as each route needs', async () => {
     const anthropic = await startMock((req, res) => { res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
       res.end('{"type":"error","error":{"type":"rate_limit_error","message":"rate limit exceeded"}}'); });
     const bedrock = await startBedrockMock();
-    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], providers: {
-      anthropic: { type: 'anthropic', base_url: anthropic.url },
-      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
+    const real = { ...realRequest(), metadata: { user_id: CC_USER_ID } };
     try {
-      const real = realRequest();
-      // as sent (claude-sonnet-5: the Messages-format route), as Sonnet 4.5 and Opus 4.6 (InvokeModel)
-      for (const model of ['claude-sonnet-5', 'claude-sonnet-4-5-20250929', 'claude-opus-4-6']) {
-        const raw = JSON.stringify({ ...real, model });
-        const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: raw, headers: claudeCodeHeaders() });
-        assert.equal(r.status, 200, r.text);
-        const evs = parseSse(r.text);
-        assert.equal(evs[0].event, 'message_start');
-        assert.equal(evs.at(-1).event, 'message_stop');
-        const up = bedrock.requests.at(-1);
-        assert.deepEqual(up.verdict, { ok: true });
-        if (model === 'claude-sonnet-5') {
-          // the Messages endpoint takes the request as written: fields and their betas in pairs
-          assert.equal(up.url, '/anthropic/v1/messages');
-          const betas = up.headers['anthropic-beta'].split(',');
-          for (const b of ['context-management-2025-06-27', 'effort-2025-11-24', 'interleaved-thinking-2025-05-14']) {
-            assert.ok(betas.includes(b), b);
+      for (const route of ['invoke', 'runtime', 'mantle']) {
+        const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], models: onlyRoute(route),
+          providers: { anthropic: { type: 'anthropic', base_url: anthropic.url },
+            bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.mantleUrl } } } });
+        try {
+          const models = route === 'invoke'
+            ? ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-fable-5-2', 'claude-opus-5', 'claude-sonnet-5',
+              'claude-opus-4-8', 'claude-opus-4-7', 'claude-opus-4-6', 'claude-sonnet-4-6', 'claude-sonnet-4-5-20250929',
+              'claude-haiku-4-5', 'claude-opus-4-1']
+            : ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-fable-5-2', 'claude-opus-4-8'];
+          for (const model of models) {
+            const before = bedrock.requests.length;
+            const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: JSON.stringify({ ...real, model }),
+              headers: claudeCodeHeaders() });
+            const up = bedrock.requests[before];
+            assert.equal(r.status, 200, `${route} ${model}: ${r.text} ${JSON.stringify(up && up.refused)}`);
+            assert.equal(bedrock.requests.length, before + 1, `${route} ${model}: accepted the first time`);
+            const evs = parseSse(r.text);
+            assert.equal(evs[0].event, 'message_start');
+            assert.equal(evs.at(-1).event, 'message_stop');
+            assert.deepEqual(up.verdict, { ok: true });
+            const j = up.json;
+            for (const k of ['tools', 'system', 'messages']) assert.deepEqual(j[k], real[k], `${k} untouched`);
+            if (route === 'invoke') {
+              assert.equal(j.anthropic_version, 'bedrock-2023-05-31');
+              assert.equal(j.metadata.user_id, CC_USER_ID, 'InvokeModel takes the JSON user_id as it is');
+              for (const k of ['model', 'stream', 'context_management']) assert.equal(j[k], undefined, k);
+              const older = /4-5|4-1/.test(model);
+              assert.deepEqual(j.thinking, older ? { type: 'enabled', budget_tokens: 31999 } : real.thinking);
+              assert.deepEqual(j.output_config, older ? undefined : real.output_config);
+              assert.deepEqual(j.anthropic_beta, older ? ['interleaved-thinking-2025-05-14', 'thinking-token-count-2026-05-13']
+                : ['interleaved-thinking-2025-05-14', 'thinking-token-count-2026-05-13', 'effort-2025-11-24']);
+            } else {
+              assert.equal(up.host, route === 'mantle' ? 'mantle' : 'runtime');
+              assert.equal(up.url, '/anthropic/v1/messages');
+              assert.equal(j.model, route === 'mantle' ? `anthropic.${model}` : `us.anthropic.${model}`);
+              assert.match(j.metadata.user_id, /^[0-9a-f]{64}$/, 'a stable hash of the JSON user_id');
+              assert.equal(j.metadata.user_id, crypto.createHash('sha256').update(CC_USER_ID).digest('hex'));
+              assert.equal(up.headers['anthropic-version'], '2023-06-01');
+              const betas = up.headers['anthropic-beta'].split(',');
+              assert.ok(betas.includes('context-management-2025-06-27') && betas.includes('effort-2025-11-24'), betas.join());
+              assert.ok(!betas.includes('oauth-2025-04-20') && !betas.includes('claude-code-20250219'), betas.join());
+              for (const k of ['context_management', 'output_config', 'thinking', 'stream']) assert.deepEqual(j[k], real[k], k);
+            }
           }
-          assert.ok(!betas.includes('oauth-2025-04-20') && !betas.includes('claude-code-20250219'), betas.join());
-          assert.equal(up.headers['anthropic-version'], '2023-06-01');
-          assert.equal(up.json.model, 'anthropic.claude-sonnet-5');
-          for (const k of ['context_management', 'output_config', 'thinking', 'tools', 'system', 'messages', 'metadata']) {
-            assert.deepEqual(up.json[k], real[k], k);
-          }
-          continue;
-        }
-        if (model === 'claude-opus-4-6') {
-          // as Claude Code sends Opus 4.6 to Bedrock: adaptive thinking, output_config, effort beta
-          assert.equal(up.url, '/model/us.anthropic.claude-opus-4-6-v1/invoke-with-response-stream');
-          assert.deepEqual(up.json.anthropic_beta, ['interleaved-thinking-2025-05-14', 'effort-2025-11-24']);
-          assert.deepEqual(up.json.thinking, real.thinking);
-          assert.deepEqual(up.json.output_config, real.output_config);
-          assert.equal(up.json.context_management, undefined);
-          continue;
-        }
-        assert.equal(up.url, '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream');
-        const j = up.json;
-        assert.equal(j.anthropic_version, 'bedrock-2023-05-31');
-        assert.deepEqual(j.anthropic_beta, ['interleaved-thinking-2025-05-14']);
-        for (const k of ['model', 'stream', 'context_management', 'output_config']) assert.equal(j[k], undefined, k);
-        assert.deepEqual(j.thinking, { type: 'enabled', budget_tokens: 31999 });
-        assert.deepEqual(j.tools, real.tools, 'tools untouched');
-        assert.deepEqual(j.system, real.system, 'system blocks untouched');
-        assert.deepEqual(j.messages, real.messages);
-        assert.equal(j.max_tokens, real.max_tokens);
+        } finally { await stopProxy(proxy, assert); }
       }
-      const h = (await request(`${proxy.url}/health`)).json;
-      assert.equal(h.providers.find((p) => p.name === 'anthropic').state, 'cooling');
-    } finally {
-      await stopProxy(proxy, assert);
-      await anthropic.close(); await bedrock.close();
+    } finally { await anthropic.close(); await bedrock.close(); }
+  });
+
+  test('what Bedrock refuses is removed: server tools with their betas, strict, output_config.format, inference_geo', async () => {
+    const bedrock = await startBedrockMock();
+    const proxy = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv() });
+    try {
+      const tools = [{ name: 'Read', description: 'r', strict: true, input_schema: { type: 'object' } },
+        { type: 'web_search_20250305', name: 'web_search', max_uses: 3 },
+        { type: 'web_fetch_20250910', name: 'web_fetch' }];
+      for (const model of ['claude-opus-5-5', 'claude-sonnet-4-5']) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', headers: {
+          'anthropic-beta': 'web-search-2025-03-05,web-fetch-2025-09-10,structured-outputs-2025-11-13,interleaved-thinking-2025-05-14' },
+        body: body({ model, tools, inference_geo: 'us', fallbacks: [{ model: 'claude-haiku-5-5' }],
+          output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } }) });
+        assert.equal(r.status, 200, `${model}: ${r.text}`);
+        const j = bedrock.requests.at(-1).json;
+        assert.deepEqual(j.tools, [{ name: 'Read', description: 'r', input_schema: { type: 'object' } }]);
+        assert.deepEqual(j.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+        for (const k of ['inference_geo', 'fallbacks', 'output_config']) assert.equal(j[k], undefined, k);
+      }
+      assert.match(proxy.output, /removed what Bedrock does not take from a request for us\.anthropic\.claude-opus-5-5 \(invoke\): inference_geo, fallbacks, output_config\.format, tools\[\]\.strict, web_search_20250305, web_fetch_20250910/);
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('anthropic-version 2026-10-21 passes for a model that takes it, else 2023-06-01', async () => {
+    const bedrock = await startBedrockMock();
+    const proxy = await startProxy({ config: { ...bedrockOnly(bedrock), models: onlyRoute('runtime') }, env: bedrockEnv() });
+    try {
+      for (const [model, want] of [['claude-opus-5-5', '2026-10-21'], ['claude-sonnet-4-6', '2023-06-01']]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model }),
+          headers: { 'anthropic-version': '2026-10-21' } });
+        assert.equal(r.status, 200, `${model}: ${r.text}`);
+        assert.equal(bedrock.requests.at(-1).headers['anthropic-version'], want, model);
+      }
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+});
+
+describe('route fallback', () => {
+  test('a route that does not serve the model hands the request to the next, and the process remembers', async () => {
+    // this account: InvokeModel lacks Opus 5.5, the runtime Messages route lacks Fable 5.2
+    const bedrock = await startBedrockMock({ invokeLineup: Object.keys(CATALOG).filter((id) => !/opus-5-5|fable-5-2/.test(id)),
+      runtimeLineup: Object.keys(CATALOG).filter((id) => !id.includes('fable-5-2')) });
+    const proxy = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv() });
+    try {
+      const ask = (model, extra = {}) => request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model, stream: true, ...extra }) });
+      let before = bedrock.requests.length;
+      let r = await ask('claude-opus-5-5');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.at(-1).accepted.route, 'runtime');
+      assert.deepEqual(bedrock.requests.slice(before).map((q) => `${q.host} ${q.url}`),
+        ['runtime /model/us.anthropic.claude-opus-5-5/invoke-with-response-stream', 'runtime /anthropic/v1/messages']);
+      assert.equal(bedrock.requests.at(-1).json.model, 'us.anthropic.claude-opus-5-5');
+      assert.match(proxy.output, /route invoke does not serve claude-opus-5-5 in us-west-2 \(400 ValidationException: The provided model identifier is invalid\.\); trying runtime/);
+      before = bedrock.requests.length;
+      r = await ask('claude-opus-5-5');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.length, before + 1, 'the next request goes straight to the route that serves it');
+      assert.equal(bedrock.requests.at(-1).url, '/anthropic/v1/messages');
+
+      before = bedrock.requests.length;
+      r = await ask('claude-fable-5-2');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.at(-1).accepted.route, 'mantle');
+      assert.deepEqual(bedrock.requests.slice(before).map((q) => q.host), ['runtime', 'runtime', 'mantle']);
+      assert.equal(bedrock.requests.at(-1).json.model, 'anthropic.claude-fable-5-2');
+      // count_tokens: never the runtime route; InvokeModel's CountTokens, else mantle's
+      before = bedrock.requests.length;
+      r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody({ model: 'claude-fable-5-2' }) });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { input_tokens: 55 });
+      assert.deepEqual(bedrock.requests.slice(before).map((q) => `${q.host} ${q.url}`),
+        ['runtime /model/anthropic.claude-fable-5-2/count-tokens', 'mantle /anthropic/v1/messages/count_tokens']);
+      r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody({ model: 'claude-opus-5-5' }) });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(bedrock.requests.every((q) => !(q.host === 'runtime' && q.url.endsWith('/count_tokens'))));
+
+      const h = (await request(`${proxy.url}/health`)).json.providers.find((p) => p.name === 'bedrock');
+      const opus = h.routes.find((x) => x.model === 'claude-opus-5-5');
+      assert.equal(opus.region, 'us-west-2');
+      assert.match(opus.invoke, /^refused: 400 ValidationException/);
+      assert.equal(opus.runtime, 'serves: us.anthropic.claude-opus-5-5');
+      const fable = h.routes.find((x) => x.model === 'claude-fable-5-2');
+      assert.match(fable.runtime, /^refused/);
+      assert.equal(fable.mantle, 'serves: anthropic.claude-fable-5-2');
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('a model no route serves gets Bedrock\'s last answer; a mantle lineup refusal counts as one', async () => {
+    const bedrock = await startBedrockMock({ region: 'ap-northeast-1', invokeLineup: [], runtimeLineup: [] });
+    const proxy = await startProxy({ config: bedrockOnly(bedrock, { region: 'ap-northeast-1' }), env: bedrockEnv() });
+    try {
+      let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-opus-4-8' }) });
+      assert.equal(r.status, 200, r.text); // mantle's lineup in that region has Opus 4.8 only
+      assert.equal(bedrock.requests.at(-1).json.model, 'anthropic.claude-opus-4-8');
+      assert.equal(bedrock.requests[0].url, '/model/jp.anthropic.claude-opus-4-8/invoke');
+      const before = bedrock.requests.length;
+      r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-sonnet-5-5' }) });
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json.error.type, 'not_found_error');
+      assert.match(r.json.error.message, /not available in this region/);
+      assert.equal(bedrock.requests.length, before + 3);
+      assert.match(proxy.output, /route mantle does not serve claude-sonnet-5-5 in ap-northeast-1 .*no route left/);
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('429, 5xx and other 400s are not route problems: no other route is tried', async () => {
+    let status = 429;
+    const bedrock = await startBedrockMock({ behaviour: (rec) => rec.host === 'runtime' && rec.url.includes('/model/') && ((req, res) => {
+      const type = { 429: 'ThrottlingException', 503: 'ServiceUnavailableException', 400: 'ValidationException' }[status];
+      res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+      res.end(JSON.stringify({ message: status === 429 ? 'Too many requests' : 'messages.0.content: Field required' }));
+    }) });
+    for (const s of [429, 503, 400]) {
+      status = s;
+      const proxy = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv() });
+      try {
+        const before = bedrock.requests.length;
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-opus-5-5' }) });
+        assert.ok(r.status >= 400, r.text);
+        assert.equal(bedrock.requests.length, before + 1, `${s}: one request`);
+      } finally { await stopProxy(proxy, assert); }
     }
+    await bedrock.close();
   });
 });
 
 describe('per-model adaptation', () => {
-  test('a models.map entry overrides the provider\'s betas, dropped fields and thinking budget', async () => {
+  test('a models.map entry overrides its routes\' betas, dropped fields and thinking budget', async () => {
     const mock = await startBedrockMock();
     const models = { lua: `(function() local m = require "models"
       local e = m.map["claude-sonnet-4-5-20250929"]
-      e.betas = { "effort-2025-11-24" }; e.drop_fields = { "context_management" }; e.thinking_budget = 4096
+      e.betas = { "tool-search-tool-2025-10-19" }; e.drop_fields = { "context_management", "output_config" }; e.thinking_budget = 4096
       return m end)()` };
     const proxy = await startProxy({ config: { ...bedrockOnly(mock), models }, env: bedrockEnv() });
     try {
       const real = realRequest();
       const sent = {};
+      const headers = { ...claudeCodeHeaders(), 'anthropic-beta': `${claudeCodeHeaders()['anthropic-beta']},tool-search-tool-2025-10-19` };
       for (const model of ['claude-sonnet-4-5-20250929', 'claude-opus-4-5-20251101']) {
-        const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: JSON.stringify({ ...real, model }),
-          headers: claudeCodeHeaders() });
+        const r = await request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body: JSON.stringify({ ...real, model }), headers });
         assert.equal(r.status, 200, r.text);
         sent[model] = mock.requests.at(-1).json;
       }
       const j = sent['claude-sonnet-4-5-20250929'];
-      assert.deepEqual(j.anthropic_beta, ['effort-2025-11-24']);
-      assert.deepEqual(j.output_config, real.output_config);
+      assert.deepEqual(j.anthropic_beta, ['tool-search-tool-2025-10-19']);
       assert.equal(j.context_management, undefined);
       assert.deepEqual(j.thinking, { type: 'enabled', budget_tokens: 4096 });
-      const other = sent['claude-opus-4-5-20251101']; // no entry override: the provider's defaults
-      assert.deepEqual(other.anthropic_beta, ['interleaved-thinking-2025-05-14']);
+      const other = sent['claude-opus-4-5-20251101']; // no entry override: the route's defaults
+      assert.deepEqual(other.anthropic_beta, ['interleaved-thinking-2025-05-14', 'thinking-token-count-2026-05-13',
+        'tool-search-tool-2025-10-19']);
       assert.equal(other.output_config, undefined);
       assert.deepEqual(other.thinking, { type: 'enabled', budget_tokens: 31999 });
     } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+
+  test('the adaptation settings of the provider moved to models.adapt: a config that sets them is refused', async () => {
+    const bad = await startProxy({ config: { order: ['bedrock'], providers: { bedrock: { type: 'bedrock', betas_allowed: ['x'] } } },
+      env: bedrockEnv(), expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /betas_allowed is now set per route in models\.adapt/);
   });
 });
 
 describe('endpoints and inference profiles', () => {
   test('an endpoint with a path prefix is signed as it is sent', async () => {
     const mock = await startBedrockMock();
-    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['bedrock'], providers: { bedrock: {
-      type: 'bedrock', region: 'us-west-2', endpoint: `${mock.url}/vpce/runtime`, mantle_endpoint: `${mock.url}/gw/mantle` } } } });
+    const models = { lua: `(function() local m = require "models"; m.map["claude-opus-4-8"].routes = { "mantle" }; return m end)()` };
+    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['bedrock'], models, providers: { bedrock: {
+      type: 'bedrock', region: 'us-west-2', endpoint: `${mock.url}/vpce/runtime`, mantle_endpoint: `${mock.mantleUrl}/gw/mantle` } } } });
     try {
       for (const [model, url] of [
         ['claude-sonnet-4-5', '/vpce/runtime/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke'],
@@ -434,7 +560,7 @@ describe('Bedrock failures', () => {
     const anthropic = await startMock((req, res) => { res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"type":"message","content":[{"type":"text","text":"anthropic"}]}'); });
     proxy = await startProxy({ env, config: { order: ['bedrock', 'anthropic'], providers: {
-      bedrock: { type: 'bedrock', profile: 'broken', endpoint: mock.url, mantle_endpoint: mock.url },
+      bedrock: { type: 'bedrock', profile: 'broken', endpoint: mock.url, mantle_endpoint: mock.mantleUrl },
       anthropic: { type: 'anthropic', base_url: anthropic.url } } } });
     try {
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });

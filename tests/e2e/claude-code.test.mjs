@@ -67,15 +67,16 @@ describe('Claude Code through the proxy', { skip }, () => {
     const bedrock = await startBedrockMock();
     const proxy = await startProxy({ config: { order: ['anthropic', 'bedrock'], providers: {
       anthropic: { type: 'anthropic', base_url: anthropic.url },
-      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } },
+      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.mantleUrl } } },
     env: bedrockEnv() });
     try {
       const first = await claude(proxy.url, 'Say hello');
       assert.equal(first.code, 0, first.out);
-      // Claude Code's default model is served only by Bedrock's Messages-format endpoint
-      assert.match(first.out, /Hello from Bedrock mantle/);
-      assert.ok(bedrock.requests.some((q) => q.url === '/anthropic/v1/messages'),
-        bedrock.requests.map((q) => q.url).join(' '));
+      // Claude Code's default model, on InvokeModel first as Claude Code's own Bedrock mode sends it
+      assert.match(first.out, /Hello from Bedrock/);
+      assert.ok(bedrock.requests.some((q) => q.accepted && q.accepted.route === 'invoke'),
+        bedrock.requests.map((q) => `${q.url} ${JSON.stringify(q.refused)}`).join(' '));
+      assert.ok(bedrock.requests.every((q) => q.accepted), 'accepted the first time');
       const asked = anthropic.requests.length;
       assert.ok(asked >= 1);
       const served = bedrock.requests.filter((q) => q.verdict.ok);

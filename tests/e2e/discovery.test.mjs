@@ -20,7 +20,7 @@ const ACCOUNT = profileIds({
 
 function bedrockConfig(runtime, control, extra = {}) {
   return { order: ['bedrock'], providers: { bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: runtime.url,
-    mantle_endpoint: runtime.url, ...(control ? { control_endpoint: control.url } : {}), ...extra } } };
+    mantle_endpoint: runtime.mantleUrl, ...(control ? { control_endpoint: control.url } : {}), ...extra } } };
 }
 
 async function health(proxy) {
@@ -47,7 +47,7 @@ describe('model ids from the account', () => {
   after(async () => { for (const c of cleanup.reverse()) await c(); });
 
   test('a paginated listing, signed for service bedrock, decides the profile of each model', async () => {
-    const runtime = await startBedrockMock();
+    const runtime = await startBedrockMock({ models: { 'anthropic.claude-opus-9-9': { gen: 'current', profiles: ['global'] } } });
     const control = await startControlPlaneMock({ ids: ACCOUNT, pageSize: 2 });
     const proxy = await startProxy({ config: bedrockConfig(runtime, control), env: bedrockEnv() });
     cleanup.push(() => runtime.close(), () => control.close());
@@ -69,7 +69,7 @@ describe('model ids from the account', () => {
       // the static table says us. for Sonnet 4.5 in us-west-2: this account has only global.
       ['claude-sonnet-4-5', '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke'],
       ['claude-opus-4-6', '/model/us.anthropic.claude-opus-4-6-v1/invoke'],
-      // unknown to the static table (which would send it to mantle): the listing has it
+      // unknown to the static table (which would guess the region's profile): the listing has it
       ['claude-opus-9-9', '/model/global.anthropic.claude-opus-9-9/invoke'],
       // not in the listing: the static table's choice
       ['claude-haiku-4-5', '/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'],

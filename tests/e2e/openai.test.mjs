@@ -325,7 +325,7 @@ describe('OpenAI requests fall back to Bedrock', () => {
     const bedrock = await startBedrockMock();
     const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], providers: {
       anthropic: { type: 'anthropic', base_url: anthropic.url },
-      bedrock: { type: 'bedrock', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
+      bedrock: { type: 'bedrock', endpoint: bedrock.url, mantle_endpoint: bedrock.mantleUrl } } } });
     try {
       const client = new OpenAI({ apiKey: 'x', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
       const stream = await client.chat.completions.create({ model: 'claude-sonnet-4-5', stream: true,
@@ -372,7 +372,7 @@ describe('OpenAI requests fall back to Bedrock', () => {
     } });
     const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic', 'bedrock'], providers: {
       anthropic: { type: 'anthropic', base_url: anthropic.url },
-      bedrock: { type: 'bedrock', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } } });
+      bedrock: { type: 'bedrock', endpoint: bedrock.url, mantle_endpoint: bedrock.mantleUrl } } } });
     try {
       const client = new OpenAI({ apiKey: 'x', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
       const messages = [{ role: 'user', content: 'Weather in Oslo?' }];

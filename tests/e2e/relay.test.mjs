@@ -252,7 +252,7 @@ describe('pings on translated streams', () => {
       res.end(Buffer.concat(evs.slice(2).map(chunkFrame)));
     }) });
     const proxy = await startProxy({ config: { ping_interval: 0.4, order: ['bedrock'], providers: { bedrock: {
-      type: 'bedrock', region: 'us-west-2', endpoint: mock.url, mantle_endpoint: mock.url } } }, env: bedrockEnv() });
+      type: 'bedrock', region: 'us-west-2', endpoint: mock.url, mantle_endpoint: mock.mantleUrl } } }, env: bedrockEnv() });
     try {
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true,
         model: 'claude-sonnet-4-5' }), headers: { 'content-type': 'application/json' } });
@@ -285,7 +285,7 @@ describe('endpoints only some providers serve', () => {
     const bedrock = await startBedrockMock();
     const proxy = await startProxy({ config: { order: ['anthropic', 'bedrock'], providers: {
       anthropic: { type: 'anthropic', base_url: anthropic.url, token: OAUTH_TOKEN },
-      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.url } } },
+      bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: bedrock.url, mantle_endpoint: bedrock.mantleUrl } } },
     env: bedrockEnv() });
     try {
       const headers = { 'anthropic-version': '2023-06-01' };

@@ -66,20 +66,20 @@ static void test_listed_ids(void)
         {"claude-opus-4-5", "us-east-1", NULL, "us.anthropic.claude-opus-4-5-20251101-v1:0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct bedrock_model m;
-        CHECK_INT_EQ(bedrock_model_resolve_listed(c, cases[i][0], cases[i][1], cases[i][2], ref, &m, err, sizeof(err)),
-                     0);
-        CHECK_STR_EQ(m.id, cases[i][3]);
-        if (strcmp(cases[i][0], "claude-opus-9-9") == 0)
-            CHECK(!m.mantle); /* InvokeModel: the listing shows an inference profile */
-        bedrock_model_free(&m);
+        struct bedrock_plan m;
+        CHECK_INT_EQ(bedrock_plan_resolve(c, cases[i][0], cases[i][0], cases[i][1], cases[i][2], ref, &m, err,
+                                          sizeof(err)), 0);
+        CHECK_STR_EQ(m.routes[0].id, cases[i][3]);
+        CHECK_INT_EQ(m.routes[0].route, BEDROCK_INVOKE);
+        CHECK_STR_EQ(m.routes[1].id, cases[i][3]); /* the runtime Messages route takes the same profile id */
+        bedrock_plan_free(&m);
     }
     /* without a listing, the static table as before */
-    struct bedrock_model m;
-    CHECK_INT_EQ(bedrock_model_resolve_listed(c, "claude-sonnet-4-5", "us-west-2", NULL, LUA_NOREF, &m, err, sizeof(err)),
-                 0);
-    CHECK_STR_EQ(m.id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
-    bedrock_model_free(&m);
+    struct bedrock_plan m;
+    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-west-2", NULL, LUA_NOREF, &m, err,
+                                      sizeof(err)), 0);
+    CHECK_STR_EQ(m.routes[0].id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    bedrock_plan_free(&m);
     luaL_unref(c->L, LUA_REGISTRYINDEX, ref);
     config_release(c);
 }

@@ -1,7 +1,6 @@
 /* Bedrock event-stream -> Anthropic SSE, Bedrock errors -> Anthropic errors, and the request
  * adaptation (CountTokens body, Messages-format body and betas). */
 #include "check.h"
-#include "bedrock_request.h"
 #include "bedrock_stream.h"
 #include "es_encode.h"
 #include "usage.h"
@@ -201,78 +200,6 @@ static void test_exception_table(void)
     }
 }
 
-static void scan(const char *json, struct json_object_scan *o)
-{
-    const char *err;
-    if (json_scan_object(json, strlen(json), o, &err) != 0)
-        abort();
-}
-
-/* CountTokens' inner body is an InvokeModel body, which needs max_tokens: count requests lack it. */
-static void test_count_tokens_body(void)
-{
-    static const char *const betas[] = {"interleaved-thinking-2025-05-14", NULL};
-    static const char *const drop[] = {"context_management", NULL};
-    struct bedrock_adaptation a = {betas, drop, 31999};
-    static const struct {
-        const char *in, *want;
-    } cases[] = {
-        {"{\"model\":\"m\",\"messages\":[]}",
-         "{\"messages\":[],\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":1}"},
-        {"{\"model\":\"m\",\"max_tokens\":50,\"messages\":[]}",
-         "{\"max_tokens\":50,\"messages\":[],\"anthropic_version\":\"bedrock-2023-05-31\"}"},
-        /* thinking needs max_tokens above its budget */
-        {"{\"thinking\":{\"type\":\"adaptive\"},\"context_management\":{},\"messages\":[]}",
-         "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":31999},\"messages\":[],\"anthropic_version\":"
-         "\"bedrock-2023-05-31\",\"max_tokens\":32000}"},
-        {"{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2000},\"messages\":[]}",
-         "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2000},\"messages\":[],\"anthropic_version\":"
-         "\"bedrock-2023-05-31\",\"max_tokens\":2001}"},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct json_object_scan o;
-        scan(cases[i].in, &o);
-        sbuf out = SBUF_INIT;
-        bedrock_count_tokens_body(&o, NULL, 0, &a, &out);
-        CHECK_STR_EQ(out.data, cases[i].want);
-        sbuf_free(&out);
-    }
-    /* a Messages request keeps its own max_tokens rule: none is invented */
-    struct json_object_scan o;
-    scan(cases[0].in, &o);
-    sbuf out = SBUF_INIT;
-    bedrock_invoke_body(&o, NULL, 0, &a, &out);
-    CHECK(strstr(out.data, "max_tokens") == NULL);
-    sbuf_free(&out);
-}
-
-/* The Messages-format route: the body as written with the Bedrock id; betas minus a denylist. */
-static void test_mantle_request(void)
-{
-    struct json_object_scan o;
-    scan("{\"model\":\"claude-sonnet-5\",\"context_management\":{\"edits\":[]},\"output_config\":{\"effort\":"
-         "\"high\"},\"thinking\":{\"type\":\"adaptive\"}}",
-         &o);
-    sbuf out = SBUF_INIT;
-    bedrock_mantle_body(&o, "anthropic.claude-sonnet-5", NULL, &out);
-    CHECK_STR_EQ(out.data, "{\"context_management\":{\"edits\":[]},\"output_config\":{\"effort\":\"high\"},"
-                           "\"thinking\":{\"type\":\"adaptive\"},\"model\":\"anthropic.claude-sonnet-5\"}");
-    sbuf_reset(&out);
-    static const char *const drop[] = {"output_config", NULL};
-    bedrock_mantle_body(&o, "anthropic.claude-sonnet-5", drop, &out);
-    CHECK(strstr(out.data, "output_config") == NULL && strstr(out.data, "context_management") != NULL);
-    sbuf_reset(&out);
-    static const char *const denied[] = {"oauth-2025-04-20", "claude-code-20250219", NULL};
-    const char *beta = "claude-code-20250219, oauth-2025-04-20,context-management-2025-06-27,effort-2025-11-24";
-    bedrock_filter_betas_denied(beta, strlen(beta), denied, &out);
-    CHECK_STR_EQ(out.data, "context-management-2025-06-27,effort-2025-11-24");
-    sbuf_reset(&out);
-    static const char *const allowed[] = {"effort-2025-11-24", NULL};
-    bedrock_filter_betas(beta, strlen(beta), allowed, &out);
-    CHECK_STR_EQ(out.data, "effort-2025-11-24");
-    sbuf_free(&out);
-}
-
 int main(void)
 {
     test_stream();
@@ -280,7 +207,5 @@ int main(void)
     test_corrupt_and_truncated();
     test_http_errors();
     test_exception_table();
-    test_count_tokens_body();
-    test_mantle_request();
     CHECK_DONE();
 }
