@@ -5,7 +5,8 @@
 # says what to install. Linux only (CPU time comes from /proc).
 # Environment: DURATION (s per point, default 10), CONNS (default 32), THREADS (wrk, default 2), BIN,
 # POINTS (a grep -E pattern of the points to run, default all), PROFILE=1 (perf record -g of the
-# claude-proxy process during each point, to out/perf-*.data).
+# claude-proxy process during each point, to out/perf-*.data), LEDGER=0 (the usage ledger off; on
+# by default, as users run it, in the run's own temporary file).
 # Layout: the proxy under test (claude-proxy or nginx proxy_pass) alone on the last CPU, wrk and the
 # mock upstream on the others (taskset), so that what is measured on the proxy's CPU is its own.
 # Writes bench/out/results.md (everything) and bench/out/summary.md (the figures table that
@@ -112,12 +113,15 @@ http {
 NGX
 $PIN_OTHER "$NGINX" -c "$WORK/up.conf" -p "$WORK"
 $PIN_PROXY "$NGINX" -c "$WORK/ngx.conf" -p "$WORK"
+# The usage ledger as users run it (on, in a file of its own here), or off with LEDGER=0.
+if [ "${LEDGER:-1}" = 0 ]; then USAGE_DB=false; else USAGE_DB="\"$WORK/usage.db\""; fi
 cat > "$WORK/proxy.lua" <<LUA
-return { port = $PROXY, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "anthropic" },
+return { port = $PROXY, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "anthropic" }, usage_db = $USAGE_DB,
   providers = { anthropic = { type = "anthropic", base_url = "http://127.0.0.1:$UP" } } }
 LUA
 cat > "$WORK/bedrock.lua" <<LUA
 return { port = $PROXY_BEDROCK, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "bedrock" },
+  usage_db = "$WORK/usage-bedrock.db",
   providers = { bedrock = { type = "bedrock", region = "us-west-2", endpoint = "http://127.0.0.1:$UP" } } }
 LUA
 $PIN_PROXY "$BIN" --config "$WORK/proxy.lua" 2>"$WORK/proxy.log" &

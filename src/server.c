@@ -180,12 +180,29 @@ static void append_config_state(sbuf *out, struct server *s)
     sbuf_putc(out, '}');
 }
 
+/* The usage ledger's writer: where, how many rows, whether the file is failing. */
+static void append_ledger_state(sbuf *out)
+{
+    const char *path = ledger_running_path();
+    if (path == NULL) {
+        sbuf_puts(out, ",\"usage_ledger\":null");
+        return;
+    }
+    struct ledger_stats st;
+    ledger_get_stats(&st);
+    sbuf_puts(out, ",\"usage_ledger\":{\"path\":");
+    sbuf_json_string(out, path, strlen(path));
+    sbuf_printf(out, ",\"rows_written\":%llu,\"rows_dropped\":%llu,\"failing\":%s}", (unsigned long long)st.written,
+                (unsigned long long)st.dropped, st.failing ? "true" : "false");
+}
+
 static void handle_health(struct server *s, h2o_req_t *req)
 {
     sbuf out = SBUF_INIT;
     sbuf_puts(&out, "{\"status\":\"ok\",");
     append_providers(&out, s->config);
     append_config_state(&out, s);
+    append_ledger_state(&out);
     sbuf_printf(&out, ",\"active_streams\":%llu}", (unsigned long long)exchange_stats.active_streams);
     send_json(req, 200, "application/json", &out);
     sbuf_free(&out);
@@ -517,6 +534,9 @@ int server_reload(struct server *s)
         s->last_reload_error = strdup(err);
         return -1;
     }
+    if (c->usage_db_off != s->config->usage_db_off || (c->usage_db != NULL) != (s->config->usage_db != NULL) ||
+        (c->usage_db != NULL && strcmp(c->usage_db, s->config->usage_db) != 0))
+        log_warn("usage_db changed: the usage ledger moves at the next restart");
     struct proxy_config *old = s->config;
     s->config = c;
     apply_globals(s, c);

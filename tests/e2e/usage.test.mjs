@@ -267,6 +267,8 @@ describe('the usage ledger', () => {
         assert.equal(r.status, 200);
         await sleep(400);
       }
+      const ledger = JSON.parse((await request(`${proxy.url}/health`)).text).usage_ledger;
+      assert.deepEqual(ledger, { path: db, rows_written: 0, rows_dropped: 0, failing: true });
       await stopProxy(proxy, assert);
       const said = proxy.output.split('\n').filter((l) => l.includes(`usage ledger ${db}`) && l.includes('said once'));
       assert.equal(said.length, 1, proxy.output);
@@ -284,6 +286,39 @@ describe('the usage ledger', () => {
     } finally {
       if (proxy.child.exitCode === null) await proxy.stop();
       await up.close();
+    }
+  });
+
+  test('a request that fell back: the row names the provider, route and model that served it', async () => {
+    const overloaded = await startMock((req, res) => {
+      res.writeHead(529, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }));
+    });
+    const mock = await startBedrockMock();
+    const db = path.join(tmpdir('cp-ledger-'), 'usage.db');
+    const proxy = await startProxy({ env: bedrockEnv(), config: { usage_db: db, order: ['anthropic', 'bedrock'],
+      providers: { anthropic: { type: 'anthropic', base_url: overloaded.url, token: OAUTH_TOKEN },
+        bedrock: { type: 'bedrock', region: 'us-west-2', endpoint: mock.url, mantle_endpoint: mock.url } } } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-sonnet-4-5' }) });
+      assert.equal(r.status, 200, r.text);
+      await stopProxy(proxy, assert);
+      const [row] = sql(db, 'SELECT provider, route, client_model, upstream_model, fell_back, billing, status,'
+        + ' streamed, input_tokens, output_tokens, cost_usd FROM requests');
+      assert.equal(row.provider, 'bedrock');
+      assert.equal(row.route, 'invoke');
+      assert.equal(row.client_model, 'claude-sonnet-4-5');
+      assert.match(row.upstream_model, /anthropic\.claude-sonnet-4-5/);
+      assert.deepEqual([row.fell_back, row.billing, row.status, row.streamed, row.input_tokens, row.output_tokens],
+        [1, 'metered', 200, 0, 12, 5]);
+      assert.ok(Math.abs(row.cost_usd - 111e-6) < 1e-12); // Sonnet 4.5, $3/$15
+      const u = usageCommand(proxy.configPath, '--by', 'model', '--json');
+      assert.equal(u.status, 0, u.err);
+      const j = JSON.parse(u.out);
+      assert.deepEqual(j.rows.map((x) => [x.model, x.requests, x.fell_back]), [['claude-sonnet-4-5', 1, 1]]);
+    } finally {
+      if (proxy.child.exitCode === null) await proxy.stop();
+      await overloaded.close(); await mock.close();
     }
   });
 
