@@ -10,7 +10,7 @@ import {
   freePort,
 } from './lib/harness.mjs';
 import crypto from 'node:crypto';
-import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS, CATALOG } from './lib/bedrock-mock.mjs';
+import { startBedrockMock, bedrockEnv, chunkFrame, exceptionFrame, answerEvents, AWS_KEYS, CATALOG, signatureOf } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-4-5-20250929', max_tokens: 100,
   messages: [{ role: 'user', content: 'Say hello' }], ...extra });
@@ -587,5 +587,129 @@ describe('Bedrock failures', () => {
       assert.match(r.json.error.message, /no AWS credentials/);
       assert.equal(mock.requests.length, 0);
     } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+// A conversation whose earlier assistant turn thought, signed as the mock signs (sig-<model>).
+const withThinking = (model, signedBy, extra = {}) => body({ model, max_tokens: 2000,
+  thinking: { type: 'adaptive' }, messages: [{ role: 'user', content: 'Read it' },
+    { role: 'assistant', content: [{ type: 'thinking', thinking: 'Let me look.', signature: signatureOf(signedBy) },
+      { type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: '/etc/hosts' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '127.0.0.1 localhost' }] }],
+  tools: [{ name: 'Read', description: 'r', input_schema: { type: 'object' } }], ...extra });
+
+describe('thinking signatures', () => {
+  test('the same model keeps thinking blocks exactly; another model chosen by route() gets none', async () => {
+    const bedrock = await startBedrockMock();
+    const route = { lua: `function(req)
+      if req.model == "claude-opus-5-5" and req.headers["x-cheaper"] then return { "bedrock" }, "claude-sonnet-5-5" end
+    end` };
+    const proxy = await startProxy({ config: { ...bedrockOnly(bedrock), route }, env: bedrockEnv() });
+    try {
+      const sent = withThinking('claude-opus-5-5', 'claude-opus-5-5');
+      let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: JSON.stringify(sent) });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.length, 1);
+      const raw = bedrock.requests[0].body.toString();
+      assert.ok(raw.includes(JSON.stringify(sent.messages)), 'the history byte for byte, thinking blocks included');
+      r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: JSON.stringify(sent), headers: { 'x-cheaper': '1' } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.length, 2, 'accepted the first time');
+      const j = bedrock.requests[1].json;
+      assert.equal(bedrock.requests[1].url, '/model/us.anthropic.claude-sonnet-5-5/invoke');
+      assert.deepEqual(j.messages[1].content, [sent.messages[1].content[1]], 'the other model\'s thinking left out');
+      assert.deepEqual(j.messages[2], sent.messages[2]);
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('a refused signature (Bedrock or Anthropic) is retried once without the thinking blocks', async () => {
+    const bedrock = await startBedrockMock();
+    let anthropicAsked = 0;
+    const anthropic = await startMock((req, res, b) => {
+      anthropicAsked++;
+      const j = JSON.parse(b.toString());
+      if (JSON.stringify(j.messages).includes('"thinking"')) {
+        res.writeHead(400, { 'content-type': 'application/json', 'request-id': 'req_sig' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error',
+          message: 'messages.1.content.0: Invalid `signature` in `thinking` block' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'message', role: 'assistant', content: [{ type: 'text', text: 'anthropic' }] }));
+    });
+    const proxy = await startProxy({ env: bedrockEnv(), config: { order: ['anthropic'], providers: {
+      anthropic: { type: 'anthropic', base_url: anthropic.url } } } });
+    const proxyB = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv() });
+    try {
+      // Bedrock: the history was written by Sonnet 4.6 (an earlier turn served elsewhere)
+      const sent = withThinking('claude-opus-5-5', 'claude-sonnet-4-6');
+      let r = await request(`${proxyB.url}/v1/messages`, { method: 'POST', body: JSON.stringify(sent) });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(bedrock.requests.map((q) => q.refused ? 'refused' : 'accepted'), ['refused', 'accepted']);
+      assert.match(bedrock.requests[0].refused.message, /Invalid `signature` in `thinking` block/);
+      assert.deepEqual(bedrock.requests[1].json.messages[1].content, [sent.messages[1].content[1]]);
+      assert.match(proxyB.output, /bedrock: a thinking block's signature was refused \(400\); once more without the 1 thinking block of earlier turns/);
+      // Anthropic, the same
+      r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: JSON.stringify(sent),
+        headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(anthropicAsked, 2);
+      // a second refusal is relayed, not retried again
+      const always = await startMock((req, res) => { res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"type":"error","error":{"type":"invalid_request_error","message":"Invalid `signature` in `thinking` block"}}'); });
+      const p2 = await startProxy({ config: { order: ['anthropic'], providers: { anthropic: { type: 'anthropic', base_url: always.url } } } });
+      r = await request(`${p2.url}/v1/messages`, { method: 'POST', body: JSON.stringify(sent), headers: { authorization: `Bearer ${OAUTH_TOKEN}` } });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.equal(always.requests.length, 2, 'once more, then the answer as it came');
+      await stopProxy(p2, assert); await always.close();
+    } finally { await stopProxy(proxy, assert); await stopProxy(proxyB, assert); await anthropic.close(); await bedrock.close(); }
+  });
+});
+
+describe('Bedrock API keys', () => {
+  const KEY = 'ABSKQmVkcm9ja0FQSUtleS10ZXN0OnNlY3JldHZhbHVlMDEyMzQ1Njc4OQ==';
+  test('AWS_BEARER_TOKEN_BEDROCK: Authorization: Bearer on every route instead of SigV4, never in the log', async () => {
+    const bedrock = await startBedrockMock({ apiKey: KEY, invokeLineup: [], runtimeLineup: [] });
+    const proxy = await startProxy({ config: bedrockOnly(bedrock), env: { AWS_BEARER_TOKEN_BEDROCK: KEY,
+      AWS_REGION: 'us-west-2', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', HOME: tmpdir() } });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ model: 'claude-opus-4-8' }) });
+      assert.equal(r.status, 200, r.text); // invoke and runtime refuse it in this account; mantle serves it
+      assert.deepEqual(bedrock.requests.map((q) => q.host), ['runtime', 'runtime', 'mantle']);
+      for (const q of bedrock.requests) {
+        assert.deepEqual(q.verdict, { ok: true, apiKey: true });
+        assert.equal(q.headers['x-amz-date'], undefined);
+        assert.equal(q.headers['x-api-key'], undefined);
+      }
+      const h = (await request(`${proxy.url}/health`)).json.providers[0];
+      assert.equal(h.state, 'ok');
+      assert.match(h.credentials, /^api key \(AWS_BEARER_TOKEN_BEDROCK\) \.\.\.OQ==$/);
+      assert.ok(!JSON.stringify(h).includes(KEY.slice(4, 30)));
+      assert.ok(!proxy.output.includes(KEY.slice(4, 30)), 'the key never reaches the log');
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('api_key_file must be readable by its owner only; a wrong key is a 403', async () => {
+    const bedrock = await startBedrockMock({ apiKey: KEY });
+    const dir = tmpdir('cp-key-');
+    const file = path.join(dir, 'key');
+    fs.writeFileSync(file, `${KEY}\n`, { mode: 0o644 });
+    const env = { AWS_REGION: 'us-west-2', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', HOME: dir };
+    const bad = await startProxy({ config: bedrockOnly(bedrock, { api_key_file: file }), env, expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /must be readable by its owner only/);
+    fs.chmodSync(file, 0o600);
+    const proxy = await startProxy({ config: bedrockOnly(bedrock, { api_key_file: file }), env });
+    const wrong = await startProxy({ config: bedrockOnly(bedrock, { api_key: 'ABSKd3JvbmdrZXl3cm9uZ2tleXdyb25na2V5' }), env });
+    try {
+      let r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(bedrock.requests.at(-1).verdict, { ok: true, apiKey: true });
+      r = await request(`${wrong.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 403);
+      assert.ok(!wrong.output.includes('d3JvbmdrZXl3cm9uZ2tl'));
+      assert.ok(!proxy.output.includes(KEY.slice(4, 30)));
+    } finally { await stopProxy(proxy, assert); await stopProxy(wrong, assert); await bedrock.close(); }
   });
 });
