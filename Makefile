@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-asan clean bench bench-readme fuzz
+.PHONY: all deps build run test test-asan clean bench bench-docs bench-readme fuzz
 
 all: build
 
@@ -38,9 +38,9 @@ bench: deps
 	cmake --build build-release -j $(JOBS)
 	bench/run.sh
 
-# after `make bench`: its figures table into README.md
-bench-readme:
-	bench/readme-figures.sh
+# after `make bench`: its figures into docs/benchmarks.md (bench-readme: the old name)
+bench-docs bench-readme:
+	bench/docs-figures.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

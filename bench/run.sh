@@ -10,7 +10,7 @@
 # Layout: the proxy under test (claude-proxy or nginx proxy_pass) alone on the last CPU, wrk and the
 # mock upstream on the others (taskset), so that what is measured on the proxy's CPU is its own.
 # Writes bench/out/results.md (everything) and bench/out/summary.md (the figures table that
-# bench/readme-figures.sh puts into README.md).
+# bench/docs-figures.sh puts into docs/benchmarks.md).
 set -eu
 cd "$(dirname "$0")"
 BIN=${BIN:-../build-release/claude-proxy}

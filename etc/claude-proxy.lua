@@ -29,12 +29,12 @@ return {
   log_file = util.env("CLAUDE_PROXY_LOG_FILE"),            -- nil: stderr
   pid_file = util.env("CLAUDE_PROXY_PID_FILE"),            -- nil: a 0700 dir in $XDG_RUNTIME_DIR, $TMPDIR or /tmp
 
-  -- Who gets in (see README, Security). Loopback Host names are always allowed.
+  -- Who gets in (see SECURITY.md). Loopback Host names are always allowed.
   -- allowed_hosts = { "my-laptop.local" },
   -- allowed_origins = { },                  -- browser pages: none by default
   -- client_keys = { "ck-..." },             -- or client_keys_file = "/path/0600-file"
   header_timeout = 10,                       -- seconds to receive a request (slowloris)
-  -- http2 = true,                           -- also HTTP/2 on the plaintext port (off: see README)
+  -- http2 = true,                           -- also HTTP/2 on the plaintext port (docs/configuration.md)
 
   -- Usage ledger (SQLite, one row per request, no content): nil = $XDG_STATE_HOME/claude-proxy/
   -- usage.db (~/.local/state/...), a path, or false for none. Rows older than this are deleted.
@@ -88,7 +88,7 @@ return {
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
       fallback_on = { 429, 529, "connect" },
       -- Stop using Bedrock (as if it were cooling) once its spend this local day / month
-      -- reaches this, counted from the usage ledger (README, Budgets):
+      -- reaches this, counted from the usage ledger (docs/configuration.md, Budgets):
       -- budget = { usd_per_day = 5, usd_per_month = 50 },
       -- Prices of this provider when they differ from lua/prices.lua (USD per million tokens):
       -- prices = { ["claude-opus-5-5"] = { input = 4.4, output = 22 } },

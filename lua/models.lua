@@ -5,7 +5,7 @@
 local models = {}
 
 -- Anthropic id (and aliases) -> Bedrock base id, the inference profiles it has, its routes.
--- Routes (how Bedrock is reached; ../shared notes "bedrock-and-quota-2026-12", README):
+-- Routes (how Bedrock is reached; docs/bedrock.md):
 --   "invoke":  bedrock-runtime InvokeModel (event-stream), SigV4 service bedrock, profile id in the path
 --   "runtime": the Messages API on bedrock-runtime (/anthropic/v1/messages), service bedrock,
 --              profile id in the body, SSE

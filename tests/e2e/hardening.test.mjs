@@ -207,7 +207,7 @@ describe("H2O's own errors", () => {
     for (const raw of ['NOT HTTP AT ALL\r\n\r\n', `GET /health HTTP/1.1\r\nHost: localhost\r\n${many}\r\n`]) {
       const { text, closed } = await rawExchange(proxy.port, raw);
       assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
-      assert.match(text, /Content-Type: text\/plain/i, 'H2O 2.2.5 writes this one itself: see the README');
+      assert.match(text, /Content-Type: text\/plain/i, 'H2O 2.2.5 writes this one itself: see SECURITY.md');
       assert.ok(closed);
     }
     const h = await request(`${proxy.url}/health`);
