@@ -1,6 +1,6 @@
 // The documentation stays true to the tree: every relative link in the project's Markdown
-// resolves (file and #anchor), README.md stays short, and the commands and metrics the pages
-// name are ones the binary has.
+// resolves (file and #anchor), README.md stays short, the commands and metrics the pages name
+// are ones the binary has, and the settings tables name settings the code reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -103,4 +103,24 @@ test('the metrics the pages name exist in the sources', () => {
     }
   }
   assert.deepEqual([...missing], []);
+});
+
+test('the settings and variables the settings tables name are read by the code', () => {
+  const code = [...walk(path.join(SOURCE_DIR, 'src'), (n) => n.endsWith('.c')),
+    ...walk(path.join(SOURCE_DIR, 'lua'), (n) => n.endsWith('.lua')),
+    ...walk(path.join(SOURCE_DIR, 'etc'), (n) => n.endsWith('.lua'))].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  const unknown = [];
+  for (const page of ['docs/configuration.md', 'docs/bedrock.md']) {
+    for (const line of fs.readFileSync(path.join(SOURCE_DIR, page), 'utf8').split('\n')) {
+      if (!line.startsWith('| `')) continue;
+      const first = line.split('|')[1];
+      for (const [, name] of first.matchAll(/`([a-z][a-z0-9_]*)`/g)) {
+        if (!code.includes(`"${name}"`) && !new RegExp(`\\b${name}\\s*=`).test(code)) unknown.push(`${page}: ${name}`);
+      }
+      for (const [, name] of first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) {
+        if (!code.includes(name)) unknown.push(`${page}: ${name}`);
+      }
+    }
+  }
+  assert.deepEqual(unknown, []);
 });
