@@ -1,5 +1,6 @@
 /* Microbenchmark of the request scanner: json_scan_object over each file named on the command line
- * (default: the real Claude Code request), best of REPS batches, in MB/s (10^6 bytes per second).
+ * (default: the real Claude Code request), best of REPS batches, in MB/s (10^6 bytes per second),
+ * with each string scanner this build and CPU have.
  *   build/bench_json_scan [-r REPS] [file...]
  * The best batch is the figure: on a shared machine the others measure its neighbours. */
 #include <stdio.h>
@@ -34,7 +35,7 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static void bench(const char *name, const char *body, size_t len, int reps)
+static void bench(const char *name, const char *variant, const char *body, size_t len, int reps)
 {
     static struct json_object_scan scan;
     const char *err = NULL;
@@ -56,7 +57,8 @@ static void bench(const char *name, const char *body, size_t len, int reps)
         if (t < best)
             best = t;
     }
-    printf("%-40s %9zu bytes %8.1f MB/s %8.1f us/scan (best of %d)\n", name, len, len / best / 1e6, best * 1e6, reps);
+    printf("%-24s %-9s %8zu bytes %8.1f MB/s %8.1f us/scan (best of %d)\n", name, variant, len, len / best / 1e6,
+           best * 1e6, reps);
 }
 
 int main(int argc, char **argv)
@@ -77,7 +79,10 @@ int main(int argc, char **argv)
             return 1;
         }
         const char *base = strrchr(files[f], '/');
-        bench(base ? base + 1 : files[f], body, len, reps);
+        static const char *const variants[] = {"baseline", "avx2"};
+        for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++)
+            if (json_scan_use_vectors(variants[v]) == 0)
+                bench(base ? base + 1 : files[f], variants[v], body, len, reps);
         free(body);
     }
     return 0;

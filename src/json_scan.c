@@ -44,6 +44,23 @@ static inline uint64_t window_mask(const char *p)
     return special_mask16(p) | special_mask16(p + 16) << 16 | special_mask16(p + 32) << 32 |
            special_mask16(p + 48) << 48;
 }
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+/* AVX2, where the CPU has it (chosen at run time: the baseline build targets plain x86-64) */
+#define HAVE_AVX2_VARIANT 1
+#include <immintrin.h>
+__attribute__((target("avx2"))) static inline uint64_t special_mask32_avx2(const char *p)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'));
+    __m256i backslash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'));
+    __m256i control = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
+    return (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(quote, backslash), control));
+}
+__attribute__((target("avx2"))) static inline uint64_t window_mask_avx2(const char *p)
+{
+    return special_mask32_avx2(p) | special_mask32_avx2(p + 32) << 32;
+}
+#endif
 #elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(CP_JSON_SCAN_PORTABLE)
 #include <arm_neon.h>
 static inline uint8x16_t special_bytes16(const char *p)
@@ -93,8 +110,9 @@ static size_t escape_len(struct scanner *s, const char *q)
     }
 }
 
-/* At an opening quote; leaves p after the closing quote. */
-static int scan_string(struct scanner *s)
+/* At an opening quote; leaves p after the closing quote. Inlined into one function per vector width. */
+static inline __attribute__((always_inline)) int scan_string_with(struct scanner *s,
+                                                                  uint64_t (*mask)(const char *))
 {
     const char *window = s->p + 1;
     for (;;) {
@@ -103,12 +121,12 @@ static int scan_string(struct scanner *s)
             return fail(s, "body is not valid JSON: unterminated string");
         uint64_t m;
         if (len == WINDOW) {
-            m = window_mask(window);
+            m = mask(window);
         } else { /* the last bytes, padded with a byte that is not special */
             char tail[WINDOW];
             memset(tail, 'x', sizeof(tail));
             memcpy(tail, window, len);
-            m = window_mask(tail);
+            m = mask(tail);
         }
         size_t next = len; /* where the next window starts, from this one */
         while (m != 0) {
@@ -132,6 +150,49 @@ static int scan_string(struct scanner *s)
         window += next;
     }
 }
+
+static int scan_string_baseline(struct scanner *s) { return scan_string_with(s, window_mask); }
+#ifdef HAVE_AVX2_VARIANT
+__attribute__((target("avx2"))) static int scan_string_avx2(struct scanner *s)
+{
+    return scan_string_with(s, window_mask_avx2);
+}
+#endif
+
+static int (*scan_string)(struct scanner *s) = scan_string_baseline;
+
+int json_scan_use_vectors(const char *name)
+{
+    if (name == NULL) {
+#ifdef HAVE_AVX2_VARIANT
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2")) {
+            scan_string = scan_string_avx2;
+            return 0;
+        }
+#endif
+        scan_string = scan_string_baseline;
+        return 0;
+    }
+    if (strcmp(name, "baseline") == 0) {
+        scan_string = scan_string_baseline;
+        return 0;
+    }
+#ifdef HAVE_AVX2_VARIANT
+    if (strcmp(name, "avx2") == 0) {
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx2"))
+            return -1;
+        scan_string = scan_string_avx2;
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void choose_vectors(void) { json_scan_use_vectors(NULL); }
+#endif
 
 static int scan_number(struct scanner *s)
 {

@@ -52,4 +52,9 @@ int json_member_key_is(const struct json_member *m, const char *key);
  * Returns the number of items, or -1 if the value is not a valid array. */
 int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud);
 
+/* The string scanner uses the widest vectors the CPU has (chosen when the program starts). For tests
+ * and benchmarks: "baseline" (SSE2, NEON or portable, as built), "avx2", or NULL for the best;
+ * returns -1 if this build or CPU lacks it. */
+int json_scan_use_vectors(const char *name);
+
 #endif

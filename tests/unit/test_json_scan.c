@@ -277,8 +277,17 @@ static void test_random_strings(void)
 
 int main(void)
 {
-    test_string_windows();
-    test_random_strings();
+    /* every string scanner this build and CPU have (the portable one is test_json_scan_portable) */
+    static const char *const variants[] = {"baseline", "avx2"};
+    for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+        if (json_scan_use_vectors(variants[v]) != 0)
+            continue;
+        fprintf(stderr, "string scanner: %s\n", variants[v]);
+        test_string_windows();
+        test_random_strings();
+        test_real_request();
+    }
+    CHECK_INT_EQ(json_scan_use_vectors(NULL), 0);
     test_member_names();
     test_validation();
     test_members_and_splice();
