@@ -5,8 +5,8 @@
 # says what to install. Linux only (CPU time comes from /proc).
 # Environment: DURATION (s per point, default 10), CONNS (default 32), THREADS (wrk, default 2), BIN,
 # POINTS (a grep -E pattern of the points to run, default all), PROFILE=1 (perf record -g of the
-# claude-proxy process during each point, to out/perf-*.data), LEDGER=0 (the usage ledger off; on
-# by default, as users run it, in the run's own temporary file).
+# claude-proxy process during each point, to out/perf-*.data; PROFILE=dwarf for DWARF call graphs),
+# LEDGER=0 (the usage ledger off; on by default, as users run it, in the run's own temporary file).
 # Layout: the proxy under test (claude-proxy or nginx proxy_pass) alone on the last CPU, wrk and the
 # mock upstream on the others (taskset), so that what is measured on the proxy's CPU is its own.
 # Writes bench/out/results.md (everything) and bench/out/summary.md (the figures table that
@@ -173,7 +173,8 @@ run() {
     perf_pid=
     if [ -n "${PROFILE:-}" ] && [ -n "${6:-}" ] && [ "$6" != "$NGX_WORKER" ]; then
         # perf runs on the other CPUs; the profile is out/perf-<point>.data (perf report -i ...)
-        $PIN_OTHER perf record -q -g -p "$6" -o "$OUT/perf-$(echo "$1" | tr -c 'A-Za-z0-9\n' _).data" >/dev/null 2>&1 &
+        graph=-g; [ "$PROFILE" = dwarf ] && graph="--call-graph dwarf,16384"
+        $PIN_OTHER perf record -q $graph -p "$6" -o "$OUT/perf-$(echo "$1" | tr -c 'A-Za-z0-9\n' _).data" >/dev/null 2>&1 &
         perf_pid=$!
         sleep 0.2
     fi

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include "errors.h"
 #include "eventstream.h"
+#include "json_scan.h"
 #include "usage.h"
 
 /* Bedrock's own limits: payloads up to 16 MiB, headers up to 128 KiB. */
@@ -15,6 +16,8 @@ struct bedrock_stream {
     struct es_decoder decoder;
     sbuf *out; /* during a feed */
     sbuf decoded;
+    sbuf unescaped;               /* a chunk's base64 when its JSON escaped a '/' */
+    struct json_object_scan scan; /* of a chunk, then of its event: nothing is allocated per event */
     int ended;
     int saw_message_stop;
     struct usage_counts usage;
@@ -35,6 +38,7 @@ void bedrock_stream_free(struct bedrock_stream *s)
         return;
     es_decoder_free(&s->decoder);
     sbuf_free(&s->decoded);
+    sbuf_free(&s->unescaped);
     free(s);
 }
 
@@ -99,32 +103,43 @@ static const char *json_message(const uint8_t *p, size_t len, cJSON **holder)
     return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
-/* {"bytes":"<base64>"} -> the Anthropic event JSON inside */
+/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. Base64 has no character that JSON must
+ * escape, but a serializer may write '/' as "\/"; any other escape is not base64. */
 static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
 {
-    cJSON *j = cJSON_ParseWithLength((const char *)m->payload, m->payload_len);
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "bytes");
-    int ok = -1;
-    if (cJSON_IsString(b)) {
-        size_t n = strlen(b->valuestring);
-        sbuf_reset(&s->decoded);
-        sbuf_reserve(&s->decoded, n / 4 * 3 + 4);
-        int r = n % 4 == 0 ? EVP_DecodeBlock((unsigned char *)s->decoded.data, (const unsigned char *)b->valuestring,
-                                             (int)n)
-                           : -1;
-        if (r >= 0) {
-            /* EVP_DecodeBlock counts the padding as zero bytes */
-            if (n >= 1 && b->valuestring[n - 1] == '=')
-                r--;
-            if (n >= 2 && b->valuestring[n - 2] == '=')
-                r--;
-            s->decoded.len = (size_t)r;
-            s->decoded.data[r] = '\0';
-            ok = 0;
+    const char *err;
+    if (json_scan_object((const char *)m->payload, m->payload_len, &s->scan, &err) != 0)
+        return -1;
+    const struct json_member *b = json_scan_find(&s->scan, "bytes");
+    if (b == NULL || b->value.p[0] != '"')
+        return -1;
+    const char *p = b->value.p + 1;
+    size_t n = b->value.len - 2;
+    if (memchr(p, '\\', n) != NULL) {
+        sbuf_reset(&s->unescaped);
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] == '\\' && (i + 1 >= n || p[++i] != '/'))
+                return -1;
+            sbuf_putc(&s->unescaped, p[i]);
         }
+        p = s->unescaped.data;
+        n = s->unescaped.len;
     }
-    cJSON_Delete(j);
-    return ok;
+    if (n % 4 != 0)
+        return -1;
+    sbuf_reset(&s->decoded);
+    sbuf_reserve(&s->decoded, n / 4 * 3 + 4);
+    int r = EVP_DecodeBlock((unsigned char *)s->decoded.data, (const unsigned char *)p, (int)n);
+    if (r < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    if (n >= 1 && p[n - 1] == '=')
+        r--;
+    if (n >= 2 && p[n - 2] == '=')
+        r--;
+    s->decoded.len = (size_t)r;
+    s->decoded.data[r] = '\0';
+    return 0;
 }
 
 static int on_message(void *ud, const struct es_message *m)
@@ -138,21 +153,29 @@ static int on_message(void *ud, const struct es_message *m)
             error_event(s, out, "api_error", "Bedrock sent a stream chunk that is not valid base64 JSON");
             return 1;
         }
-        cJSON *ev = cJSON_ParseWithLength(s->decoded.data, s->decoded.len);
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
-        if (!cJSON_IsString(type)) {
-            cJSON_Delete(ev);
+        /* validated and its type read without building a tree: only the two events that carry usage
+         * are parsed */
+        const char *err;
+        const struct json_member *t = NULL;
+        char type[128];
+        if (json_scan_object(s->decoded.data, s->decoded.len, &s->scan, &err) == 0)
+            t = json_scan_find(&s->scan, "type");
+        if (t == NULL || json_span_string(t->value, type, sizeof(type)) != 0) {
             error_event(s, out, "api_error", "Bedrock sent a stream event without a type");
             return 1;
         }
-        sbuf_printf(out, "event: %s\ndata: ", type->valuestring);
+        sbuf_puts(out, "event: ");
+        sbuf_puts(out, type);
+        sbuf_puts(out, "\ndata: ");
         sbuf_append(out, s->decoded.data, s->decoded.len);
         sbuf_puts(out, "\n\n");
-        if (strcmp(type->valuestring, "message_stop") == 0)
+        if (strcmp(type, "message_stop") == 0) {
             s->saw_message_stop = 1;
-        else if (strncmp(type->valuestring, "message_", 8) == 0) /* message_start, message_delta */
+        } else if (strncmp(type, "message_", 8) == 0) { /* message_start, message_delta */
+            cJSON *ev = cJSON_ParseWithLength(s->decoded.data, s->decoded.len);
             usage_apply_event(&s->usage, ev);
-        cJSON_Delete(ev);
+            cJSON_Delete(ev);
+        }
         return 0;
     }
     if (es_header_is(m, ":message-type", "exception")) {

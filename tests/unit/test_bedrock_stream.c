@@ -124,6 +124,57 @@ static void test_corrupt_and_truncated(void)
     sbuf_free(&frames), sbuf_free(&got);
 }
 
+/* Chunks and events are read with the request scanner, not parsed into trees: what each accepts. */
+static void test_chunk_forms(void)
+{
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    /* an event whose base64 has a '/', which this chunk's JSON writes as "\/" */
+    const char *ev = "{\"type\":\"ping\",\"x\":\"\xff\xfe?\"}";
+    char b64[128];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)ev, (int)strlen(ev));
+    CHECK(strchr(b64, '/') != NULL);
+    sbuf escaped = SBUF_INIT;
+    sbuf_puts(&escaped, "{\"p\":\"ab\", \"bytes\" : \"");
+    for (const char *c = b64; *c; c++) {
+        if (*c == '/')
+            sbuf_putc(&escaped, '\\');
+        sbuf_putc(&escaped, *c);
+    }
+    sbuf_puts(&escaped, "\"}");
+    struct {
+        const char *payload;
+        int ok;
+    } cases[] = {
+        {escaped.data, 1},
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}", 1},                  /* {"type":"ping"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"bytes\":\"e30=\"}", 0}, /* two of them */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\u0041\"}", 0},            /* an escape that is not "\/" */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\\"}", 0},                 /* a backslash at the end */
+        {"{\"bytes\":12}", 0},
+        {"{\"bytes\":\"e30=\"}", 0},                                   /* {}: no type */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZ1xuIn0=\"}", 0},              /* {"type":"ping\n"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"", 0},                   /* the chunk is not JSON */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9IA==\"}", 1},              /* {"type":"ping"} and a space */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9fQ==\"}", 0},              /* {"type":"ping"}}: trailing */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sbuf frames = SBUF_INIT, got = SBUF_INIT;
+        es_encode(&frames, hdr, cases[i].payload, strlen(cases[i].payload));
+        struct bedrock_stream *s = bedrock_stream_new();
+        int ended = bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got);
+        if (ended != !cases[i].ok)
+            fprintf(stderr, "chunk case %zu: %s\n", i, got.data ? got.data : "");
+        CHECK_INT_EQ(ended, !cases[i].ok);
+        if (cases[i].ok)
+            CHECK(strncmp(got.data, "event: ping\ndata: {\"type\":\"ping\"", 32) == 0);
+        else
+            CHECK(strstr(got.data, "event: error") != NULL);
+        bedrock_stream_free(s);
+        sbuf_free(&frames), sbuf_free(&got);
+    }
+    sbuf_free(&escaped);
+}
+
 static void test_http_errors(void)
 {
     struct {
@@ -202,6 +253,7 @@ static void test_exception_table(void)
 
 int main(void)
 {
+    test_chunk_forms();
     test_stream();
     test_exception_mid_stream();
     test_corrupt_and_truncated();
