@@ -114,7 +114,10 @@ return {
   -- is what its quota headers last said: status ("allowed", "allowed_warning", "rejected"),
   -- windows["5h"], ["7d"], ... each with utilization (0..1), reset (epoch s) and status, and
   -- extra_usage.in_use. This one moves Haiku (Claude Code's background work: titles, summaries)
-  -- to Bedrock once the plan nears a limit, keeping the subscription for the main conversation:
+  -- to Bedrock once the plan nears a limit, keeping the subscription for the main conversation.
+  -- It runs on the event loop, stopped after 1e6 instructions or 1 s of CPU (checked between
+  -- instructions, so keep patterns on req.path and headers simple: one backtracking
+  -- string.match runs to its end):
   -- route = function(req)
   --   local q = req.quota.anthropic
   --   local five = q and q.windows["5h"]

@@ -357,7 +357,7 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
 
 static int lua_bool(lua_State *L, int idx, const char *key)
 {
-    lua_getfield(L, idx, key);
+    config_rawfield(L, idx, key);
     int b = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return b;
@@ -366,7 +366,7 @@ static int lua_bool(lua_State *L, int idx, const char *key)
 /* models.adaptation's table at idx into a */
 static int read_adaptation(lua_State *L, int idx, struct bedrock_adaptation *a, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, "body_version");
+    config_rawfield(L, idx, "body_version");
     if (lua_type(L, -1) == LUA_TSTRING)
         snprintf(a->body_version, sizeof(a->body_version), "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
@@ -376,7 +376,7 @@ static int read_adaptation(lua_State *L, int idx, struct bedrock_adaptation *a, 
     a->drop_tool_strict = lua_bool(L, idx, "drop_tool_strict");
     a->drop_server_tools = lua_bool(L, idx, "drop_server_tools");
     a->hash_user_id = lua_bool(L, idx, "hash_user_id");
-    lua_getfield(L, idx, "betas_allowed");
+    config_rawfield(L, idx, "betas_allowed");
     a->has_allowlist = !lua_isnil(L, -1);
     lua_pop(L, 1);
     if (config_field_list(L, idx, "betas_allowed", a->betas_allowed, NULL, err, errlen) != 0 ||
@@ -384,7 +384,7 @@ static int read_adaptation(lua_State *L, int idx, struct bedrock_adaptation *a, 
         config_field_list(L, idx, "server_tool_betas", a->server_tool_betas, NULL, err, errlen) != 0 ||
         config_field_list(L, idx, "drop_fields", a->drop_fields, NULL, err, errlen) != 0)
         return -1;
-    lua_getfield(L, idx, "thinking_budget");
+    config_rawfield(L, idx, "thinking_budget");
     int type = lua_type(L, -1);
     double b = lua_tonumber(L, -1);
     lua_pop(L, 1);
@@ -434,11 +434,11 @@ static int take_routes(struct proxy_config *c, const char *model, struct bedrock
     lua_pushstring(L, out->model);
     int adaptive = config_call_models(c, "is_adaptive", 2, 1) == 0 && lua_toboolean(L, -1);
     lua_pop(L, 1);
-    lua_Integer n = luaL_len(L, routes);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, routes); /* raw, as every read of the config's values */
     for (lua_Integer i = 1; i <= n && out->num_routes < BEDROCK_NUM_ROUTES; i++) {
         lua_rawgeti(L, routes, i);
-        lua_getfield(L, -1, "route");
-        lua_getfield(L, -2, "id");
+        config_rawfield(L, -1, "route");
+        config_rawfield(L, -2, "id");
         int route = bedrock_route_parse(lua_tostring(L, -2));
         const char *id = lua_tostring(L, -1);
         if (route < 0 || id == NULL || strlen(id) >= sizeof(out->routes[0].id)) {

@@ -6,13 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "embedded.h"
 #include "provider.h"
 #include "provider_state.h"
 #include "redact.h"
 
-#define ROUTE_INSTRUCTION_LIMIT 1000000 /* route() is a small function; a loop is a bug */
+/* What one call into the config's code may spend (see bounded_pcall): instructions, the CPU time
+ * the proxy spends in it, and wall time, which also counts waiting (a blocking os.execute, io) and
+ * so gets more room, as does a busy machine. route() and the models functions run on the event
+ * loop for each request and are small: a loop is a bug. The config file itself runs once per load
+ * or reload and may build big tables: time alone bounds it (an endless loop fails the reload). */
+struct lua_limits {
+    uint64_t instructions; /* 0: not counted */
+    unsigned cpu_ms, wall_ms;
+};
+static const struct lua_limits CALL_LIMITS = {1000000, 1000, 10000}, LOAD_LIMITS = {0, 3000, 30000};
+#define HOOK_EVERY 1000 /* instructions between two checks (and a check at every function call) */
 /* All a config's Lua may hold while its code runs: the model map and route() need little, and a
  * runaway string.rep() in route() must fail inside Lua, not exhaust the machine. */
 #define LUA_MEMORY_LIMIT (64u * 1024 * 1024)
@@ -116,13 +127,141 @@ static int traceback_handler(lua_State *L)
     return 1;
 }
 
-/* ---- reading typed fields from the config table at the top of the stack ---- */
+/* lua_Alloc with a budget: while the config's own code runs (bounded_pcall), a request over it
+ * fails like malloc, which Lua turns into a "not enough memory" error that the pcall catches.
+ * Outside (the C side pushing arguments, converting results) nothing fails: an allocation error
+ * there would be unprotected and abort the process. */
+static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct proxy_config *c = ud;
+    size_t old = ptr != NULL ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        c->lua_bytes -= old;
+        return NULL;
+    }
+    if (c->lua_limits.active && nsize > old && c->lua_bytes - old + nsize > LUA_MEMORY_LIMIT)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p != NULL)
+        c->lua_bytes = c->lua_bytes - old + nsize;
+    return p;
+}
+
+static uint64_t thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Which limit the running call has passed, if any. The CPU clock costs a system call, the
+ * monotonic one does not: the CPU time is read only once the wall time could have passed it. */
+static int limit_passed(struct proxy_config *c)
+{
+    struct lua_call_limits *l = &c->lua_limits;
+    if (l->max_instructions != 0 && l->instructions > l->max_instructions)
+        return LUA_LIMIT_INSTRUCTIONS;
+    uint64_t wall = monotonic_ms() - l->start_wall_ms;
+    if (wall < l->cpu_limit_ms)
+        return 0;
+    if (wall >= l->wall_limit_ms)
+        return LUA_LIMIT_WALL;
+    return thread_cpu_ms() - l->start_cpu_ms >= l->cpu_limit_ms ? LUA_LIMIT_CPU : 0;
+}
+
+/* The hook on every thread of the state (set before any of its code runs; coroutines inherit
+ * it): every HOOK_EVERY instructions, and as any function (Lua or C) is called, it checks the
+ * running call's limits. Past one, it raises an error, and from then on at every instruction, so
+ * that a pcall inside the config's code cannot catch it and carry on.
+ * What it cannot bound is one call into a C function already running (a string.find that
+ * backtracks over a long string, one big string.rep or table.concat, a blocking os.execute): the
+ * hook runs between instructions and at calls only, so such a call ends when it ends, and the
+ * next check stops the code. */
+static void limit_hook(lua_State *L, lua_Debug *ar)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    struct proxy_config *c = ud;
+    struct lua_call_limits *l = &c->lua_limits;
+    if (!l->active)
+        return;
+    if (!l->stopping) {
+        if (lua_gethookcount(L) != HOOK_EVERY) { /* a coroutine left at every instruction by an earlier call */
+            lua_sethook(L, limit_hook, LUA_MASKCALL | LUA_MASKCOUNT, HOOK_EVERY);
+            return;
+        }
+        if (ar->event == LUA_HOOKCOUNT)
+            l->instructions += HOOK_EVERY;
+        if ((l->stopping = limit_passed(c)) == 0)
+            return;
+        lua_sethook(L, limit_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1);
+    } else if (ar->event != LUA_HOOKCOUNT) {
+        return; /* calls are left alone once stopping: the message handler is one */
+    }
+    if (l->stopping == LUA_LIMIT_INSTRUCTIONS)
+        luaL_error(L, "ran for more than %d instructions (a loop?)", (int)l->max_instructions);
+    if (l->stopping == LUA_LIMIT_CPU)
+        luaL_error(L, "ran for more than %d ms of CPU time (a loop, or a slow pattern match?)", (int)l->cpu_limit_ms);
+    luaL_error(L, "ran for more than %d ms (a slow call, or waiting on something?)", (int)l->wall_limit_ms);
+}
+
+/* lua_pcall of the config's code within the memory budget and the limits given. */
+static int bounded_pcall(struct proxy_config *c, int nargs, int nresults, int msgh, const struct lua_limits *limits)
+{
+    struct lua_call_limits outer = c->lua_limits; /* none is expected, but a nested call must not end the outer's */
+    c->lua_limits = (struct lua_call_limits){.active = 1,
+                                             .max_instructions = limits->instructions,
+                                             .cpu_limit_ms = limits->cpu_ms,
+                                             .wall_limit_ms = limits->wall_ms,
+                                             .start_wall_ms = monotonic_ms(),
+                                             .start_cpu_ms = thread_cpu_ms()};
+    lua_sethook(c->L, limit_hook, LUA_MASKCALL | LUA_MASKCOUNT, HOOK_EVERY); /* also resets the count */
+    int status = lua_pcall(c->L, nargs, nresults, msgh);
+    lua_sethook(c->L, limit_hook, LUA_MASKCALL | LUA_MASKCOUNT, HOOK_EVERY);
+    c->lua_limits = outer;
+    return status;
+}
+
+int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh)
+{
+    return bounded_pcall(c, nargs, nresults, msgh, &CALL_LIMITS);
+}
+
+/* The error a failed call left on top of the stack, as text (an error value need not be a string). */
+static const char *error_text(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    return msg != NULL ? msg : "(an error that is not a string)";
+}
+
+/* ---- reading typed fields from the config table at the top of the stack ----
+ * The config's code runs only inside bounded_pcall (a protected call with the memory budget and
+ * the instruction and time limits on). What it leaves, the config table and the results of
+ * route() and of the models functions, the C side reads with raw access only (lua_rawget,
+ * lua_rawgeti, lua_rawlen, lua_next), outside any protected call: no metamethod runs there, so a
+ * table whose __index or __len errors or loops (a "strict table" config, a hostile route()
+ * result) can neither raise an unprotected error, which aborts the process, nor freeze the event
+ * loop. Raw reads are simpler than running every reader inside a protected call (where an error
+ * could strike between any two API calls, leaking what the C side had copied so far), and they
+ * cover every reader at once. The price: values a metatable would supply (__index defaults) are
+ * not seen; the tables must hold them. */
+
+int config_rawfield(lua_State *L, int idx, const char *key)
+{
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx)) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    lua_pushstring(L, key);
+    return lua_rawget(L, idx);
+}
 
 static int get_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err,
                             size_t errlen)
 {
-    lua_getfield(L, idx, key);
-    int t = lua_type(L, -1);
+    int t = config_rawfield(L, idx, key);
     if (t == LUA_TNIL) {
         *out = def ? strdup(def) : NULL;
     } else if (t == LUA_TSTRING) {
@@ -139,7 +278,7 @@ static int get_field_string(lua_State *L, int idx, const char *key, char **out, 
 static int get_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
                             char *err, size_t errlen)
 {
-    lua_getfield(L, idx, key);
+    config_rawfield(L, idx, key);
     if (lua_isnil(L, -1)) {
         *out = def;
     } else if (lua_type(L, -1) == LUA_TNUMBER) {
@@ -159,7 +298,7 @@ static int get_field_number(lua_State *L, int idx, const char *key, double *out,
 
 static int get_field_bool(lua_State *L, int idx, const char *key, int *out, int def, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, key);
+    config_rawfield(L, idx, key);
     int t = lua_type(L, -1);
     if (t == LUA_TNIL) {
         *out = def;
@@ -188,14 +327,14 @@ int config_field_number(lua_State *L, int idx, const char *key, double *out, dou
 int config_field_list(lua_State *L, int idx, const char *key, char **out, const char *const *def, char *err,
                       size_t errlen)
 {
-    lua_getfield(L, idx, key);
+    config_rawfield(L, idx, key);
     size_t n = 0;
     out[0] = NULL;
     if (lua_isnil(L, -1)) {
         for (; def != NULL && def[n] != NULL && n < CONFIG_MAX_LIST; n++)
             out[n] = strdup(def[n]);
     } else if (lua_istable(L, -1)) {
-        lua_Integer len = luaL_len(L, -1);
+        lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
         for (lua_Integer i = 1; i <= len && n < CONFIG_MAX_LIST; i++) {
             lua_rawgeti(L, -1, i);
             if (lua_type(L, -1) != LUA_TSTRING) {
@@ -290,7 +429,7 @@ static const struct {
 
 static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, "fallback_on");
+    config_rawfield(L, idx, "fallback_on");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         p->fallback_flags = FALLBACK_CONNECT | FALLBACK_429_KINDS;
@@ -303,7 +442,7 @@ static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err
         lua_pop(L, 1);
         return -1;
     }
-    lua_Integer n = luaL_len(L, -1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         if (lua_type(L, -1) == LUA_TNUMBER && lua_tointeger(L, -1) == 429) {
@@ -399,7 +538,7 @@ static int add_provider(struct proxy_config *c, lua_State *L, const char *name, 
 
 static int read_providers(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    lua_getfield(L, cidx, "providers");
+    config_rawfield(L, cidx, "providers");
     if (!lua_istable(L, -1)) {
         snprintf(err, errlen, "config: 'providers' must be a table of provider settings");
         lua_pop(L, 1);
@@ -408,7 +547,7 @@ static int read_providers(struct proxy_config *c, lua_State *L, int cidx, char *
     int pidx = lua_gettop(L);
     /* Either a list of tables with `name`, or a map name -> table (visited in sorted order so
      * that loading is deterministic). */
-    lua_Integer n = luaL_len(L, pidx);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, pidx);
     if (n > 0) {
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, pidx, i);
@@ -444,7 +583,7 @@ static int read_providers(struct proxy_config *c, lua_State *L, int cidx, char *
                 names[j - 1] = t;
             }
         for (size_t i = 0; i < count; i++) {
-            lua_getfield(L, pidx, names[i]);
+            config_rawfield(L, pidx, names[i]);
             int r = add_provider(c, L, names[i], lua_gettop(L), err, errlen);
             lua_pop(L, 1);
             if (r != 0) {
@@ -477,7 +616,7 @@ struct provider *config_find_provider(const struct proxy_config *c, const char *
 
 static int read_order(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    lua_getfield(L, cidx, "order");
+    config_rawfield(L, cidx, "order");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         for (size_t i = 0; i < c->num_providers; i++)
@@ -489,7 +628,7 @@ static int read_order(struct proxy_config *c, lua_State *L, int cidx, char *err,
         lua_pop(L, 1);
         return -1;
     }
-    lua_Integer n = luaL_len(L, -1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= n && c->order_len < CONFIG_MAX_PROVIDERS; i++) {
         lua_rawgeti(L, -1, i);
         const char *name = lua_tostring(L, -1);
@@ -510,12 +649,22 @@ static int read_order(struct proxy_config *c, lua_State *L, int cidx, char *err,
     return 0;
 }
 
-int config_require_models(lua_State *L, char *err, size_t errlen)
+/* Pushes the global `name`, read raw (a strict _G must not raise outside a protected call). */
+static int push_global(lua_State *L, const char *name)
 {
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "models");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        snprintf(err, errlen, "config: cannot load models: %s", lua_tostring(L, -1));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    int t = config_rawfield(L, -1, name);
+    lua_remove(L, -2);
+    return t;
+}
+
+int config_require(struct proxy_config *c, const char *module, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    push_global(L, "require");
+    lua_pushstring(L, module);
+    if (bounded_pcall(c, 1, 1, 0, &LOAD_LIMITS) != LUA_OK) {
+        snprintf(err, errlen, "config: cannot load %s: %s", module, error_text(L));
         lua_pop(L, 1);
         return -1;
     }
@@ -524,10 +673,10 @@ int config_require_models(lua_State *L, char *err, size_t errlen)
 
 static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    lua_getfield(L, cidx, "models");
+    config_rawfield(L, cidx, "models");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        if (config_require_models(L, err, errlen) != 0)
+        if (config_require(c, "models", err, errlen) != 0)
             return -1;
     }
     if (!lua_istable(L, -1)) {
@@ -537,7 +686,7 @@ static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx,
     }
     static const char *const required[] = {"for_anthropic", "bedrock_routes", "adaptation"};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        lua_getfield(L, -1, required[i]);
+        config_rawfield(L, -1, required[i]);
         int ok = lua_isfunction(L, -1);
         lua_pop(L, 1);
         if (!ok) {
@@ -547,7 +696,7 @@ static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx,
         }
     }
     c->models_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_getfield(L, cidx, "route");
+    config_rawfield(L, cidx, "route");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         c->route_ref = LUA_NOREF;
@@ -667,35 +816,6 @@ static void warn_if_secret_readable(const struct proxy_config *c, const char *pa
                  "or run chmod 600 %s", path, path);
 }
 
-/* lua_Alloc with a budget: while the config's own code runs (config_pcall), a request over it
- * fails like malloc, which Lua turns into a "not enough memory" error that the pcall catches.
- * Outside (the C side pushing arguments, converting results) nothing fails: an allocation error
- * there would be unprotected and abort the process. */
-static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct proxy_config *c = ud;
-    size_t old = ptr != NULL ? osize : 0;
-    if (nsize == 0) {
-        free(ptr);
-        c->lua_bytes -= old;
-        return NULL;
-    }
-    if (c->lua_budget_on && nsize > old && c->lua_bytes - old + nsize > LUA_MEMORY_LIMIT)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        c->lua_bytes = c->lua_bytes - old + nsize;
-    return p;
-}
-
-int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh)
-{
-    c->lua_budget_on = 1;
-    int status = lua_pcall(c->L, nargs, nresults, msgh);
-    c->lua_budget_on = 0;
-    return status;
-}
-
 /* A Lua syntax error ends by quoting the token it stopped at: "file:3: '}' expected near
  * '"abc"'" (a require()d file's too, inside the error that wraps it). A string literal there may
  * be a secret that is not token-shaped, a client key, and /health shows a reload error to anyone:
@@ -730,6 +850,7 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
     if (L == NULL)
         abort();
     lua_atpanic(L, on_lua_panic);
+    lua_sethook(L, limit_hook, LUA_MASKCALL | LUA_MASKCOUNT, HOOK_EVERY); /* idle outside bounded_pcall */
     luaL_openlibs(L);
     install_helpers(L);
 
@@ -742,15 +863,14 @@ struct proxy_config *config_load(const char *path, char *err, size_t errlen)
         status = luaL_loadbufferx(L, f->data, f->len, "@etc/claude-proxy.lua (built-in)", "t");
     }
     if (status == LUA_OK)
-        status = config_pcall(c, 0, 1, -2);
+        status = bounded_pcall(c, 0, 1, -2, &LOAD_LIMITS);
     if (status != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s", msg ? msg : "unknown Lua error");
+        snprintf(err, errlen, "%s", error_text(L));
         goto Error;
     }
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        lua_getglobal(L, "config");
+        push_global(L, "config");
     }
     if (!lua_istable(L, -1)) {
         snprintf(err, errlen, "%s: the config must return a table (or set the global 'config')", c->source);
@@ -823,7 +943,7 @@ int config_call_models(struct proxy_config *c, const char *fn, int nargs, int nr
 {
     lua_State *L = c->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->models_ref);
-    lua_getfield(L, -1, fn);
+    config_rawfield(L, -1, fn);
     lua_remove(L, -2);
     lua_insert(L, -(nargs + 1));
     return config_pcall(c, nargs, nresults, 0) == LUA_OK ? 0 : -1;
@@ -834,7 +954,7 @@ int config_model_for_anthropic(struct proxy_config *c, const char *model, char *
     lua_State *L = c->L;
     lua_pushstring(L, model);
     if (config_call_models(c, "for_anthropic", 1, 1) != 0) {
-        log_warn("models.for_anthropic(\"%s\") failed: %s", model, lua_tostring(L, -1));
+        log_warn("models.for_anthropic(\"%s\") failed: %s", model, error_text(L));
         lua_settop(L, 0);
         return -1;
     }
@@ -852,12 +972,13 @@ size_t config_model_list(struct proxy_config *c, sbuf *out)
 {
     lua_State *L = c->L;
     size_t n = 0;
-    if (config_call_models(c, "list", 0, 1) != 0 || !lua_istable(L, -1)) {
-        log_warn("models.list() failed: %s", lua_tostring(L, -1));
+    int failed = config_call_models(c, "list", 0, 1) != 0;
+    if (failed || !lua_istable(L, -1)) {
+        log_warn("models.list() failed: %s", failed ? error_text(L) : "it returned no list");
         lua_settop(L, 0);
         return 0;
     }
-    lua_Integer len = luaL_len(L, -1);
+    lua_Integer len = (lua_Integer)lua_rawlen(L, -1); /* raw: see "reading typed fields" */
     for (lua_Integer i = 1; i <= len; i++) {
         lua_rawgeti(L, -1, i);
         size_t l;
@@ -925,12 +1046,6 @@ static void push_quota(lua_State *L, const struct quota *q)
     }
 }
 
-static void route_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    luaL_error(L, "route() ran for more than %d instructions (a loop?)", ROUTE_INSTRUCTION_LIMIT);
-}
-
 size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
                     size_t model_override_size)
 {
@@ -964,18 +1079,16 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
         }
     }
     lua_setfield(L, -2, "quota");
-    lua_sethook(L, route_hook, LUA_MASKCOUNT, ROUTE_INSTRUCTION_LIMIT);
     int status = config_pcall(c, 1, 2, 0);
-    lua_sethook(L, NULL, 0, 0);
     size_t n = 0;
     if (status != LUA_OK) {
         if (c->route_errors_logged++ == 0)
-            log_error("route() failed, using the static order: %s", lua_tostring(L, -1));
+            log_error("route() failed, using the static order: %s", error_text(L));
         lua_settop(L, 0);
         return 0;
     }
     if (lua_istable(L, -2)) {
-        lua_Integer len = luaL_len(L, -2);
+        lua_Integer len = (lua_Integer)lua_rawlen(L, -2); /* raw: a __len of the result must not run here */
         for (lua_Integer i = 1; i <= len && n < CONFIG_MAX_PROVIDERS; i++) {
             lua_rawgeti(L, -2, i);
             const char *name = lua_tostring(L, -1);

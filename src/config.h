@@ -17,11 +17,21 @@ struct provider_state;
 #define CONFIG_MAX_PROVIDERS 16
 #define CONFIG_MAX_LIST 64
 
+/* The call into the config's code under way, and its limits (bounded_pcall in config.c). */
+enum { LUA_LIMIT_INSTRUCTIONS = 1, LUA_LIMIT_CPU, LUA_LIMIT_WALL };
+struct lua_call_limits {
+    int active;   /* inside a call: the memory budget and these limits apply */
+    int stopping; /* the LUA_LIMIT_* passed: every further instruction fails */
+    uint64_t instructions, max_instructions; /* max 0: no count */
+    uint64_t start_wall_ms, start_cpu_ms;    /* CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID */
+    unsigned cpu_limit_ms, wall_limit_ms;
+};
+
 struct proxy_config {
     int refcount;
     lua_State *L;
-    size_t lua_bytes;  /* what L holds (bounded while its code runs, see config.c) */
-    int lua_budget_on; /* inside config_pcall */
+    size_t lua_bytes; /* what L holds (bounded while its code runs, see config.c) */
+    struct lua_call_limits lua_limits;
     char *source; /* file path, or "(built-in default)" */
     char *listen_host;
     uint16_t port;
@@ -59,10 +69,15 @@ struct proxy_config {
  * $XDG_CONFIG_HOME/claude-proxy/claude-proxy.lua, ~/.config/claude-proxy/claude-proxy.lua, the
  * installed etc file; NULL means the built-in default. The result is in buf or from getenv. */
 const char *config_default_path(char *buf, size_t bufsize);
-/* lua_pcall on the config's state with the memory budget enforced: for calls into its code. */
+/* lua_pcall on the config's state for a call into its code at request time: within the memory
+ * budget, a million instructions, 1 s of CPU time and 10 s in all (config.c says what these bound). */
 int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh);
-/* Pushes require("models") (lua/models.lua or the user's own); -1 with err if it fails. */
-int config_require_models(lua_State *L, char *err, size_t errlen);
+/* Pushes require(module) at load time (e.g. "models": lua/models.lua or the user's own), in a
+ * bounded protected call; -1 with err if it fails. */
+int config_require(struct proxy_config *c, const char *module, char *err, size_t errlen);
+/* Pushes t[key] of the table at idx, read raw (no metamethod runs; nil if idx is no table), and
+ * returns its type. The C side reads the config's tables and its functions' results this way. */
+int config_rawfield(lua_State *L, int idx, const char *key);
 /* Calls models.<fn> (the config's models table) with the nargs arguments on top of the stack,
  * through config_pcall. Returns 0 with nresults results in their place, or -1 with the error
  * message there. */

@@ -6,33 +6,21 @@
 #include "config.h"
 #include "provider.h"
 
-static int require_prices(lua_State *L, char *err, size_t errlen)
-{
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "prices");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        snprintf(err, errlen, "config: cannot load prices: %s", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return -1;
-    }
-    return 0;
-}
-
 int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
-    if (require_prices(L, err, errlen) != 0)
+    if (config_require(c, "prices", err, errlen) != 0)
         return -1;
     int r = price_table_read(&c->prices, L, -1, "prices.lua", err, errlen);
     lua_pop(L, 1);
     if (r != 0)
         return -1;
-    lua_getfield(L, cidx, "prices");
+    config_rawfield(L, cidx, "prices");
     r = lua_isnil(L, -1) ? 0 : price_table_read(&c->prices, L, -1, "prices", err, errlen);
     lua_pop(L, 1);
     if (r != 0)
         return -1;
 
-    lua_getfield(L, cidx, "usage_db");
+    config_rawfield(L, cidx, "usage_db");
     if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
         c->usage_db_off = 1;
     } else if (lua_type(L, -1) == LUA_TSTRING && lua_tostring(L, -1)[0] != '\0') {
@@ -53,7 +41,7 @@ int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err,
 /* budget = { usd_per_day = N, usd_per_month = N } */
 static int read_budget(struct provider *p, lua_State *L, int tidx, char *err, size_t errlen)
 {
-    lua_getfield(L, tidx, "budget");
+    config_rawfield(L, tidx, "budget");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return 0;
@@ -82,7 +70,7 @@ int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_S
 {
     if (read_budget(p, L, tidx, err, errlen) != 0)
         return -1;
-    lua_getfield(L, tidx, "prices");
+    config_rawfield(L, tidx, "prices");
     int r = 0;
     if (!lua_isnil(L, -1)) {
         char where[200];

@@ -47,7 +47,8 @@ static struct model_price *find_exact(const struct price_table *t, const char *b
 static int read_number(lua_State *L, int idx, const char *key, double *out, int *present, const char *where,
                        const char *model, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, key);
+    lua_pushstring(L, key);
+    lua_rawget(L, idx); /* raw, as the config's other readers (config.c) */
     *present = !lua_isnil(L, -1);
     if (*present) {
         if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0 || lua_tonumber(L, -1) > MAX_PRICE) {
@@ -112,7 +113,8 @@ int price_table_read(struct price_table *t, lua_State *L, int idx, const char *w
         snprintf(err, errlen, "config: %s must be a table of model prices", where);
         return -1;
     }
-    lua_getfield(L, idx, "models");
+    lua_pushstring(L, "models");
+    lua_rawget(L, idx);
     int map = lua_istable(L, -1) ? lua_gettop(L) : idx;
     lua_pushnil(L);
     while (lua_next(L, map) != 0) {

@@ -59,7 +59,7 @@ static int check_moved_settings(lua_State *L, int idx, char *err, size_t errlen)
     static const char *const moved[] = {"betas_allowed", "drop_fields", "adaptive_thinking_budget",
                                         "mantle_betas_denied", "mantle_drop_fields"};
     for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
-        lua_getfield(L, idx, moved[i]);
+        config_rawfield(L, idx, moved[i]);
         int set = !lua_isnil(L, -1);
         lua_pop(L, 1);
         if (set) {
@@ -193,7 +193,7 @@ static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle, c
  * 5 s), list_profiles_min_refresh (between refreshes after a refused id, 60 s). */
 static int read_listing_settings(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
 {
-    lua_getfield(L, idx, "list_profiles");
+    config_rawfield(L, idx, "list_profiles");
     int type = lua_type(L, -1);
     b->list_profiles = type == LUA_TNIL || lua_toboolean(L, -1);
     lua_pop(L, 1);

@@ -143,3 +143,65 @@ describe('the pid file is trusted only when it is the user\'s own and names a cl
     } finally { victim.kill('SIGKILL'); }
   });
 });
+
+// The proxy reads the config and route()'s result raw: a metatable on them runs no code outside
+// a protected call, where an error would abort the process and a loop would freeze it.
+describe('metatables in the config and in route() results', () => {
+  const strictConfig = (port, pidFile, backupUrl) => `
+local strict = { __index = function(_, k) error("unknown config key " .. tostring(k), 2) end }
+local function S(t) return setmetatable(t, strict) end
+setmetatable(_G, strict)
+return S({ port = ${port}, request_timeout = 5, log_level = "debug", pid_file = ${JSON.stringify(pidFile)},
+  order = S({ "backup" }),
+  providers = S({ backup = S({ type = "anthropic", base_url = ${JSON.stringify(backupUrl)},
+    token = ${JSON.stringify(OAUTH_TOKEN)} }) }),
+})
+`;
+
+  test('a reload of a "strict table" config keeps the proxy running and takes effect', async () => {
+    const primary = await startMock(anthropicHandler({ text: 'from primary' }));
+    const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+    const proxy = await startProxy({ config: { order: ['primary'], providers: { primary: { type: 'anthropic',
+      base_url: primary.url, token: OAUTH_TOKEN } } } });
+    const ask = () => request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+    try {
+      assert.equal((await ask()).json.content[0].text, 'from primary');
+      proxy.writeConfig(strictConfig(proxy.port, path.join(proxy.dir, 'proxy.pid'), backup.url));
+      proxy.child.kill('SIGHUP');
+      await sleep(300);
+      assert.equal(proxy.child.exitCode, null, proxy.output);
+      const h = (await request(`${proxy.url}/health`)).json;
+      assert.equal(h.config.reloads, 1, JSON.stringify(h.config));
+      assert.ok(!h.config.reload_error, h.config.reload_error);
+      assert.equal((await ask()).json.content[0].text, 'from backup', 'the strict config took effect');
+    } finally { await stopProxy(proxy, assert); await primary.close(); await backup.close(); }
+  });
+
+  test('route() returning a list whose __len errors or loops: the client gets its answer, the proxy runs on',
+    async () => {
+      const primary = await startMock(anthropicHandler({ text: 'from primary' }));
+      const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+      const route = { lua: `function(req)
+    if req.headers["x-case"] == "error" then
+      return setmetatable({ "backup" }, { __len = function() error("hostile __len") end })
+    elseif req.headers["x-case"] == "loop" then
+      return setmetatable({}, { __len = function() while true do end end })
+    end
+  end` };
+      const p = await startProxy({ config: { order: ['primary', 'backup'], route, providers: {
+        primary: { type: 'anthropic', base_url: primary.url, token: OAUTH_TOKEN },
+        backup: { type: 'anthropic', base_url: backup.url, token: OAUTH_TOKEN } } } });
+      try {
+        const ask = (c) => request(`${p.url}/v1/messages`, { method: 'POST', body: body(), headers: { 'x-case': c },
+          timeout: 8000 });
+        let r = await ask('error');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.content[0].text, 'from backup', 'the list is read as it is, without its __len');
+        r = await ask('loop');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.content[0].text, 'from primary', 'an empty list: the static order');
+        assert.equal((await request(`${p.url}/health`)).status, 200);
+        assert.ok(!/outside a protected call/.test(p.output), p.output);
+      } finally { await stopProxy(p, assert); await primary.close(); await backup.close(); }
+    });
+});

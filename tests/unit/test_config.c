@@ -1,6 +1,7 @@
 /* Config loading (built-in default, files, errors with file:line) and model mapping through
  * lua/models.lua. */
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
 #include "bedrock_request.h"
@@ -221,13 +222,14 @@ static void test_default(void)
 }
 
 /* models.bedrock_routes runs under the config's memory budget like the rest of its code: a runaway
- * one fails that resolution, and the config keeps working. */
+ * one fails that resolution, and the config keeps working. (Big strings, so that it reaches the
+ * budget in a few calls, well within the time limit.) */
 static void test_model_memory_budget(void)
 {
     char err[1024];
     char *path = write_temp("local models = require 'models'\n"
                             "models.bedrock_routes = function() local t = {}\n"
-                            "  for i = 1, 1e9 do t[i] = string.rep('x', 4096) .. i end end\n"
+                            "  for i = 1, 1e9 do t[i] = string.rep(string.rep('x', 65536), 256) .. i end end\n"
                             "return { providers = { bedrock = { type = 'bedrock' } }, models = models }\n");
     struct proxy_config *c = config_load(path, err, sizeof(err));
     CHECK(c != NULL);
@@ -396,6 +398,113 @@ static void test_list_form_and_secret_file(void)
     free(tok);
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Metatables the proxy must survive: a "strict table" config (__index errors on unknown keys, a
+ * common Lua idiom) loads with its defaults, and an erroring or endless __len on the config's
+ * lists, route()'s result or models.list()'s result neither aborts nor hangs the process. */
+static void test_hostile_metatables(void)
+{
+    char err[1024];
+    char *path = write_temp(
+        "local strict = { __index = function(_, k) error('unknown config key ' .. tostring(k), 2) end }\n"
+        "local function S(t) return setmetatable(t, strict) end\n"
+        "local forever = { __len = function() while true do end end }\n"
+        "local failing = { __len = function() error('hostile __len') end }\n"
+        "setmetatable(_G, strict)\n"
+        "local models = require 'models'\n"
+        "models.list = function() return setmetatable({ 'm1', 'm2' }, failing) end\n"
+        "return S({ models = models,\n"
+        "  client_keys = setmetatable({ 'ck-one' }, failing),\n"
+        "  order = setmetatable({ 'b', 'a' }, forever),\n"
+        "  providers = S(setmetatable({ a = S({ type = 'anthropic', fallback_on = setmetatable({ 503 }, failing) }),\n"
+        "                               b = S({ type = 'anthropic' }) }, failing)),\n"
+        "  route = function(req)\n"
+        "    if req.path == '/fail' then return setmetatable({ 'a' }, failing) end\n"
+        "    if req.path == '/loop' then return setmetatable({}, forever) end\n"
+        "    return S({ 'a' }), nil\n"
+        "  end })\n");
+    struct proxy_config *c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c == NULL) {
+        fprintf(stderr, "strict config: %s\n", err);
+    } else {
+        CHECK_INT_EQ(c->port, 47000); /* absent keys take their defaults */
+        CHECK_INT_EQ(c->num_providers, 2);
+        CHECK_INT_EQ(c->order_len, 2);
+        CHECK_STR_EQ(c->providers[c->order[0]]->name, "b");
+        CHECK_STR_EQ(c->client_keys[0], "ck-one");
+        struct provider *a = config_find_provider(c, "a");
+        CHECK(a != NULL && provider_should_fallback_status(a, 503));
+        size_t order[CONFIG_MAX_PROVIDERS];
+        char model[64] = "";
+        struct route_view view = {"/fail", "claude-sonnet-5", 0, "127.0.0.1", NULL, NULL};
+        CHECK_INT_EQ(config_route(c, &view, order, model, sizeof(model)), 1); /* read raw: { 'a' } */
+        CHECK_STR_EQ(c->providers[order[0]]->name, "a");
+        view.path = "/loop";
+        CHECK_INT_EQ(config_route(c, &view, order, model, sizeof(model)), 0);
+        view.path = "/";
+        CHECK_INT_EQ(config_route(c, &view, order, model, sizeof(model)), 1);
+        CHECK_INT_EQ(c->route_errors_logged, 0);
+        sbuf list = SBUF_INIT;
+        CHECK_INT_EQ(config_model_list(c, &list), 2);
+        sbuf_free(&list);
+        config_release(c);
+    }
+    unlink(path);
+
+    /* a strict table that misses a key the config needs: a clear load error */
+    path = write_temp("return setmetatable({}, { __index = function(_, k) error('unknown key ' .. k) end })\n");
+    c = config_load(path, err, sizeof(err));
+    CHECK(c == NULL);
+    CHECK(strstr(err, "'providers' must be a table") != NULL);
+    config_release(c);
+    unlink(path);
+}
+
+/* route() is bounded by time as well as by instructions: a few slow calls into C (a backtracking
+ * pattern; 40 s of CPU in all) stop at the CPU limit (1 s; 10 s of wall time on a busy machine)
+ * instead of holding the event loop. */
+static void test_route_time_limit(void)
+{
+    char err[1024];
+    char *path = write_temp("return { providers = { anthropic = {} }, route = function(req)\n"
+                            "  local s = string.rep('a', 4000)\n"
+                            "  for i = 1, 2000 do s:find('^.-.-b') end\n"
+                            "  return { 'anthropic' }\n"
+                            "end }\n");
+    struct proxy_config *c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        size_t order[CONFIG_MAX_PROVIDERS];
+        struct route_view view = {"/v1/messages", "claude-sonnet-5", 0, "127.0.0.1", NULL, NULL};
+        double t0 = seconds_now();
+        CHECK_INT_EQ(config_route(c, &view, order, NULL, 0), 0);
+        double took = seconds_now() - t0;
+        if (took > 12)
+            fprintf(stderr, "route() ran %.1f s\n", took);
+        CHECK(took < 12);
+        CHECK_INT_EQ(c->route_errors_logged, 1);
+        config_release(c);
+    }
+    unlink(path);
+
+    /* the config's own code at load: an endless loop fails the load (a reload keeps the old one) */
+    path = write_temp("while true do end\n");
+    double t0 = seconds_now();
+    c = config_load(path, err, sizeof(err));
+    CHECK(c == NULL);
+    CHECK(strstr(err, "ran for more than") != NULL);
+    CHECK(seconds_now() - t0 < 35);
+    config_release(c);
+    unlink(path);
+}
+
 int main(void)
 {
     test_default();
@@ -404,6 +513,8 @@ int main(void)
     test_errors_hide_strings();
     test_list_form_and_secret_file();
     test_model_overrides();
+    test_hostile_metatables();
+    test_route_time_limit();
     provider_state_free_all();
     CHECK_DONE();
 }
