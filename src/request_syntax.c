@@ -36,6 +36,45 @@ int request_target_is_origin_form(const char *s, size_t len)
     return 1;
 }
 
+/* 1 if the segment is "." or ".." with each dot written as '.' or %2e, before any ";params" (some
+ * servers drop those first: "..;x" is ".." to them). */
+static int is_dot_segment(const char *s, size_t n)
+{
+    size_t dots = 0, i = 0;
+    while (i < n && s[i] != ';') {
+        if (s[i] == '.')
+            i += 1;
+        else if (n - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 0x20) == 'e')
+            i += 3;
+        else
+            return 0;
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
+int request_path_stays_under(const char *s, size_t len)
+{
+    size_t end = 0;
+    while (end < len && s[end] != '?' && s[end] != '#')
+        end++;
+    for (size_t i = 0; i < end; i++) {
+        if (s[i] == '\\')
+            return 0;
+        if (s[i] == '%' && end - i >= 3 &&
+            ((s[i + 1] == '2' && (s[i + 2] | 0x20) == 'f') || (s[i + 1] == '5' && (s[i + 2] | 0x20) == 'c')))
+            return 0;
+    }
+    for (size_t i = 0, seg = 0; i <= end; i++) {
+        if (i == end || s[i] == '/') {
+            if (is_dot_segment(s + seg, i - seg))
+                return 0;
+            seg = i + 1;
+        }
+    }
+    return 1;
+}
+
 int request_head_host_count(const char *head, size_t len, h2o_iovec_t *method, h2o_iovec_t *path)
 {
     struct phr_header headers[H2O_MAX_HEADERS];
@@ -78,6 +117,12 @@ const char *request_syntax_problem(h2o_req_t *req)
     if (!request_target_is_origin_form(req->input.path.base, req->input.path.len))
         return "the request target must be a path starting with / of visible ASCII characters, percent-encoded "
                "where needed (RFC 9112 3.2.1)";
+    /* Routing looks at the normalised path, the upstream gets the path as sent, after the
+     * provider's base path (a gateway's /gw/anthropic): a dot segment, or a slash or backslash
+     * the upstream may decode into one, would take the request and its token out of it. */
+    if (!request_path_stays_under(req->input.path.base, req->input.path.len))
+        return "the request path must not hold dot segments (. or ..), plain or percent-encoded, nor an encoded "
+               "slash or backslash: the proxy forwards the path as sent, under the provider's base path";
     if (http1_host_count(req) > 1)
         return "a request must have one Host header (RFC 9112 3.2)";
     return NULL;

@@ -12,6 +12,9 @@ const char *request_syntax_problem(h2o_req_t *req);
 /* The pieces, for unit tests. */
 int request_method_is_token(const char *s, size_t len);  /* RFC 9110 5.6.2 token */
 int request_target_is_origin_form(const char *s, size_t len); /* "/" then visible ASCII only */
+/* 0 if the path (before any query) holds a dot segment, "." or "..", with dots plain or %2e (and
+ * before any ";params"), or %2f, %5c or a backslash, which an upstream may take for a slash. */
+int request_path_stays_under(const char *s, size_t len);
 /* How many Host header fields an HTTP/1 request head holds; -1 if the bytes are not one. The method
  * and path parsed from it go to *method and *path. */
 int request_head_host_count(const char *head, size_t len, h2o_iovec_t *method, h2o_iovec_t *path);

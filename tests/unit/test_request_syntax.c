@@ -47,10 +47,33 @@ static void test_target(void)
     CHECK(!request_target_is_origin_form("/a\0b", 4));
 }
 
+/* What could resolve outside the provider's base path once the path is appended to it. */
+static void test_path_stays_under(void)
+{
+    static const char *const ok[] = {"/", "/v1/messages", "/v1/messages?beta=true", "/v1/files/a..b/.c/...",
+                                     "/v1/x?p=../../y", "/v1/%2e%2ex", "/v1/%2e%2e%2e", "//v1//messages", "/v1/%25",
+                                     "/v1/a;b", "/v1/%2"};
+    static const char *const bad[] = {"/..",         "/../../v1/messages", "/v1/./messages", "/v1/messages/.",
+                                      "/v1/%2e%2e/x", "/v1/%2E%2e/x",      "/v1/.%2E/x",     "/v1/%2e/x",
+                                      "/v1/..;x/y",  "/v1/..%2fx",         "/v1/a%2Fb",      "/v1/a%5cb",
+                                      "/v1/a%5Cb",   "/v1/a\\b",           "/v1/..?x=1",     "/v1/.;/x"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (!request_path_stays_under(ok[i], strlen(ok[i])))
+            fprintf(stderr, "refused: %s\n", ok[i]);
+        CHECK(request_path_stays_under(ok[i], strlen(ok[i])));
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (request_path_stays_under(bad[i], strlen(bad[i])))
+            fprintf(stderr, "accepted: %s\n", bad[i]);
+        CHECK(!request_path_stays_under(bad[i], strlen(bad[i])));
+    }
+}
+
 int main(void)
 {
     test_host_count();
     test_method();
     test_target();
+    test_path_stays_under();
     CHECK_DONE();
 }
