@@ -195,7 +195,10 @@ static void deliver(struct client *c, const char *err)
     /* the callback takes what it is given */
     if (c->super.sock->input->size)
         h2o_buffer_consume(&c->super.sock->input, c->super.sock->input->size);
-    set_timeout(c, on_body_timeout);
+    /* a callback that paused the body (backpressure) waits for a slow client, not the upstream:
+     * no silence timeout until it resumes */
+    if (!c->paused)
+        set_timeout(c, on_body_timeout);
 }
 
 static void on_read_body(h2o_socket_t *sock, const char *err)
@@ -320,6 +323,9 @@ static const char *read_framing(struct client *c, int minor, int status, struct 
         c->body = BODY_NONE;
         if (c->is_head && !chunked)
             c->super.content_length = content_length;
+        /* a 204 or 304 that declares a body: whatever follows on this connection may be that body */
+        if ((status == 204 || status == 304) && (chunked || (content_length != SIZE_MAX && content_length != 0)))
+            c->keepalive = 0;
     } else if (chunked) {
         c->body = BODY_CHUNKED;
         memset(&c->chunked, 0, sizeof(c->chunked));
@@ -332,10 +338,14 @@ static const char *read_framing(struct client *c, int minor, int status, struct 
         c->body = BODY_UNTIL_CLOSE;
         c->keepalive = 0;
     }
-    (void)extra;
+    /* bytes past a response without a body belong to no response: do not trust the connection */
+    if (c->body == BODY_NONE && extra != 0)
+        c->keepalive = 0;
     return NULL;
 }
 
+/* The response head has one deadline, request_timeout after the request was written (on_written):
+ * neither a head trickled in a byte at a time nor interim responses (100 Continue) extend it. */
 static void on_read_head(h2o_socket_t *sock, const char *err)
 {
     struct client *c = sock->data;
@@ -355,9 +365,7 @@ static void on_read_head(h2o_socket_t *sock, const char *err)
         if (rlen == -2) {
             if (sock->input->size > MAX_HEAD_SIZE)
                 fail_invalid(c, "failed to parse the response (head too large)");
-            else
-                set_timeout(c, on_head_timeout);
-            return;
+            return; /* the head's deadline runs on: a head trickled in does not extend it */
         }
         if (rlen < 0) {
             /* picohttpparser stops at the header past its array with the count at the maximum */

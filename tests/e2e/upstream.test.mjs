@@ -115,6 +115,103 @@ describe('an unsolicited 101', () => {
   });
 });
 
+describe('the response-head deadline', () => {
+  // request_timeout 1 s; each write comes well within it, the head never completes
+  const dribblers = {
+    'a head trickled a byte at a time': (s) => {
+      const head = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-pad: ' + 'p'.repeat(1000);
+      let i = 0;
+      const t = setInterval(() => (s.destroyed || i >= head.length ? clearInterval(t) : s.write(head[i++])), 200);
+    },
+    'endless 100 Continue': (s) => {
+      const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('HTTP/1.1 100 Continue\r\n\r\n')), 300);
+    },
+  };
+  for (const [name, dribble] of Object.entries(dribblers)) {
+    test(`${name}: 504 after request_timeout, not for as long as the upstream keeps it up`, async () => {
+      const up = await rawUpstream(dribble);
+      const proxy = await startProxy({ config: only(up.url, { request_timeout: 1 }) });
+      try {
+        const t0 = Date.now();
+        const r = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        const took = Date.now() - t0;
+        assert.equal(r.status, 504, r.text ?? r.status);
+        assert.equal(r.json.error.type, 'timeout_error');
+        assert.ok(took >= 900 && took < 2500, `answered after ${took} ms`);
+      } finally { await stopProxy(proxy, assert); await up.close(); }
+    });
+  }
+});
+
+describe('a steady slow reader', () => {
+  test('is held back, never taken for a silent upstream', async () => {
+    // More than the kernel buffers hold, so that the proxy pauses the upstream (above 1 MiB
+    // pending) while the client reads at ~300 KB/s, slower than it takes to drain that within
+    // request_timeout (1 s). Then the client reads at full speed to the end.
+    const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0,
+      delta: { type: 'text_delta', text: 'x'.repeat(64 * 1024) } })}\n\n`;
+    const mock = await startMock(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const evs = sseEvents('start');
+      res.write(evs.slice(0, 3).join(''));
+      for (let i = 0; i < 384 && !res.destroyed; i++) // 24 MiB
+        if (!res.write(delta)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      res.end(evs.slice(3).join(''));
+    });
+    const proxy = await startProxy({ config: only(mock.url, { request_timeout: 1 }) });
+    try {
+      const t0 = Date.now();
+      const text = await new Promise((resolve, reject) => {
+        const req = http.request(`${proxy.url}/v1/messages`, { method: 'POST', agent: false,
+          headers: { 'content-type': 'application/json' } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => {
+            chunks.push(c);
+            if (Date.now() - t0 < 4000) { // slow for four request_timeouts
+              res.pause();
+              setTimeout(() => res.resume(), (c.length / 300e3) * 1000);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body({ stream: true })));
+      });
+      const evs = parseSse(text);
+      assert.ok(!evs.some((e) => e.event === 'error'), `no error event: ${evs.find((e) => e.event === 'error')?.data}`);
+      assert.equal(evs.at(-1).event, 'message_stop');
+      assert.doesNotMatch(proxy.output, /I\/O timeout/);
+    } finally { await stopProxy(proxy, assert); await mock.close(); }
+  });
+});
+
+describe('a 204 or 304 that carries a body', () => {
+  const poisons = {
+    '204 with a Content-Length': 'HTTP/1.1 204 No Content\r\ncontent-length: 17\r\n\r\n{"poisoned":true}',
+    '204 followed by bytes': `HTTP/1.1 204 No Content\r\n\r\n${okJson('poisoned')}`,
+    '304 with a chunked body': 'HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\n\r\n11\r\n{"poisoned":true}\r\n0\r\n\r\n',
+  };
+  for (const [name, poison] of Object.entries(poisons)) {
+    test(`${name}: its connection is never reused, the next request gets its own answer`, async () => {
+      const up = await rawUpstream((s, n) => s.write(n === 1 ? poison : okJson(`answer ${n}`)));
+      const proxy = await startProxy({ config: only(up.url) });
+      try {
+        const first = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(first.status, Number(name.slice(0, 3)));
+        assert.equal(first.text, '');
+        const second = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(second.status, 200, second.text);
+        assert.equal(second.json.content[0].text, 'answer 2');
+        assert.equal(up.stats.connections, 2, 'a new connection for the second request');
+        const third = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(third.json.content[0].text, 'answer 3');
+        assert.equal(up.stats.connections, 2, 'a clean answer keeps its connection');
+      } finally { await stopProxy(proxy, assert); await up.close(); }
+    });
+  }
+});
+
 describe('an unparseable response head', () => {
   test('is an invalid response, not a connection failure: a POST the upstream had is not replayed unless "5xx" says so', async () => {
     const up = await rawUpstream((s) => s.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nno colon here\r\n\r\n{}'));
