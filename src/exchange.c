@@ -16,6 +16,7 @@
 #include "provider_state.h"
 #include "quota.h"
 #include "redact.h"
+#include "sse.h"
 #include "http_client.h"
 #include "thinking_blocks.h"
 #include "upstream.h"
@@ -109,8 +110,7 @@ struct exchange {
     /* An SSE relay must end with message_stop (or an error event); H2O treats a connection
      * closed between chunks as a clean end, so the relay watches for it itself. */
     int sse_terminated;
-    char sse_tail[32];
-    size_t sse_tail_len;
+    struct sse_event_watch sse_watch; /* zeroed: the state before any byte */
 
     uint64_t started_ms, ttfb_ms;
     uint64_t attempt_started_ms; /* when the current provider's request went out */
@@ -672,31 +672,13 @@ static void finish_error_response(struct exchange *ex)
     try_send(ex);
 }
 
-/* Notes whether the relayed SSE bytes contain the event that properly ends a stream; the
- * marker may straddle two reads, so the end of the previous read is kept. */
+/* Notes whether the relayed SSE stream dispatched an event that properly ends it: at an event
+ * boundary, never a name inside an event's data (a text delta may quote it). */
 static void watch_sse_end(struct exchange *ex, const char *data, size_t len)
 {
-    static const char *const ends[] = {"event: message_stop", "event: error"};
-    char joined[96];
-    size_t head = len < sizeof(joined) - ex->sse_tail_len ? len : sizeof(joined) - ex->sse_tail_len;
-    memcpy(joined, ex->sse_tail, ex->sse_tail_len);
-    memcpy(joined + ex->sse_tail_len, data, head);
-    for (size_t i = 0; i < 2 && !ex->sse_terminated; i++) {
-        ex->sse_terminated = memmem(joined, ex->sse_tail_len + head, ends[i], strlen(ends[i])) != NULL ||
-                             memmem(data, len, ends[i], strlen(ends[i])) != NULL;
-    }
-    size_t keep = len < sizeof(ex->sse_tail) ? len : sizeof(ex->sse_tail);
-    if (len < sizeof(ex->sse_tail)) {
-        size_t total = ex->sse_tail_len + len;
-        size_t drop = total > sizeof(ex->sse_tail) ? total - sizeof(ex->sse_tail) : 0;
-        memmove(ex->sse_tail, ex->sse_tail + drop, ex->sse_tail_len - drop);
-        ex->sse_tail_len -= drop;
-        memcpy(ex->sse_tail + ex->sse_tail_len, data, len);
-        ex->sse_tail_len += len;
-    } else {
-        memcpy(ex->sse_tail, data + len - keep, keep);
-        ex->sse_tail_len = keep;
-    }
+    static const char *const ends[] = {"message_stop", "error", NULL};
+    if (sse_event_watch_feed(&ex->sse_watch, data, len, ends))
+        ex->sse_terminated = 1;
 }
 
 /* A client that stopped reading holds the upstream back (backpressure), but not for ever: H2O
@@ -760,7 +742,7 @@ static int on_body(struct http_client *client, const char *errstr)
     if ((*inbuf)->size != 0) {
         if (ex->reading_usage)
             usage_reader_feed(&ex->usage_reader, (*inbuf)->bytes, (*inbuf)->size);
-        if (ex->upstream_sse && !ex->sse_terminated)
+        if (ex->upstream_sse)
             watch_sse_end(ex, (*inbuf)->bytes, (*inbuf)->size);
         if (ex->filter != NULL) {
             if (!ex->filter_ended) {
@@ -806,8 +788,7 @@ static int on_body(struct http_client *client, const char *errstr)
                 sbuf e = SBUF_INIT;
                 /* the upstream may have stopped inside an event: close it first, so that the
                  * error event is read as an event of its own (an event without data is dropped) */
-                if (ex->sse_tail_len >= 1 && !(ex->sse_tail_len >= 2 && ex->sse_tail[ex->sse_tail_len - 1] == '\n' &&
-                                               ex->sse_tail[ex->sse_tail_len - 2] == '\n'))
+                if (!sse_event_watch_at_boundary(&ex->sse_watch))
                     sbuf_puts(&e, "\n\n");
                 int timeout = strcmp(err, "I/O timeout") == 0;
                 char msg[300];

@@ -1,4 +1,5 @@
 #include "sse.h"
+#include <stdint.h>
 #include <string.h>
 
 /* room for a field name and its colon on top of the payload when bounding a pending line */
@@ -129,4 +130,79 @@ void sse_append_event(sbuf *out, const char *event, const char *data, size_t dat
             i++;
     } while (i++ < data_len);
     sbuf_putc(out, '\n');
+}
+
+void sse_event_watch_init(struct sse_event_watch *w)
+{
+    memset(w, 0, sizeof(*w));
+}
+
+static int watch_dispatch(struct sse_event_watch *w, const char *const *names)
+{
+    int hit = 0;
+    if (w->has_data && w->name_len != SIZE_MAX) {
+        const char *name = w->name_len ? w->name : "message";
+        size_t len = w->name_len ? w->name_len : 7;
+        for (size_t i = 0; names[i] != NULL && !hit; i++)
+            hit = strlen(names[i]) == len && memcmp(names[i], name, len) == 0;
+    }
+    w->name_len = 0;
+    w->has_data = w->has_fields = 0;
+    return hit;
+}
+
+/* A complete line; only its first sizeof(w->line) bytes were kept. */
+static int watch_line(struct sse_event_watch *w, const char *const *names)
+{
+    size_t len = w->line_len, kept = len < sizeof(w->line) ? len : sizeof(w->line);
+    if (len == kept && len > 0 && w->line[len - 1] == '\r')
+        len = --kept;
+    if (len == 0)
+        return watch_dispatch(w, names);
+    w->has_fields = 1;
+    if (w->line[0] == ':')
+        return 0; /* a comment */
+    const char *colon = memchr(w->line, ':', kept);
+    size_t name_len = colon ? (size_t)(colon - w->line) : kept;
+    if (name_len == 4 && memcmp(w->line, "data", 4) == 0) {
+        w->has_data = 1;
+    } else if (name_len == 5 && memcmp(w->line, "event", 5) == 0) {
+        size_t at = colon ? name_len + 1 : len;
+        if (at < kept && w->line[at] == ' ')
+            at++;
+        size_t value_len = len - at;
+        if (len == kept && value_len < sizeof(w->name)) {
+            memcpy(w->name, w->line + at, value_len);
+            w->name_len = value_len;
+        } else {
+            w->name_len = SIZE_MAX;
+        }
+    }
+    return 0;
+}
+
+int sse_event_watch_feed(struct sse_event_watch *w, const char *data, size_t len, const char *const *names)
+{
+    int hit = 0;
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl ? (size_t)(nl - data) : len;
+        if (w->line_len < sizeof(w->line)) {
+            size_t room = sizeof(w->line) - w->line_len;
+            memcpy(w->line + w->line_len, data, n < room ? n : room);
+        }
+        w->line_len += n;
+        if (nl == NULL)
+            break;
+        hit |= watch_line(w, names);
+        w->line_len = 0;
+        data += n + 1;
+        len -= n + 1;
+    }
+    return hit;
+}
+
+int sse_event_watch_at_boundary(const struct sse_event_watch *w)
+{
+    return w->line_len == 0 && !w->has_fields;
 }

@@ -35,4 +35,23 @@ void sse_parser_free(struct sse_parser *p);
  * lines (which a parser joins back with '\n'); event may be NULL for a nameless event. */
 void sse_append_event(sbuf *out, const char *event, const char *data, size_t data_len);
 
+/* Follows the framing of a relayed SSE stream without keeping its data, to tell whether an event
+ * of interest was dispatched (its name, at an event boundary, with a data line: what a client's
+ * parser acts on), never matching a name that only appears inside data. Same line rules as the
+ * parser; only the start of each line and the current event's name are kept. */
+struct sse_event_watch {
+    char line[48];   /* the start of the current line */
+    size_t line_len; /* the bytes of the current line so far (may exceed sizeof(line)) */
+    char name[32];   /* the current event's name */
+    size_t name_len; /* SIZE_MAX when too long for any name of interest */
+    int has_data;    /* the current event has a data: line */
+    int has_fields;  /* the current event has any line */
+};
+
+void sse_event_watch_init(struct sse_event_watch *w);
+/* Returns 1 if an event named one of names (NULL-terminated) was dispatched within these bytes. */
+int sse_event_watch_feed(struct sse_event_watch *w, const char *data, size_t len, const char *const *names);
+/* Whether the bytes so far end between events (none yet, or a blank line after the last one). */
+int sse_event_watch_at_boundary(const struct sse_event_watch *w);
+
 #endif

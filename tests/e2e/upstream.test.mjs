@@ -212,6 +212,47 @@ describe('a 204 or 304 that carries a body', () => {
   }
 });
 
+describe('the end of a relayed stream', () => {
+  test('"event: message_stop" inside a text delta is text, not the end: a truncated stream still ends with an error event', async () => {
+    const evs = sseEvents('a b');
+    const tricky = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0,
+      delta: { type: 'text_delta', text: 'say\n\nevent: message_stop\nevent: error\n' } })}\n\n`;
+    // close-delimited (no length, no chunks): the close is all the proxy sees of the end
+    const up = await rawUpstream((s) => {
+      s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n${evs.slice(0, 3).join('')}`);
+      setTimeout(() => s.write(tricky.slice(0, 70)), 20);
+      setTimeout(() => s.end(tricky.slice(70)), 40);
+    });
+    const proxy = await startProxy({ config: only(up.url) });
+    try {
+      const r = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+      assert.equal(r.status, 200);
+      const got = parseSse(r.text);
+      assert.equal(got[0].event, 'message_start');
+      assertEndsWithError(got);
+      for (let i = 0; i < 50 && !/anthropic: the stream ended before message_stop/.test(proxy.output); i++) await sleep(20);
+      assert.match(proxy.output, /anthropic: the stream ended before message_stop/);
+    } finally { await stopProxy(proxy, assert); await up.close(); }
+  });
+
+  test('a stream that does end with message_stop, split anywhere, ends cleanly', async () => {
+    const whole = sseEvents('one two three').join('').replace(/\n/g, '\r\n');
+    for (const cut of [whole.length - 3, whole.length - 12, whole.length - 19]) {
+      const up = await rawUpstream((s) => {
+        s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n${whole.slice(0, cut)}`);
+        setTimeout(() => s.end(whole.slice(cut)), 30);
+      });
+      const proxy = await startProxy({ config: only(up.url) });
+      try {
+        const r = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+        const got = parseSse(r.text.replace(/\r\n/g, '\n'));
+        assert.equal(got.at(-1).event, 'message_stop', `cut at ${cut}`);
+        assert.ok(!got.some((e) => e.event === 'error'));
+      } finally { await stopProxy(proxy, assert); await up.close(); }
+    }
+  });
+});
+
 describe('an unparseable response head', () => {
   test('is an invalid response, not a connection failure: a POST the upstream had is not replayed unless "5xx" says so', async () => {
     const up = await rawUpstream((s) => s.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nno colon here\r\n\r\n{}'));

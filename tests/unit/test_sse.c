@@ -229,8 +229,61 @@ static void test_append_event(void)
     sbuf_free(&out);
 }
 
+/* Feeds text split at every position (and byte by byte); returns the hit, checked equal for all. */
+static int watch_all_splits(const char *text, int *at_boundary)
+{
+    static const char *const ends[] = {"message_stop", "error", NULL};
+    size_t len = strlen(text);
+    int first = -1;
+    for (size_t cut = 0; cut <= len + 1; cut++) {
+        struct sse_event_watch w;
+        sse_event_watch_init(&w);
+        int hit = 0;
+        if (cut <= len) {
+            hit |= sse_event_watch_feed(&w, text, cut, ends);
+            hit |= sse_event_watch_feed(&w, text + cut, len - cut, ends);
+        } else {
+            for (size_t i = 0; i < len; i++)
+                hit |= sse_event_watch_feed(&w, text + i, 1, ends);
+        }
+        if (first == -1) {
+            first = hit;
+            *at_boundary = sse_event_watch_at_boundary(&w);
+        }
+        CHECK_INT_EQ(hit, first);
+        CHECK_INT_EQ(sse_event_watch_at_boundary(&w), *at_boundary);
+    }
+    return first;
+}
+
+static void test_event_watch(void)
+{
+    int b;
+    CHECK_INT_EQ(watch_all_splits("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", &b), 1);
+    CHECK_INT_EQ(b, 1);
+    CHECK_INT_EQ(watch_all_splits("event:error\r\ndata: {}\r\n\r\n", &b), 1);
+    /* named inside data: text, not an event */
+    CHECK_INT_EQ(watch_all_splits("event: content_block_delta\ndata: {\"text\":\"\\n\\nevent: message_stop\\n\"}\n\n", &b), 0);
+    CHECK_INT_EQ(watch_all_splits("data: event: message_stop\n\n", &b), 0);
+    /* not dispatched: no blank line yet, or no data line */
+    CHECK_INT_EQ(watch_all_splits("event: message_stop\ndata: {}\n", &b), 0);
+    CHECK_INT_EQ(b, 0);
+    CHECK_INT_EQ(watch_all_splits("event: message_stop\n\n", &b), 0);
+    CHECK_INT_EQ(watch_all_splits("event: message_stopped\ndata: {}\n\n", &b), 0);
+    CHECK_INT_EQ(watch_all_splits(": event: message_stop\n\n", &b), 0);
+    /* a long data line between does not confuse the framing */
+    char big[4096];
+    snprintf(big, sizeof(big), "event: ping\ndata: %0*d\n\nevent: message_stop\ndata: {}\n\n", 3000, 7);
+    CHECK_INT_EQ(watch_all_splits(big, &b), 1);
+    CHECK_INT_EQ(watch_all_splits("event: ping\ndata: {}\n\nevent: mess", &b), 0);
+    CHECK_INT_EQ(b, 0);
+    CHECK_INT_EQ(watch_all_splits("", &b), 0);
+    CHECK_INT_EQ(b, 1);
+}
+
 int main(void)
 {
+    test_event_watch();
     test_splits_lf();
     test_splits_crlf();
     test_fields();
