@@ -1,4 +1,5 @@
 #include "exchange.h"
+#include "headers.h"
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -32,7 +33,6 @@
  * thinking blocks): at most this many times per request. */
 #define MAX_PROVIDER_RETRIES 4
 
-struct exchange_stats exchange_stats;
 static uint64_t in_flight, started_total;
 
 int exchange_idle(void) { return in_flight == 0; }
@@ -205,7 +205,7 @@ static const char *endpoint_label(const struct exchange *ex)
 static void session_id(const h2o_req_t *req, char *out, size_t outsize)
 {
     out[0] = '\0';
-    const h2o_iovec_t *v = provider_client_header(req, "x-claude-code-session-id");
+    const h2o_iovec_t *v = headers_client(req, "x-claude-code-session-id");
     if (v == NULL || v->len == 0 || v->len >= outsize)
         return;
     for (size_t i = 0; i < v->len; i++) {
@@ -318,7 +318,7 @@ static void on_dispose(void *p)
     if (ex->status != 0) /* an upstream answer was relayed */
         metrics_record_upstream_latency(ex->provider->name, monotonic_ms() - ex->attempt_started_ms);
     if (ex->counted_stream)
-        exchange_stats.active_streams--;
+        metrics_streams.active_streams--;
     if (ex->filter != NULL)
         ex->filter->destroy(ex->filter);
     if (ex->reading_usage)
@@ -440,7 +440,7 @@ static void try_send(struct exchange *ex)
         h2o_timeout_unlink(&ex->ping);
         h2o_timeout_link(ex->req->conn->ctx->loop, ping_timeout(ex), &ex->ping);
     }
-    exchange_stats.bytes_streamed += vec.len;
+    metrics_streams.bytes_streamed += vec.len;
     h2o_send(ex->req, &vec, vec.len ? 1 : 0, state);
 }
 
@@ -478,16 +478,6 @@ static void respond_error(struct exchange *ex, int status, const char *type, con
 /* ------------------------------------------------------------------------------------------ */
 /* Upstream response */
 
-static int header_is_hop_by_hop(const h2o_iovec_t *name)
-{
-    static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-                                        "trailer", "upgrade", "content-length", "date", "server"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (h2o_memis(name->base, name->len, names[i], strlen(names[i])))
-            return 1;
-    return 0;
-}
-
 static const h2o_iovec_t *find_up_header(const h2o_header_t *h, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -518,7 +508,7 @@ static void add_kept_headers(struct exchange *ex, const h2o_header_t *orig, int 
     h2o_req_t *req = ex->req;
     for (size_t i = 0; i < ex->num_up_headers; i++) {
         h2o_iovec_t name = *ex->up_headers[i].name, value = ex->up_headers[i].value;
-        if (header_is_hop_by_hop(&name))
+        if (headers_is_not_relayed(name.base, name.len))
             continue;
         if (replace_type && (h2o_memis(name.base, name.len, H2O_STRLIT("content-type")) ||
                              h2o_memis(name.base, name.len, H2O_STRLIT("content-encoding"))))
@@ -549,7 +539,7 @@ static void start_response(struct exchange *ex)
     }
     if (ex->is_sse) {
         ex->counted_stream = 1;
-        exchange_stats.active_streams++;
+        metrics_streams.active_streams++;
     }
     h2o_start_response(ex->req, &ex->super);
 }

@@ -32,12 +32,6 @@ void exchange_start(h2o_req_t *req, struct proxy_config *cfg, const struct excha
 /* 1 if exchange_start took this request: its log line and metrics are the exchange's. */
 int exchange_owns(const h2o_req_t *req);
 
-/* Counters for /metrics and /health. */
-struct exchange_stats {
-    uint64_t active_streams;
-    uint64_t bytes_streamed;
-};
-extern struct exchange_stats exchange_stats;
 /* 1 when no request is in flight (for a quick shutdown). */
 int exchange_idle(void);
 /* How many exchanges have started since the process began. */

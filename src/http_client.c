@@ -120,11 +120,6 @@ static h2o_socket_t *pool_take(struct upstream *u)
     return sock;
 }
 
-void http_client_pool_init(struct upstream *u)
-{
-    h2o_linklist_init_anchor(&u->idle);
-}
-
 /* ---- one request ---------------------------------------------------------------------------- */
 
 static void set_timeout(struct client *c, h2o_timeout_cb cb)

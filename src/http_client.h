@@ -54,7 +54,5 @@ void http_client_cancel(struct http_client *client);
 void http_client_pause(struct http_client *client);
 void http_client_resume(struct http_client *client);
 
-/* Closes the idle connections of an upstream (at exit). */
-void http_client_pool_init(struct upstream *u);
 
 #endif

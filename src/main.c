@@ -15,6 +15,7 @@
 #include "log.h"
 #include "memory.h"
 #include "pidfile.h"
+#include "provider_registry.h"
 #include "provider_state.h"
 #include "server.h"
 #include "statusline.h"
@@ -202,6 +203,7 @@ static int cmd_statusline(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    provider_types_register(provider_types);
     if (argc >= 2 && strcmp(argv[1], "usage") == 0)
         return cmd_usage(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "statusline") == 0)

@@ -7,7 +7,6 @@
 #include <string.h>
 #include "config.h"
 #include "errors.h"
-#include "exchange.h"
 #include "provider.h"
 #include "provider_state.h"
 #include "budget.h"
@@ -58,6 +57,7 @@ static size_t num_usage_series;
 static struct status_series *client_responses, *upstream_responses;
 static struct provider_series *providers;
 static struct histogram request_duration;
+struct metrics_streams metrics_streams;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Recording */
@@ -502,7 +502,7 @@ void metrics_render(sbuf *out, struct proxy_config *cfg)
     render_usage(out);
     render_budgets(out, cfg);
     family(out, "claude_proxy_bytes_streamed_total", "counter", "Response bytes sent to clients.");
-    sample_u64(out, "claude_proxy_bytes_streamed_total", "", NULL, NULL, exchange_stats.bytes_streamed);
+    sample_u64(out, "claude_proxy_bytes_streamed_total", "", NULL, NULL, metrics_streams.bytes_streamed);
     family(out, "claude_proxy_active_streams", "gauge", "Streaming responses in progress.");
-    sample_u64(out, "claude_proxy_active_streams", "", NULL, NULL, exchange_stats.active_streams);
+    sample_u64(out, "claude_proxy_active_streams", "", NULL, NULL, metrics_streams.active_streams);
 }

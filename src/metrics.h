@@ -21,10 +21,18 @@ enum metrics_endpoint {
     METRICS_ENDPOINT_OTHER,       /* any other path (404) */
 };
 
+/* Streams relayed now and bytes relayed so far: exchange.c adds to them, /metrics and /health
+ * read them. */
+struct metrics_streams {
+    uint64_t active_streams;
+    uint64_t bytes_streamed;
+};
+extern struct metrics_streams metrics_streams;
+
 /* The end of a request that went through exchange.c. provider: the last provider tried, or
  * NULL when none was (counted as "proxy"). duration_ms: from the request arriving to the end of
  * its response, fallbacks included. (Per-attempt times come from the metrics_record_upstream_*
- * calls, bytes from exchange_stats.) */
+ * calls, bytes from metrics_streams.) */
 void metrics_record_request(const char *provider, int endpoint, int api, int status, uint64_t duration_ms);
 /* A response the proxy made itself without going through exchange.c (400/401/403/404/405/413/
  * 415 refusals, /v1/models, /health...): counted as provider="proxy". endpoint: ENDPOINT_* for

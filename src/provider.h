@@ -126,17 +126,15 @@ struct provider {
     void *impl;
 };
 
-/* Registry */
+/* The provider types a config may name. The table (NULL-terminated, static) is the providers
+ * layer's (provider_types in provider_registry.h): main hands it over before the first
+ * config_load, as nginx's generated module list is handed to its core, so that this layer never
+ * names a provider. */
+void provider_types_register(const struct provider_ops *const *types);
+/* The registered type called `type`, or NULL. */
 const struct provider_ops *provider_ops_find(const char *type);
-extern const struct provider_ops provider_anthropic;
-extern const struct provider_ops provider_bedrock;
 
-/* Shared helpers for providers. */
 /* 1 if fallback_on lists this status (for 429: any of its kinds). */
 int provider_should_fallback_status(const struct provider *p, int status);
-/* Appends "name: value\r\n" for the client's headers worth forwarding (anthropic-*, x-*,
- * user-agent, content-type, accept...), skipping hop-by-hop and the names in skip[]. */
-void provider_copy_client_headers(const h2o_req_t *req, sbuf *head, const char *const *skip, size_t nskip);
-const h2o_iovec_t *provider_client_header(const h2o_req_t *req, const char *name);
 
 #endif

@@ -7,6 +7,7 @@
 #include "thinking_blocks.h"
 #include "anthropic_auth.h"
 #include "config.h"
+#include "headers.h"
 #include "log.h"
 #include "provider.h"
 #include "redact.h"
@@ -107,11 +108,11 @@ static void *anthropic_prepare(struct provider *p, const struct client_request *
     if (out->body.len != 0 || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
         sbuf_printf(h, "content-length: %zu\r\n", out->body.len);
 
-    const h2o_iovec_t *authz = provider_client_header(req, "authorization");
-    const h2o_iovec_t *xkey = provider_client_header(req, "x-api-key");
+    const h2o_iovec_t *authz = headers_client(req, "authorization");
+    const h2o_iovec_t *xkey = headers_client(req, "x-api-key");
     struct credential cred = credential_select(authz ? authz->base : NULL, authz ? authz->len : 0,
                                                xkey ? xkey->base : NULL, xkey ? xkey->len : 0, a->token);
-    const h2o_iovec_t *beta = provider_client_header(req, "anthropic-beta");
+    const h2o_iovec_t *beta = headers_client(req, "anthropic-beta");
     sbuf betas = SBUF_INIT;
     beta_merge(&betas, beta ? beta->base : NULL, beta ? beta->len : 0,
                cred.kind == CREDENTIAL_OAUTH ? OAUTH_BETA : NULL);
@@ -126,10 +127,10 @@ static void *anthropic_prepare(struct provider *p, const struct client_request *
     if (betas.len)
         append_header(h, "anthropic-beta", betas.data, betas.len);
     sbuf_free(&betas);
-    if (provider_client_header(req, "anthropic-version") == NULL)
+    if (headers_client(req, "anthropic-version") == NULL)
         append_header(h, "anthropic-version", DEFAULT_ANTHROPIC_VERSION, strlen(DEFAULT_ANTHROPIC_VERSION));
     static const char *const skip[] = {"authorization", "x-api-key", "anthropic-beta"};
-    provider_copy_client_headers(req, h, skip, sizeof(skip) / sizeof(skip[0]));
+    headers_copy_client(req, h, skip, sizeof(skip) / sizeof(skip[0]));
     sbuf_puts(h, "\r\n");
     done(ud, NULL, NULL);
     return NULL;

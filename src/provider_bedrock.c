@@ -20,6 +20,7 @@
 #include "bedrock_stream.h"
 #include "body_filter.h"
 #include "config.h"
+#include "headers.h"
 #include "errors.h"
 #include "log.h"
 #include "provider.h"
@@ -454,7 +455,7 @@ static void prepare_messages(struct provider *p, const struct client_request *cr
     ps->mantle = rp->route == BEDROCK_MANTLE;
     ps->target = ps->mantle ? b->mantle : b->runtime;
     out->response_format = cr->endpoint == ENDPOINT_COUNT_TOKENS ? RESPONSE_TOKEN_COUNT : RESPONSE_NATIVE;
-    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    const h2o_iovec_t *beta = headers_client(cr->req, "anthropic-beta");
     sbuf removed = SBUF_INIT;
     bedrock_request_body(cr->scan, rp->route, a, rp->id, NULL, 0, 0, &out->owned_body, &removed);
     warn_removed(p, rp, &removed);
@@ -463,7 +464,7 @@ static void prepare_messages(struct provider *p, const struct client_request *cr
     sbuf_printf(&ps->path, "%s/anthropic/v1/messages%s", ps->target->base_path,
                 cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/count_tokens" : "");
     /* 2023-06-01, unless the client asked for 2026-10-21 and the model takes it (4.7 and later) */
-    const h2o_iovec_t *version = provider_client_header(cr->req, "anthropic-version");
+    const h2o_iovec_t *version = headers_client(cr->req, "anthropic-version");
     int v2026 = a->version_2026 && version != NULL && h2o_memis(version->base, version->len, H2O_STRLIT("2026-10-21"));
     sbuf_printf(&ps->extra_headers, "anthropic-version: %s\r\n", v2026 ? "2026-10-21" : "2023-06-01");
     sbuf betas = SBUF_INIT;
@@ -480,7 +481,7 @@ static void prepare_invoke(struct provider *p, const struct client_request *cr, 
 {
     struct bedrock *b = p->impl;
     ps->target = b->runtime;
-    const h2o_iovec_t *beta = provider_client_header(cr->req, "anthropic-beta");
+    const h2o_iovec_t *beta = headers_client(cr->req, "anthropic-beta");
     const char *beta_p = beta ? beta->base : NULL;
     size_t beta_len = beta ? beta->len : 0;
     sbuf encoded = SBUF_INIT, removed = SBUF_INIT;

@@ -203,7 +203,7 @@ static void handle_health(struct server *s, h2o_req_t *req)
     append_providers(&out, s->config);
     append_config_state(&out, s);
     append_ledger_state(&out);
-    sbuf_printf(&out, ",\"active_streams\":%llu}", (unsigned long long)exchange_stats.active_streams);
+    sbuf_printf(&out, ",\"active_streams\":%llu}", (unsigned long long)metrics_streams.active_streams);
     send_json(req, 200, "application/json", &out);
     sbuf_free(&out);
 }

@@ -1,5 +1,4 @@
 #include "upstream.h"
-#include "http_client.h"
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -109,7 +108,7 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
     u->zero_timeout = &ctx->zero_timeout;
     h2o_timeout_init(ctx->loop, &u->io_timeout, timeout_ms);
     h2o_timeout_init(ctx->loop, &u->idle_timeout, POOL_IDLE_TIMEOUT_MS);
-    http_client_pool_init(u);
+    h2o_linklist_init_anchor(&u->idle); /* the pool http_client.c keeps */
     u->next = all_upstreams;
     all_upstreams = u;
     return u;

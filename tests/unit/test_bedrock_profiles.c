@@ -4,6 +4,7 @@
 #include "bedrock_profiles.h"
 #include "bedrock_request.h"
 #include "check.h"
+#include "provider_registry.h"
 #include "config.h"
 #include "provider_state.h"
 
@@ -86,6 +87,7 @@ static void test_listed_ids(void)
 
 int main(void)
 {
+    provider_types_register(provider_types);
     test_parse_page();
     test_listed_ids();
     provider_state_free_all();

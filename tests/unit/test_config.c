@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include "bedrock_request.h"
 #include "check.h"
+#include "provider_registry.h"
 #include "config.h"
 #include "provider.h"
 #include "provider_state.h"
@@ -507,6 +508,7 @@ static void test_route_time_limit(void)
 
 int main(void)
 {
+    provider_types_register(provider_types);
     test_default();
     test_model_memory_budget();
     test_errors();
