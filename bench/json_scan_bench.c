@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "json_scan.h"
+#include "common/json_scan.h"
 
 static double now_s(void)
 {

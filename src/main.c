@@ -8,18 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/ssl.h>
-#include "config.h"
-#include "budget.h"
-#include "exchange.h"
-#include "ledger.h"
-#include "log.h"
-#include "memory.h"
-#include "pidfile.h"
-#include "provider_registry.h"
-#include "provider_state.h"
-#include "server.h"
-#include "statusline.h"
-#include "usage_report.h"
+#include "core/config.h"
+#include "core/budget.h"
+#include "core/exchange.h"
+#include "core/ledger.h"
+#include "common/log.h"
+#include "common/memory.h"
+#include "common/pidfile.h"
+#include "providers/registry.h"
+#include "core/provider_state.h"
+#include "server/server.h"
+#include "cli/statusline.h"
+#include "cli/usage_report.h"
 
 /* How long in-flight requests get to finish after SIGTERM/SIGINT. */
 #define SHUTDOWN_GRACE_MS 5000

@@ -1,7 +1,7 @@
 /* libFuzzer: the event-stream decoder and the Bedrock -> SSE conversion, fed in two pieces. */
 #include <stddef.h>
 #include <stdint.h>
-#include "bedrock_stream.h"
+#include "providers/bedrock_stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

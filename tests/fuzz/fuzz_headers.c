@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "access.h"
-#include "anthropic_auth.h"
+#include "server/access.h"
+#include "providers/anthropic_auth.h"
 #include <h2o.h>
-#include "config.h"
-#include "cooldown.h"
-#include "redact.h"
+#include "core/config.h"
+#include "core/cooldown.h"
+#include "common/redact.h"
 
 /* Splits the input at its first bytes into up to n header values; each points into the input
  * and is not NUL-terminated, like the values H2O hands out. */

@@ -3,8 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "bedrock_request.h"
-#include "json_scan.h"
+#include "providers/bedrock_request.h"
+#include "common/json_scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

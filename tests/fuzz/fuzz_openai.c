@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "openai.h"
+#include "openai/translate.h"
 
 /* The deepest nesting in a JSON text (cJSON refuses more than 1000 levels, so translated requests
  * that nest the client's own 1000-level schema a few levels deeper cannot be re-parsed). */

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "openai.h"
-#include "sse.h"
+#include "openai/translate.h"
+#include "common/sse.h"
 
 struct run {
     sbuf log;                     /* every event as "<len>:<name>|<len>:<data>\n" */

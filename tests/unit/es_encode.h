@@ -3,7 +3,7 @@
 #define CP_TEST_ES_ENCODE_H
 #include <openssl/evp.h>
 #include <zlib.h>
-#include "sbuf.h"
+#include "common/sbuf.h"
 
 static void es_put32(sbuf *b, uint32_t v)
 {

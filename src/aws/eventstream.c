@@ -1,0 +1,220 @@
+#include "aws/eventstream.h"
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define PRELUDE_LEN 12
+#define MIN_MESSAGE_LEN 16
+#define MAX_HEADERS_LEN (128 * 1024)
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t crc(const uint8_t *p, size_t n)
+{
+    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
+void es_decoder_init(struct es_decoder *d, size_t max_message_len)
+{
+    memset(d, 0, sizeof(*d));
+    d->max_message_len = max_message_len;
+}
+
+void es_decoder_free(struct es_decoder *d)
+{
+    free(d->buf);
+    d->buf = NULL;
+    d->len = d->cap = 0;
+}
+
+int es_decoder_has_partial(const struct es_decoder *d) { return d->len != 0; }
+
+/* Validates the prelude of a frame (12 bytes available); returns the total length or 0. */
+static uint32_t check_prelude(const uint8_t *p, size_t max, const char **error)
+{
+    uint32_t total = be32(p), headers = be32(p + 4);
+    if (crc(p, 8) != be32(p + 8)) {
+        *error = "event-stream prelude checksum mismatch";
+        return 0;
+    }
+    if (total < MIN_MESSAGE_LEN || total > max || headers > MAX_HEADERS_LEN || headers > total - MIN_MESSAGE_LEN) {
+        *error = "event-stream frame length out of bounds";
+        return 0;
+    }
+    return total;
+}
+
+static int parse_headers(const uint8_t *p, size_t len, struct es_message *m, const char **error)
+{
+    size_t i = 0;
+    m->num_headers = 0;
+    while (i < len) {
+        if (m->num_headers == ES_MAX_HEADERS)
+            goto Bad;
+        struct es_header *h = &m->headers[m->num_headers];
+        memset(h, 0, sizeof(*h));
+        size_t name_len = p[i++];
+        if (name_len == 0 || i + name_len + 1 > len)
+            goto Bad;
+        h->name = (const char *)p + i;
+        h->name_len = name_len;
+        i += name_len;
+        uint8_t type = p[i++];
+        size_t fixed = 0;
+        switch (type) {
+        case ES_BOOL_TRUE: h->int_value = 1; break;
+        case ES_BOOL_FALSE: h->int_value = 0; break;
+        case ES_BYTE: fixed = 1; break;
+        case ES_SHORT: fixed = 2; break;
+        case ES_INT: fixed = 4; break;
+        case ES_LONG:
+        case ES_TIMESTAMP: fixed = 8; break;
+        case ES_UUID: fixed = 16; break;
+        case ES_BYTES:
+        case ES_STRING:
+            if (i + 2 > len)
+                goto Bad;
+            h->value_len = (size_t)p[i] << 8 | p[i + 1];
+            i += 2;
+            if (i + h->value_len > len)
+                goto Bad;
+            h->value = p + i;
+            i += h->value_len;
+            break;
+        default:
+            goto Bad;
+        }
+        if (fixed) {
+            if (i + fixed > len)
+                goto Bad;
+            h->value = p + i;
+            h->value_len = fixed;
+            if (type != ES_UUID) {
+                uint64_t v = 0;
+                for (size_t k = 0; k < fixed; k++)
+                    v = v << 8 | p[i + k];
+                /* sign-extend the big-endian two's complement value */
+                if (fixed < 8 && (v >> (fixed * 8 - 1)) & 1)
+                    v |= ~(uint64_t)0 << (fixed * 8);
+                h->int_value = (int64_t)v;
+            }
+            i += fixed;
+        }
+        h->type = (enum es_header_type)type;
+        m->num_headers++;
+    }
+    return 0;
+Bad:
+    *error = "event-stream headers are malformed";
+    return ES_ERR_CORRUPT;
+}
+
+int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_message *out, const char **error)
+{
+    if (len < MIN_MESSAGE_LEN) {
+        *error = "event-stream frame too short";
+        return ES_ERR_CORRUPT;
+    }
+    uint32_t total = check_prelude(frame, max, error);
+    if (total == 0)
+        return ES_ERR_CORRUPT;
+    if (total != len) {
+        *error = "event-stream frame length mismatch";
+        return ES_ERR_CORRUPT;
+    }
+    if (crc(frame, total - 4) != be32(frame + total - 4)) {
+        *error = "event-stream message checksum mismatch";
+        return ES_ERR_CORRUPT;
+    }
+    uint32_t headers_len = be32(frame + 4);
+    if (parse_headers(frame + PRELUDE_LEN, headers_len, out, error) != 0)
+        return ES_ERR_CORRUPT;
+    out->payload = frame + PRELUDE_LEN + headers_len;
+    out->payload_len = total - headers_len - MIN_MESSAGE_LEN;
+    return 0;
+}
+
+static int deliver(struct es_decoder *d, const uint8_t *frame, size_t len, es_message_cb cb, void *ud)
+{
+    struct es_message m;
+    if (es_decode_frame(frame, len, d->max_message_len, &m, &d->error) != 0)
+        return ES_ERR_CORRUPT;
+    return cb(ud, &m);
+}
+
+static int append(struct es_decoder *d, const uint8_t *data, size_t n)
+{
+    if (d->len + n > d->cap) {
+        size_t cap = d->cap ? d->cap : 4096;
+        while (cap < d->len + n)
+            cap *= 2;
+        uint8_t *b = realloc(d->buf, cap);
+        if (b == NULL)
+            abort();
+        d->buf = b;
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, data, n);
+    d->len += n;
+    return 0;
+}
+
+int es_decoder_feed(struct es_decoder *d, const uint8_t *data, size_t len, es_message_cb cb, void *ud)
+{
+    if (d->error != NULL)
+        return ES_ERR_CORRUPT;
+    /* finish the frame begun in an earlier feed */
+    while (d->len > 0 && len > 0) {
+        size_t need = PRELUDE_LEN;
+        if (d->len >= PRELUDE_LEN) {
+            need = check_prelude(d->buf, d->max_message_len, &d->error);
+            if (need == 0)
+                return ES_ERR_CORRUPT;
+        }
+        size_t take = need - d->len < len ? need - d->len : len;
+        append(d, data, take);
+        data += take;
+        len -= take;
+        if (d->len == need && need > PRELUDE_LEN) {
+            int r = deliver(d, d->buf, d->len, cb, ud);
+            d->len = 0;
+            if (r != 0)
+                return r;
+        }
+    }
+    /* whole frames straight from the input, without copying */
+    while (len >= PRELUDE_LEN) {
+        uint32_t total = check_prelude(data, d->max_message_len, &d->error);
+        if (total == 0)
+            return ES_ERR_CORRUPT;
+        if (len < total)
+            break;
+        int r = deliver(d, data, total, cb, ud);
+        if (r != 0)
+            return r;
+        data += total;
+        len -= total;
+    }
+    if (len > 0)
+        append(d, data, len);
+    return 0;
+}
+
+const struct es_header *es_message_header(const struct es_message *m, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < m->num_headers; i++)
+        if (m->headers[i].name_len == n && memcmp(m->headers[i].name, name, n) == 0)
+            return &m->headers[i];
+    return NULL;
+}
+
+int es_header_is(const struct es_message *m, const char *name, const char *value)
+{
+    const struct es_header *h = es_message_header(m, name);
+    size_t n = strlen(value);
+    return h != NULL && h->type == ES_STRING && h->value_len == n && memcmp(h->value, value, n) == 0;
+}

@@ -1,0 +1,53 @@
+/* AWS Signature Version 4 (header signing), with OpenSSL's SHA-256 and HMAC. */
+#ifndef CP_SIGV4_H
+#define CP_SIGV4_H
+#include <stddef.h>
+#include <time.h>
+#include "common/sbuf.h"
+
+struct sigv4_header {
+    const char *name; /* any case */
+    const char *value;
+};
+
+struct sigv4_request {
+    const char *method;
+    const char *path;  /* as sent on the wire (URI-encoded once) */
+    const char *query; /* raw query without '?', or NULL */
+    const struct sigv4_header *headers; /* must contain host; x-amz-* are added by sigv4_sign */
+    size_t num_headers;
+    const void *body;
+    size_t body_len;
+};
+
+struct sigv4_credentials {
+    const char *access_key_id, *secret_access_key, *session_token; /* session_token may be NULL */
+};
+
+struct sigv4_options {
+    const char *region, *service;
+    time_t now;
+    int sign_body;                  /* add (and sign) x-amz-content-sha256 */
+    int normalize_path; /* remove dot segments and empty segments: every service but S3 */
+    int double_encode;  /* encode the (already encoded) path again: every service but S3 */
+};
+
+struct sigv4_result {
+    char amz_date[17];     /* YYYYMMDDTHHMMSSZ: send as x-amz-date */
+    char payload_hash[65]; /* hex SHA-256 of the body: send as x-amz-content-sha256 when sign_body */
+    char *authorization;   /* the Authorization header value */
+    char *canonical_request, *string_to_sign, *signed_headers; /* for tests and debugging */
+};
+
+/* Signs req. The caller then sends x-amz-date, x-amz-security-token (when a session token is
+ * given: it is signed), x-amz-content-sha256 (when sign_body) and Authorization.
+ * Returns 0, or -1 on bad input. */
+int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds, const struct sigv4_options *opt,
+               struct sigv4_result *out);
+void sigv4_result_free(struct sigv4_result *r);
+
+/* URI-encodes as SigV4 wants: A-Z a-z 0-9 - _ . ~ untouched, everything else %XX (uppercase);
+ * '/' kept unless encode_slash. */
+void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash);
+
+#endif

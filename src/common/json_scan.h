@@ -1,0 +1,60 @@
+/* One pass over a JSON request body: validates it and records where each top-level member is,
+ * so that the proxy can read or replace `model` and friends by splicing bytes instead of
+ * building and re-printing a tree (real Claude Code bodies are 100 KB and more). */
+#ifndef CP_JSON_SCAN_H
+#define CP_JSON_SCAN_H
+#include <stddef.h>
+#include "common/sbuf.h"
+
+#define JSON_SCAN_MAX_MEMBERS 128
+#define JSON_SCAN_MAX_DEPTH 256
+
+struct json_span {
+    const char *p;
+    size_t len;
+};
+
+struct json_member {
+    struct json_span key;   /* between the quotes (top-level names have no escapes) */
+    struct json_span value; /* the raw value text */
+    struct json_span whole; /* "key": value, without surrounding commas */
+};
+
+struct json_object_scan {
+    size_t count;
+    struct json_member members[JSON_SCAN_MAX_MEMBERS];
+};
+
+/* Validates s as one JSON object and records its members. Returns 0, or -1 with *err set to a
+ * static message ("body is not valid JSON: ..."). Objects with more members than
+ * JSON_SCAN_MAX_MEMBERS are refused; no real request comes close. So are top-level member names
+ * with escapes and duplicate top-level names: the proxy finds members by their raw names, and an
+ * upstream that decodes names or keeps the other duplicate would read another request. */
+int json_scan_object(const char *s, size_t len, struct json_object_scan *out, const char **err);
+
+/* The member with this key, or NULL (top-level names are unique). */
+const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key);
+
+/* 1 if the value is a JSON string; copies its unescaped contents (escapes other than \" \\ \/
+ * are refused: model ids never contain them) into buf. Returns 0 on success, -1 otherwise. */
+int json_span_string(struct json_span v, char *buf, size_t bufsize);
+int json_span_is(struct json_span v, const char *literal); /* e.g. "true" */
+
+/* Rebuilds the object: members whose key is in drop[] are left out, members in replace_keys[]
+ * get replace_values[] (raw JSON), then extra (raw `"k":v,...` text, may be NULL) is appended. */
+void json_splice(const struct json_object_scan *o, const char *const *drop, size_t ndrop,
+                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace,
+                 const char *extra, sbuf *out);
+
+int json_member_key_is(const struct json_member *m, const char *key);
+
+/* Calls each(ud, item) with the raw text of every item of a JSON array value, in order.
+ * Returns the number of items, or -1 if the value is not a valid array. */
+int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud);
+
+/* The string scanner uses the widest vectors the CPU has (chosen when the program starts). For tests
+ * and benchmarks: "baseline" (SSE2, NEON or portable, as built), "avx2", or NULL for the best;
+ * returns -1 if this build or CPU lacks it. */
+int json_scan_use_vectors(const char *name);
+
+#endif

@@ -1,0 +1,45 @@
+#include "common/memory.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+/* Claude Code sends its whole conversation with every turn. H2O reads a request body into a
+ * buffer that doubles as it fills (to 4 MiB for a 2 MiB body), and glibc serves each of those
+ * blocks with a fresh mmap by default: the page faults cost more than the proxying itself.
+ * With the thresholds raised, freed blocks are reused by the next request. */
+#define LARGE_BLOCK_LIMIT (64 * 1024 * 1024)
+#define IDLE_TRIM_INTERVAL_MS 5000
+
+void memory_tune(void)
+{
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_LIMIT);
+    mallopt(M_TRIM_THRESHOLD, LARGE_BLOCK_LIMIT);
+#endif
+}
+
+static uv_timer_t trim_timer;
+static int (*loop_is_idle)(void);
+static uint64_t (*requests_started)(void);
+static uint64_t requests_at_last_trim;
+
+static void on_trim_timer(uv_timer_t *t)
+{
+    (void)t;
+    uint64_t n = requests_started();
+    if (n == requests_at_last_trim || !loop_is_idle())
+        return;
+    requests_at_last_trim = n;
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
+void memory_trim_when_idle(uv_loop_t *loop, int (*is_idle)(void), uint64_t (*requests)(void))
+{
+    loop_is_idle = is_idle;
+    requests_started = requests;
+    uv_timer_init(loop, &trim_timer);
+    uv_timer_start(&trim_timer, on_trim_timer, IDLE_TRIM_INTERVAL_MS, IDLE_TRIM_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&trim_timer);
+}

@@ -1,0 +1,267 @@
+#include "core/usage.h"
+#include <cjson/cJSON.h>
+#include <string.h>
+
+/* An event with usage is small (message_start's message has no content yet): a bigger one is
+ * not read, rather than held. */
+#define MAX_USAGE_EVENT (256 * 1024)
+
+static void take_count(const cJSON *usage, const char *name, uint64_t *out, int *seen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15) {
+        *out = (uint64_t)v->valuedouble;
+        *seen = 1;
+    }
+}
+
+static void apply_usage_object(struct usage_counts *u, const cJSON *usage)
+{
+    if (!cJSON_IsObject(usage))
+        return;
+    take_count(usage, "input_tokens", &u->input, &u->seen);
+    take_count(usage, "output_tokens", &u->output, &u->seen);
+    take_count(usage, "cache_creation_input_tokens", &u->cache_write, &u->seen);
+    take_count(usage, "cache_read_input_tokens", &u->cache_read, &u->seen);
+}
+
+int usage_apply_json(struct usage_counts *u, const char *json, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(json, len);
+    int ok = cJSON_IsObject(j) ? 0 : -1;
+    apply_usage_object(u, j);
+    cJSON_Delete(j);
+    return ok;
+}
+
+void usage_apply_event(struct usage_counts *u, const cJSON *event)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "type");
+    if (!cJSON_IsString(type))
+        return;
+    if (strcmp(type->valuestring, "message_start") == 0)
+        apply_usage_object(u, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(event, "message"),
+                                                               "usage"));
+    else if (strcmp(type->valuestring, "message_delta") == 0)
+        apply_usage_object(u, cJSON_GetObjectItemCaseSensitive(event, "usage"));
+}
+
+void usage_reader_init(struct usage_reader *r, int is_sse)
+{
+    memset(r, 0, sizeof(*r));
+    r->is_sse = is_sse;
+}
+
+void usage_reader_dispose(struct usage_reader *r) { sbuf_free(&r->capture); }
+
+static void capture(struct usage_reader *r, const char *data, size_t len)
+{
+    if (r->overflow || r->capture.len + len > MAX_USAGE_EVENT) {
+        r->overflow = 1;
+        return;
+    }
+    sbuf_append(&r->capture, data, len);
+}
+
+static void parse_captured_event(struct usage_reader *r)
+{
+    if (!r->overflow && r->capture.len != 0) {
+        cJSON *ev = cJSON_ParseWithLength(r->capture.data, r->capture.len);
+        usage_apply_event(&r->counts, ev);
+        cJSON_Delete(ev);
+    }
+    sbuf_reset(&r->capture);
+    r->overflow = 0;
+}
+
+/* ---- SSE ---- */
+
+static int starts_with(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+static int is_usage_event_name(const char *s, size_t len)
+{
+    return (len == 13 && (memcmp(s, "message_start", 13) == 0 || memcmp(s, "message_delta", 13) == 0));
+}
+
+/* A data line whose event name we did not see (a stream without event: lines) still says its
+ * type first, as Anthropic writes it. */
+static int data_says_usage_event(const char *d, size_t len)
+{
+    return starts_with(d, len, "{\"type\":\"message_start\"") || starts_with(d, len, "{\"type\":\"message_delta\"") ||
+           starts_with(d, len, "{\"type\": \"message_start\"") || starts_with(d, len, "{\"type\": \"message_delta\"");
+}
+
+/* Decides what the line held in prefix is, once it is complete or the prefix is full. */
+static void decide_line(struct usage_reader *r, int complete)
+{
+    const char *line = r->prefix;
+    size_t len = r->prefix_len;
+    r->prefix_len = 0;
+    if (complete && len > 0 && line[len - 1] == '\r')
+        len--;
+    r->state = complete ? UR_LINE_START : UR_SKIP_LINE;
+    if (len == 0) {
+        if (complete)
+            r->want_data = 0; /* the event is over */
+        return;
+    }
+    if (starts_with(line, len, "event:")) {
+        const char *name = line + 6;
+        size_t n = len - 6;
+        if (n > 0 && *name == ' ')
+            name++, n--;
+        r->want_data = complete && is_usage_event_name(name, n);
+        return;
+    }
+    if (starts_with(line, len, "data:")) {
+        const char *d = line + 5;
+        size_t n = len - 5;
+        if (n > 0 && *d == ' ')
+            d++, n--;
+        if (!r->want_data && !data_says_usage_event(d, n))
+            return;
+        sbuf_reset(&r->capture);
+        r->overflow = 0;
+        capture(r, d, n);
+        if (complete)
+            parse_captured_event(r);
+        else
+            r->state = UR_CAPTURE;
+    }
+}
+
+static void feed_sse(struct usage_reader *r, const char *p, const char *end)
+{
+    while (p < end) {
+        switch (r->state) {
+        case UR_SKIP_LINE: {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (nl == NULL)
+                return;
+            p = nl + 1;
+            r->state = UR_LINE_START;
+            break;
+        }
+        case UR_LINE_START: {
+            size_t room = USAGE_PREFIX_LEN - r->prefix_len, avail = (size_t)(end - p);
+            size_t look = room < avail ? room : avail;
+            const char *nl = memchr(p, '\n', look);
+            size_t take = nl != NULL ? (size_t)(nl - p) : look;
+            memcpy(r->prefix + r->prefix_len, p, take);
+            r->prefix_len += take;
+            p += take;
+            if (nl != NULL) {
+                p++;
+                decide_line(r, 1);
+            } else if (r->prefix_len == USAGE_PREFIX_LEN) {
+                decide_line(r, 0);
+            }
+            break;
+        }
+        case UR_CAPTURE: {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+            if (nl != NULL && take > 0 && p[take - 1] == '\r')
+                capture(r, p, take - 1);
+            else
+                capture(r, p, take);
+            p += take;
+            if (nl != NULL) {
+                p++;
+                parse_captured_event(r);
+                r->state = UR_LINE_START;
+            }
+            break;
+        }
+        }
+    }
+}
+
+/* ---- JSON: the value of the top-level "usage" member ---- */
+
+static void feed_json(struct usage_reader *r, const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        char c = *p;
+        if (r->capturing)
+            capture(r, p, 1);
+        if (r->in_string) {
+            if (r->escaped) {
+                r->escaped = 0;
+                r->key_len = sizeof(r->key); /* an escape in a key: not "usage" */
+            } else if (c == '\\') {
+                r->escaped = 1;
+            } else if (c == '"') {
+                r->in_string = 0;
+                r->key_pending = r->depth == 1 && r->key_len == 5 && memcmp(r->key, "usage", 5) == 0;
+            } else if (r->key_len < sizeof(r->key)) {
+                r->key[r->key_len++] = c;
+            }
+            continue;
+        }
+        switch (c) {
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+            break;
+        case '"':
+            r->in_string = 1;
+            r->key_len = 0;
+            r->key_pending = r->armed = 0;
+            break;
+        case ':':
+            r->armed = r->key_pending;
+            r->key_pending = 0;
+            break;
+        case '{':
+        case '[':
+            if (c == '{' && r->depth == 1 && r->armed && !r->capturing) {
+                r->capturing = 1;
+                sbuf_reset(&r->capture);
+                r->overflow = 0;
+                capture(r, p, 1);
+            }
+            r->depth++;
+            r->armed = r->key_pending = 0;
+            break;
+        case '}':
+        case ']':
+            if (r->depth > 0)
+                r->depth--;
+            if (r->capturing && r->depth == 1) {
+                r->capturing = 0;
+                if (!r->overflow)
+                    usage_apply_json(&r->counts, r->capture.data, r->capture.len);
+                sbuf_reset(&r->capture);
+            }
+            r->armed = r->key_pending = 0;
+            break;
+        default:
+            r->armed = r->key_pending = 0;
+            break;
+        }
+    }
+}
+
+void usage_reader_feed(struct usage_reader *r, const char *data, size_t len)
+{
+    if (r->is_sse)
+        feed_sse(r, data, data + len);
+    else
+        feed_json(r, data, data + len);
+}
+
+void usage_reader_finish(struct usage_reader *r)
+{
+    /* a last SSE line without its newline: complete it */
+    if (r->is_sse && r->state == UR_CAPTURE) {
+        parse_captured_event(r);
+        r->state = UR_LINE_START;
+    }
+    sbuf_free(&r->capture);
+}

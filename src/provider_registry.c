@@ -1,9 +1,0 @@
-/* The provider types this binary knows. */
-#include <stddef.h>
-#include "provider_registry.h"
-
-const struct provider_ops *const provider_types[] = {
-    &provider_anthropic,
-    &provider_bedrock,
-    NULL,
-};

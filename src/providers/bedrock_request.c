@@ -1,0 +1,536 @@
+#include "providers/bedrock_request.h"
+#include <cjson/cJSON.h>
+#include <lauxlib.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "providers/anthropic_auth.h"
+#include "core/thinking_blocks.h"
+
+static int in_list(const char *item, size_t len, const char *const *list)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+        if (strlen(list[i]) == len && memcmp(list[i], item, len) == 0)
+            return 1;
+    return 0;
+}
+
+struct beta_filter {
+    const struct bedrock_adaptation *a;
+    sbuf *out;
+    int json; /* 1: JSON array items, 0: comma-separated */
+    int count;
+};
+
+static int beta_kept(const struct bedrock_adaptation *a, const char *item, size_t len)
+{
+    if (a->drop_server_tools && in_list(item, len, (const char *const *)a->server_tool_betas))
+        return 0;
+    if (a->has_allowlist)
+        return in_list(item, len, (const char *const *)a->betas_allowed);
+    return !in_list(item, len, (const char *const *)a->betas_denied);
+}
+
+static void keep_beta(void *ud, const char *item, size_t len)
+{
+    struct beta_filter *f = ud;
+    if (!beta_kept(f->a, item, len))
+        return;
+    if (f->count++)
+        sbuf_putc(f->out, ',');
+    if (f->json)
+        sbuf_json_string(f->out, item, len);
+    else
+        sbuf_append(f->out, item, len);
+}
+
+void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedrock_adaptation *a, sbuf *out)
+{
+    struct beta_filter f = {a, out, 0, 0};
+    beta_each(beta, beta_len, keep_beta, &f);
+}
+
+/* {"type":"adaptive"} -> {"type":"enabled","budget_tokens":N}, N below max_tokens as Bedrock
+ * requires. Returns 1 if replaced (value written), 0 to keep as is, -1 to drop thinking. */
+static int adapt_thinking(const struct json_object_scan *scan, unsigned budget, sbuf *value)
+{
+    const struct json_member *t = json_scan_find(scan, "thinking");
+    if (t == NULL || budget == BEDROCK_THINKING_KEEP)
+        return 0;
+    cJSON *obj = cJSON_ParseWithLength(t->value.p, t->value.len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    int adaptive = cJSON_IsString(type) && strcmp(type->valuestring, "adaptive") == 0;
+    cJSON_Delete(obj);
+    if (!adaptive)
+        return 0;
+    const struct json_member *mt = json_scan_find(scan, "max_tokens");
+    long max_tokens = mt ? strtol(mt->value.p, NULL, 10) : 0;
+    long b = (long)budget;
+    if (max_tokens > 0 && b >= max_tokens)
+        b = max_tokens - 1;
+    if (budget == 0 || b < 1024) /* Bedrock's minimum thinking budget */
+        return -1;
+    sbuf_printf(value, "{\"type\":\"enabled\",\"budget_tokens\":%ld}", b);
+    return 1;
+}
+
+/* budget_tokens of an enabled thinking value, 0 if none. */
+static long thinking_budget_of(const char *json, size_t len)
+{
+    cJSON *obj = cJSON_ParseWithLength(json, len);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(obj, "budget_tokens");
+    long r = cJSON_IsNumber(b) && b->valuedouble > 0 && b->valuedouble < 1e9 ? (long)b->valuedouble : 0;
+    cJSON_Delete(obj);
+    return r;
+}
+
+/* A count_tokens request has no max_tokens, which InvokeModel bodies require (and CountTokens
+ * validates): the smallest value Bedrock accepts, above the thinking budget when there is one.
+ * It does not change the count of input tokens. */
+static void add_count_max_tokens(const struct json_object_scan *scan, const char *thinking, int thinking_dropped,
+                                 sbuf *extra)
+{
+    if (json_scan_find(scan, "max_tokens") != NULL)
+        return;
+    long budget = 0;
+    const struct json_member *t = json_scan_find(scan, "thinking");
+    if (thinking != NULL)
+        budget = thinking_budget_of(thinking, strlen(thinking));
+    else if (t != NULL && !thinking_dropped)
+        budget = thinking_budget_of(t->value.p, t->value.len);
+    sbuf_printf(extra, "%s\"max_tokens\":%ld", extra->len ? "," : "", budget + 1);
+}
+
+/* ---- members rebuilt from their own members (one level down), byte for byte otherwise ---- */
+
+struct rewrite {
+    const char *keys[8];
+    sbuf values[8];
+    size_t n;
+    const char *drop[CONFIG_MAX_LIST + 8];
+    size_t ndrop;
+};
+
+static sbuf *replace(struct rewrite *w, const char *key)
+{
+    w->keys[w->n] = key;
+    w->values[w->n] = (sbuf)SBUF_INIT;
+    return &w->values[w->n++];
+}
+
+static void list_removed(sbuf *removed, const char *what)
+{
+    if (removed == NULL)
+        return;
+    if (removed->len)
+        sbuf_puts(removed, ", ");
+    sbuf_puts(removed, what);
+}
+
+/* output_config without `format` (structured outputs). Returns 1 if changed (value written, or
+ * *drop when nothing is left). */
+static int adapt_output_config(const struct json_member *m, sbuf *value, int *drop)
+{
+    struct json_object_scan *o = malloc(sizeof(*o));
+    const char *err;
+    int changed = 0;
+    if (o == NULL)
+        abort();
+    if (json_scan_object(m->value.p, m->value.len, o, &err) == 0 && json_scan_find(o, "format") != NULL) {
+        static const char *const format[] = {"format"};
+        changed = 1;
+        if (o->count == 1)
+            *drop = 1;
+        else
+            json_splice(o, format, 1, NULL, NULL, 0, NULL, value);
+    }
+    free(o);
+    return changed;
+}
+
+static int is_server_tool(const char *type)
+{
+    static const char *const prefixes[] = {"web_search_", "web_fetch_", "code_execution_"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(type, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+struct tools_pass {
+    const struct bedrock_adaptation *a;
+    struct json_object_scan *scan;
+    sbuf *out, *removed;
+    size_t kept;
+    int changed;
+};
+
+static void adapt_tool(void *ud, struct json_span item)
+{
+    struct tools_pass *t = ud;
+    const char *err;
+    char type[64] = "";
+    const struct json_member *tm;
+    int scanned = json_scan_object(item.p, item.len, t->scan, &err) == 0;
+    if (scanned && (tm = json_scan_find(t->scan, "type")) != NULL && json_span_string(tm->value, type, sizeof(type)) != 0)
+        type[0] = '\0';
+    if (scanned && t->a->drop_server_tools && is_server_tool(type)) {
+        t->changed = 1;
+        list_removed(t->removed, type);
+        return;
+    }
+    if (t->kept++)
+        sbuf_putc(t->out, ',');
+    if (scanned && t->a->drop_tool_strict && json_scan_find(t->scan, "strict") != NULL) {
+        static const char *const strict[] = {"strict"};
+        if (!t->changed || t->removed == NULL || strstr(t->removed->data ? t->removed->data : "", "tools[].strict") == NULL)
+            list_removed(t->removed, "tools[].strict");
+        t->changed = 1;
+        json_splice(t->scan, strict, 1, NULL, NULL, 0, NULL, t->out);
+        return;
+    }
+    sbuf_append(t->out, item.p, item.len);
+}
+
+/* tools without server tools and `strict`. Returns 1 if changed (*drop when none is left). */
+static int adapt_tools(const struct json_member *m, const struct bedrock_adaptation *a, sbuf *value, int *drop,
+                       sbuf *removed)
+{
+    struct json_object_scan *scan = malloc(sizeof(*scan));
+    if (scan == NULL)
+        abort();
+    sbuf_putc(value, '[');
+    struct tools_pass t = {a, scan, value, removed, 0, 0};
+    int n = json_array_each(m->value, adapt_tool, &t);
+    sbuf_putc(value, ']');
+    free(scan);
+    if (n < 0 || !t.changed)
+        return 0;
+    if (t.kept == 0)
+        *drop = 1;
+    return 1;
+}
+
+static int user_id_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr(" \t\n\r\v\f:_@$#=/+,-.", c) != NULL);
+}
+
+int bedrock_fit_user_id(const char *json, size_t len, char out[65])
+{
+    cJSON *v = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsString(v)) {
+        cJSON_Delete(v);
+        return 0;
+    }
+    const char *s = v->valuestring;
+    size_t n = strlen(s);
+    int ok = n <= 256;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = user_id_char_ok((unsigned char)s[i]);
+    if (!ok) {
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *)s, n, md);
+        for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+    cJSON_Delete(v);
+    return !ok;
+}
+
+/* metadata with user_id fitted to Bedrock's pattern. Returns 1 if changed. */
+static int adapt_metadata(const struct json_member *m, sbuf *value)
+{
+    struct json_object_scan *o = malloc(sizeof(*o));
+    const char *err;
+    const struct json_member *u;
+    char fitted[65];
+    int changed = 0;
+    if (o == NULL)
+        abort();
+    if (json_scan_object(m->value.p, m->value.len, o, &err) == 0 && (u = json_scan_find(o, "user_id")) != NULL &&
+        bedrock_fit_user_id(u->value.p, u->value.len, fitted)) {
+        char quoted[68];
+        snprintf(quoted, sizeof(quoted), "\"%s\"", fitted);
+        const char *keys[1] = {"user_id"}, *values[1] = {quoted};
+        json_splice(o, NULL, 0, keys, values, 1, NULL, value);
+        changed = 1;
+    }
+    free(o);
+    return changed;
+}
+
+void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r,
+                          const struct bedrock_adaptation *a, const char *id, const char *beta, size_t beta_len,
+                          int count_tokens, sbuf *out, sbuf *removed)
+{
+    struct rewrite w;
+    w.n = w.ndrop = 0;
+    int invoke = r == BEDROCK_INVOKE;
+    w.drop[w.ndrop++] = "model"; /* InvokeModel: in the URL; Messages routes: set below */
+    if (invoke) {
+        w.drop[w.ndrop++] = "stream";
+        w.drop[w.ndrop++] = "anthropic_version";
+        w.drop[w.ndrop++] = "anthropic_beta";
+    }
+    for (size_t i = 0; a->drop_fields[i] != NULL && i < CONFIG_MAX_LIST; i++) {
+        w.drop[w.ndrop++] = a->drop_fields[i];
+        if (json_scan_find(scan, a->drop_fields[i]) != NULL &&
+            (strcmp(a->drop_fields[i], "inference_geo") == 0 || strcmp(a->drop_fields[i], "fallbacks") == 0))
+            list_removed(removed, a->drop_fields[i]);
+    }
+
+    int thinking_dropped = 0;
+    const char *thinking_value = NULL;
+    sbuf *v = replace(&w, "thinking");
+    switch (adapt_thinking(scan, a->thinking_budget, v)) {
+    case 1:
+        thinking_value = v->data;
+        break;
+    case -1:
+        w.drop[w.ndrop++] = "thinking";
+        thinking_dropped = 1;
+        /* fall through */
+    default:
+        sbuf_free(v), w.n--;
+    }
+    const struct json_member *m;
+    int drop = 0;
+    if (a->drop_output_format && (m = json_scan_find(scan, "output_config")) != NULL) {
+        v = replace(&w, "output_config");
+        if (adapt_output_config(m, v, &drop))
+            list_removed(removed, "output_config.format");
+        if (drop || v->len == 0) {
+            if (drop)
+                w.drop[w.ndrop++] = "output_config";
+            sbuf_free(v), w.n--;
+        }
+    }
+    drop = 0;
+    if ((a->drop_tool_strict || a->drop_server_tools) && (m = json_scan_find(scan, "tools")) != NULL) {
+        v = replace(&w, "tools");
+        int changed = adapt_tools(m, a, v, &drop, removed);
+        if (drop)
+            w.drop[w.ndrop++] = "tools";
+        if (!changed || drop)
+            sbuf_free(v), w.n--;
+    }
+    if (a->hash_user_id && (m = json_scan_find(scan, "metadata")) != NULL) {
+        v = replace(&w, "metadata");
+        if (!adapt_metadata(m, v))
+            sbuf_free(v), w.n--;
+    }
+    if (a->drop_thinking_blocks && (m = json_scan_find(scan, "messages")) != NULL) {
+        v = replace(&w, "messages");
+        if (thinking_blocks_strip_messages(m->value, v) == 0)
+            sbuf_free(v), w.n--;
+    }
+
+    sbuf extra = SBUF_INIT;
+    if (invoke) {
+        sbuf_printf(&extra, "\"anthropic_version\":\"%s\"", a->body_version[0] ? a->body_version : "bedrock-2023-05-31");
+        sbuf betas = SBUF_INIT;
+        struct beta_filter f = {a, &betas, 1, 0};
+        beta_each(beta, beta_len, keep_beta, &f);
+        if (f.count)
+            sbuf_printf(&extra, ",\"anthropic_beta\":[%s]", betas.data);
+        sbuf_free(&betas);
+        if (count_tokens)
+            add_count_max_tokens(scan, thinking_value, thinking_dropped, &extra);
+    } else {
+        sbuf_puts(&extra, "\"model\":");
+        sbuf_json_string(&extra, id, strlen(id));
+    }
+    const char *values[8];
+    for (size_t i = 0; i < w.n; i++)
+        values[i] = w.values[i].data ? w.values[i].data : "null";
+    json_splice(scan, w.drop, w.ndrop, w.keys, values, w.n, extra.data, out);
+    for (size_t i = 0; i < w.n; i++)
+        sbuf_free(&w.values[i]);
+    sbuf_free(&extra);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model resolution */
+
+static int lua_bool(lua_State *L, int idx, const char *key)
+{
+    config_rawfield(L, idx, key);
+    int b = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return b;
+}
+
+/* models.adaptation's table at idx into a */
+static int read_adaptation(lua_State *L, int idx, struct bedrock_adaptation *a, char *err, size_t errlen)
+{
+    config_rawfield(L, idx, "body_version");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        snprintf(a->body_version, sizeof(a->body_version), "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    a->version_header = lua_bool(L, idx, "version_header");
+    a->version_2026 = lua_bool(L, idx, "version_2026");
+    a->drop_output_format = lua_bool(L, idx, "drop_output_format");
+    a->drop_tool_strict = lua_bool(L, idx, "drop_tool_strict");
+    a->drop_server_tools = lua_bool(L, idx, "drop_server_tools");
+    a->hash_user_id = lua_bool(L, idx, "hash_user_id");
+    config_rawfield(L, idx, "betas_allowed");
+    a->has_allowlist = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (config_field_list(L, idx, "betas_allowed", a->betas_allowed, NULL, err, errlen) != 0 ||
+        config_field_list(L, idx, "betas_denied", a->betas_denied, NULL, err, errlen) != 0 ||
+        config_field_list(L, idx, "server_tool_betas", a->server_tool_betas, NULL, err, errlen) != 0 ||
+        config_field_list(L, idx, "drop_fields", a->drop_fields, NULL, err, errlen) != 0)
+        return -1;
+    config_rawfield(L, idx, "thinking_budget");
+    int type = lua_type(L, -1);
+    double b = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (type == LUA_TNIL) {
+        a->thinking_budget = BEDROCK_THINKING_KEEP;
+    } else if (type != LUA_TNUMBER || b < 0 || b > 1e6) {
+        snprintf(err, errlen, "thinking_budget must be a number in [0, 1000000]");
+        return -1;
+    } else {
+        a->thinking_budget = (unsigned)b;
+    }
+    return 0;
+}
+
+static void free_adaptation(struct bedrock_adaptation *a)
+{
+    config_free_list(a->betas_allowed);
+    config_free_list(a->betas_denied);
+    config_free_list(a->server_tool_betas);
+    config_free_list(a->drop_fields);
+}
+
+/* models.canonical(name) when the module has it, else the name */
+static void canonical_name(struct proxy_config *c, const char *name, char *out, size_t size)
+{
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    snprintf(out, size, "%s", name);
+    lua_pushstring(L, name);
+    if (config_call_models(c, "canonical", 1, 1) == 0 && lua_type(L, -1) == LUA_TSTRING)
+        snprintf(out, size, "%s", lua_tostring(L, -1));
+    lua_settop(L, top);
+}
+
+/* routes (table at -3), entry (-2), served name (-1) on the stack */
+static int take_routes(struct proxy_config *c, const char *model, struct bedrock_plan *out, char *err, size_t errlen)
+{
+    lua_State *L = c->L;
+    int routes = lua_gettop(L) - 2, entry = routes + 1, served = routes + 2;
+    if (!lua_istable(L, routes)) {
+        const char *why = lua_tostring(L, entry);
+        snprintf(err, errlen, "no Bedrock model for \"%s\"%s%s", model, why ? ": " : "", why ? why : "");
+        return -1;
+    }
+    snprintf(out->model, sizeof(out->model), "%s", lua_type(L, served) == LUA_TSTRING ? lua_tostring(L, served) : model);
+    lua_pushvalue(L, entry);
+    lua_pushstring(L, out->model);
+    int adaptive = config_call_models(c, "is_adaptive", 2, 1) == 0 && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, routes); /* raw, as every read of the config's values */
+    for (lua_Integer i = 1; i <= n && out->num_routes < BEDROCK_NUM_ROUTES; i++) {
+        lua_rawgeti(L, routes, i);
+        config_rawfield(L, -1, "route");
+        config_rawfield(L, -2, "id");
+        int route = bedrock_route_parse(lua_tostring(L, -2));
+        const char *id = lua_tostring(L, -1);
+        if (route < 0 || id == NULL || strlen(id) >= sizeof(out->routes[0].id)) {
+            snprintf(err, errlen, "models.bedrock_routes(\"%s\"): route %d needs a route (invoke, runtime or mantle) "
+                                  "and an id", model, (int)i);
+            return -1;
+        }
+        struct bedrock_route_plan *rp = &out->routes[out->num_routes++];
+        rp->route = (enum bedrock_route)route;
+        snprintf(rp->id, sizeof(rp->id), "%s", id);
+        lua_pop(L, 3);
+        lua_pushstring(L, bedrock_route_name(rp->route));
+        lua_pushvalue(L, entry);
+        lua_pushboolean(L, adaptive);
+        if (config_call_models(c, "adaptation", 3, 1) != 0) {
+            snprintf(err, errlen, "models.map entry for \"%s\": %s", model, lua_tostring(L, -1));
+            return -1;
+        }
+        char why[300];
+        if (!lua_istable(L, -1) || read_adaptation(L, lua_gettop(L), &rp->adapt, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "models.map entry for \"%s\": %s", model,
+                     lua_istable(L, -1) ? why : "models.adaptation must return a table");
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    if (out->num_routes == 0) {
+        snprintf(err, errlen, "no Bedrock route for \"%s\"", model);
+        return -1;
+    }
+    return 0;
+}
+
+int bedrock_plan_resolve(struct proxy_config *c, const char *model, const char *client_model, const char *region,
+                         const char *prefer, int listed_ref, struct bedrock_plan *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    lua_pushstring(L, model);
+    lua_pushstring(L, region);
+    if (prefer != NULL)
+        lua_pushstring(L, prefer);
+    else
+        lua_pushnil(L);
+    if (listed_ref != LUA_NOREF && listed_ref != LUA_REFNIL)
+        lua_rawgeti(L, LUA_REGISTRYINDEX, listed_ref);
+    else
+        lua_pushnil(L);
+    int r = -1;
+    if (config_call_models(c, "bedrock_routes", 4, 3) != 0)
+        snprintf(err, errlen, "models.bedrock_routes failed: %s", lua_tostring(L, -1));
+    else
+        r = take_routes(c, model, out, err, errlen);
+    lua_settop(L, top);
+    if (r != 0) {
+        bedrock_plan_free(out);
+        return r;
+    }
+    char asked[256];
+    canonical_name(c, client_model != NULL ? client_model : model, asked, sizeof(asked));
+    out->same_model = strcmp(asked, out->model) == 0;
+    for (size_t i = 0; i < out->num_routes; i++)
+        out->routes[i].adapt.drop_thinking_blocks = !out->same_model;
+    return 0;
+}
+
+void bedrock_plan_free(struct bedrock_plan *p)
+{
+    for (size_t i = 0; i < BEDROCK_NUM_ROUTES; i++)
+        free_adaptation(&p->routes[i].adapt);
+}
+
+int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n)
+{
+    lua_State *L = c->L;
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        /* "<prefix>.anthropic.<model>": a geography or global profile of a Claude model */
+        const char *dot = strchr(ids[i], '.');
+        if (dot == NULL || dot == ids[i] || strncmp(dot + 1, "anthropic.", 10) != 0 || dot[11] == '\0')
+            continue;
+        const char *base = dot + 1;
+        if (lua_getfield(L, -1, base) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, base);
+        }
+        lua_pushlstring(L, ids[i], (size_t)(dot - ids[i]));
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}

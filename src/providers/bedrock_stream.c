@@ -1,0 +1,289 @@
+#include "providers/bedrock_stream.h"
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "core/errors.h"
+#include "aws/eventstream.h"
+#include "common/json_scan.h"
+#include "core/usage.h"
+
+/* Bedrock's own limits: payloads up to 16 MiB, headers up to 128 KiB. */
+#define MAX_FRAME (16 * 1024 * 1024 + 128 * 1024 + 16)
+
+struct bedrock_stream {
+    struct es_decoder decoder;
+    sbuf *out; /* during a feed */
+    sbuf decoded;
+    sbuf unescaped;               /* a chunk's base64 when its JSON escaped a '/' */
+    struct json_object_scan scan; /* of a chunk, then of its event: nothing is allocated per event */
+    int ended;
+    int saw_message_stop;
+    struct usage_counts usage;
+};
+
+struct bedrock_stream *bedrock_stream_new(void)
+{
+    struct bedrock_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        abort();
+    es_decoder_init(&s->decoder, MAX_FRAME);
+    return s;
+}
+
+void bedrock_stream_free(struct bedrock_stream *s)
+{
+    if (s == NULL)
+        return;
+    es_decoder_free(&s->decoder);
+    sbuf_free(&s->decoded);
+    sbuf_free(&s->unescaped);
+    free(s);
+}
+
+int bedrock_stream_saw_message_stop(const struct bedrock_stream *s) { return s->saw_message_stop; }
+const struct usage_counts *bedrock_stream_usage(const struct bedrock_stream *s) { return &s->usage; }
+
+static const struct {
+    const char *name; /* without the first letter, which may be either case */
+    const char *type;
+    int status;
+} exception_map[] = {
+    {"hrottlingException", "rate_limit_error", 429},
+    /* the model is still being readied (Bedrock says 429): transient capacity, as Anthropic's
+     * 529 overloaded means, so Claude Code waits and retries and fallback rules treat it alike */
+    {"odelNotReadyException", "overloaded_error", 529},
+    {"erviceUnavailableException", "overloaded_error", 529},
+    /* a 400 on Bedrock: an account quota the request exceeds, which a retry does not fix; a
+     * throttling wording is handled in bedrock_error_to_anthropic */
+    {"erviceQuotaExceededException", "invalid_request_error", 400},
+    {"alidationException", "invalid_request_error", 400},
+    {"ccessDeniedException", "permission_error", 403},
+    /* the proxy's AWS credentials were refused: Bedrock says 403, and so do we (a 401 would
+     * make Claude Code ask the user to log in again, which would not help) */
+    {"nrecognizedClientException", "permission_error", 403},
+    {"xpiredTokenException", "permission_error", 403},
+    {"nvalidSignatureException", "permission_error", 403},
+    {"esourceNotFoundException", "not_found_error", 404},
+    {"odelTimeoutException", "timeout_error", 504},
+    {"nternalServerException", "api_error", 500},
+    /* the model itself failed (424 from Bedrock): a server-side error for the client */
+    {"odelErrorException", "api_error", 500},
+    {"odelStreamErrorException", "api_error", 500},
+};
+
+const char *bedrock_exception_to_anthropic_type(const char *name, size_t len, int *http_status)
+{
+    if (name != NULL && len > 1) {
+        for (size_t i = 0; i < sizeof(exception_map) / sizeof(exception_map[0]); i++) {
+            size_t n = strlen(exception_map[i].name);
+            if (len == n + 1 && strncmp(name + 1, exception_map[i].name, n) == 0) {
+                *http_status = exception_map[i].status;
+                return exception_map[i].type;
+            }
+        }
+    }
+    *http_status = 500;
+    return "api_error";
+}
+
+static void error_event(struct bedrock_stream *s, sbuf *out, const char *type, const char *message)
+{
+    sse_error_event(out, type, message);
+    s->ended = 1;
+}
+
+static const char *json_message(const uint8_t *p, size_t len, cJSON **holder)
+{
+    *holder = cJSON_ParseWithLength((const char *)p, len);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(*holder, "message");
+    if (!cJSON_IsString(m))
+        m = cJSON_GetObjectItemCaseSensitive(*holder, "Message");
+    return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. Base64 has no character that JSON must
+ * escape, but a serializer may write '/' as "\/"; any other escape is not base64. */
+static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
+{
+    const char *err;
+    if (json_scan_object((const char *)m->payload, m->payload_len, &s->scan, &err) != 0)
+        return -1;
+    const struct json_member *b = json_scan_find(&s->scan, "bytes");
+    if (b == NULL || b->value.p[0] != '"')
+        return -1;
+    const char *p = b->value.p + 1;
+    size_t n = b->value.len - 2;
+    if (memchr(p, '\\', n) != NULL) {
+        sbuf_reset(&s->unescaped);
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] == '\\' && (i + 1 >= n || p[++i] != '/'))
+                return -1;
+            sbuf_putc(&s->unescaped, p[i]);
+        }
+        p = s->unescaped.data;
+        n = s->unescaped.len;
+    }
+    if (n % 4 != 0)
+        return -1;
+    sbuf_reset(&s->decoded);
+    sbuf_reserve(&s->decoded, n / 4 * 3 + 4);
+    int r = EVP_DecodeBlock((unsigned char *)s->decoded.data, (const unsigned char *)p, (int)n);
+    if (r < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    if (n >= 1 && p[n - 1] == '=')
+        r--;
+    if (n >= 2 && p[n - 2] == '=')
+        r--;
+    s->decoded.len = (size_t)r;
+    s->decoded.data[r] = '\0';
+    return 0;
+}
+
+static int on_message(void *ud, const struct es_message *m)
+{
+    struct bedrock_stream *s = ud;
+    sbuf *out = s->out;
+    if (es_header_is(m, ":message-type", "event")) {
+        if (!es_header_is(m, ":event-type", "chunk"))
+            return 0; /* other event types carry nothing for the client */
+        if (decode_chunk(s, m) != 0) {
+            error_event(s, out, "api_error", "Bedrock sent a stream chunk that is not valid base64 JSON");
+            return 1;
+        }
+        /* validated and its type read without building a tree: only the two events that carry usage
+         * are parsed */
+        const char *err;
+        const struct json_member *t = NULL;
+        char type[128];
+        if (json_scan_object(s->decoded.data, s->decoded.len, &s->scan, &err) == 0)
+            t = json_scan_find(&s->scan, "type");
+        if (t == NULL || json_span_string(t->value, type, sizeof(type)) != 0) {
+            error_event(s, out, "api_error", "Bedrock sent a stream event without a type");
+            return 1;
+        }
+        sbuf_puts(out, "event: ");
+        sbuf_puts(out, type);
+        sbuf_puts(out, "\ndata: ");
+        sbuf_append(out, s->decoded.data, s->decoded.len);
+        sbuf_puts(out, "\n\n");
+        if (strcmp(type, "message_stop") == 0) {
+            s->saw_message_stop = 1;
+        } else if (strncmp(type, "message_", 8) == 0) { /* message_start, message_delta */
+            cJSON *ev = cJSON_ParseWithLength(s->decoded.data, s->decoded.len);
+            usage_apply_event(&s->usage, ev);
+            cJSON_Delete(ev);
+        }
+        return 0;
+    }
+    if (es_header_is(m, ":message-type", "exception")) {
+        const struct es_header *h = es_message_header(m, ":exception-type");
+        int status;
+        const char *type = bedrock_exception_to_anthropic_type(h ? (const char *)h->value : NULL, h ? h->value_len : 0,
+                                                               &status);
+        cJSON *holder;
+        const char *msg = json_message(m->payload, m->payload_len, &holder);
+        char text[512];
+        snprintf(text, sizeof(text), "%s%s%.*s", msg ? msg : "Bedrock stream failed", h ? " (" : "",
+                 h ? (int)h->value_len : 0, h ? (const char *)h->value : "");
+        if (h)
+            strncat(text, ")", sizeof(text) - strlen(text) - 1);
+        cJSON_Delete(holder);
+        error_event(s, out, type, text);
+        return 1;
+    }
+    /* :message-type error (protocol level) or anything unknown */
+    const struct es_header *code = es_message_header(m, ":error-code");
+    const struct es_header *emsg = es_message_header(m, ":error-message");
+    char text[512];
+    snprintf(text, sizeof(text), "Bedrock stream error %.*s: %.*s", code ? (int)code->value_len : 0,
+             code ? (const char *)code->value : "", emsg ? (int)emsg->value_len : 0,
+             emsg ? (const char *)emsg->value : "");
+    error_event(s, out, "api_error", text);
+    return 1;
+}
+
+int bedrock_stream_feed(struct bedrock_stream *s, const uint8_t *data, size_t len, sbuf *out)
+{
+    if (s->ended)
+        return 1;
+    s->out = out;
+    int r = es_decoder_feed(&s->decoder, data, len, on_message, s);
+    s->out = NULL;
+    if (r == ES_ERR_CORRUPT) {
+        char text[256];
+        snprintf(text, sizeof(text), "the Bedrock stream was corrupt (%s)", s->decoder.error);
+        error_event(s, out, "api_error", text);
+    }
+    return s->ended;
+}
+
+int bedrock_stream_finish(struct bedrock_stream *s, const char *err, sbuf *out)
+{
+    if (s->ended)
+        return 0;
+    s->ended = 1;
+    if (err == NULL && s->saw_message_stop && !es_decoder_has_partial(&s->decoder))
+        return 0;
+    char text[300];
+    snprintf(text, sizeof(text), "the Bedrock stream ended early (%s)",
+             err ? err : es_decoder_has_partial(&s->decoder) ? "in the middle of a frame" : "before message_stop");
+    sse_error_event(out, strstr(text, "timeout") ? "timeout_error" : "api_error", text);
+    return 1;
+}
+
+/* Whether an error message speaks of a rate rather than of a hard limit. */
+static int says_throttling(const char *msg)
+{
+    static const char *const words[] = {"throttl", "too many", "rate exceeded", "rate limit", "per minute"};
+    for (size_t i = 0; msg != NULL && i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(msg, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len,
+                                int *out_status, sbuf *out_json)
+{
+    char name[128] = "";
+    if (error_type != NULL) {
+        size_t n = strcspn(error_type, ":");
+        snprintf(name, sizeof(name), "%.*s", (int)n, error_type);
+    }
+    cJSON *holder = NULL;
+    const char *msg = body_len ? json_message((const uint8_t *)body, body_len, &holder) : NULL;
+    if (name[0] == '\0' && holder != NULL) {
+        /* some errors name their type in the body: {"__type":"...#ThrottlingException"} */
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(holder, "__type");
+        if (cJSON_IsString(t)) {
+            const char *hash = strrchr(t->valuestring, '#');
+            snprintf(name, sizeof(name), "%s", hash ? hash + 1 : t->valuestring);
+        }
+    }
+    const char *type;
+    int mapped;
+    if (name[0] != '\0') {
+        type = bedrock_exception_to_anthropic_type(name, strlen(name), &mapped);
+        if (strcmp(type, "api_error") == 0 && status >= 400 && status < 500 && mapped == 500) {
+            mapped = status; /* an exception we do not know: keep Bedrock's own status */
+            type = error_type_for_status(status);
+        }
+        if (strcasecmp(name, "ServiceQuotaExceededException") == 0 && says_throttling(msg)) {
+            mapped = 429; /* a rate quota ("Too many tokens per minute"): waiting does fix it */
+            type = "rate_limit_error";
+        }
+    } else {
+        mapped = status;
+        type = error_type_for_status(status);
+    }
+    char text[600];
+    snprintf(text, sizeof(text), "%s%s%s%s", msg ? msg : "Bedrock returned an error", name[0] ? " (" : "", name,
+             name[0] ? ")" : "");
+    if (msg == NULL && name[0] == '\0')
+        snprintf(text, sizeof(text), "Bedrock returned HTTP %d", status);
+    error_json(out_json, API_ANTHROPIC, type, text);
+    cJSON_Delete(holder);
+    *out_status = mapped;
+}

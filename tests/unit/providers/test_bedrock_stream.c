@@ -1,0 +1,263 @@
+/* Bedrock event-stream -> Anthropic SSE, Bedrock errors -> Anthropic errors, and the request
+ * adaptation (CountTokens body, Messages-format body and betas). */
+#include "check.h"
+#include "providers/bedrock_stream.h"
+#include "es_encode.h"
+#include "core/usage.h"
+
+static const char *const events[] = {
+    "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_1\",\"type\":\"message\",\"role\":\"assistant\","
+    "\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,"
+    "\"output_tokens\":1}}}",
+    "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello \\\"w\\u00f6rld\\\"\"}}",
+    "{\"type\":\"content_block_stop\",\"index\":0}",
+    "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\","
+    "\"name\":\"Read\",\"input\":{}}}",
+    "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"
+    "\"{\\\"path\\\": \\\"/etc\"}}",
+    "{\"type\":\"content_block_stop\",\"index\":1}",
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":20}}",
+    "{\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":9,\"outputTokenCount\":20,"
+    "\"invocationLatency\":812,\"firstByteLatency\":301}}",
+};
+#define NUM_EVENTS (sizeof(events) / sizeof(events[0]))
+
+static void expected_sse(sbuf *out, size_t upto)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const char *t = strstr(events[i], "\"type\":\"") + 8;
+        sbuf_printf(out, "event: %.*s\ndata: %s\n\n", (int)(strchr(t, '"') - t), t, events[i]);
+    }
+}
+
+static void test_stream(void)
+{
+    sbuf frames = SBUF_INIT, want = SBUF_INIT, got = SBUF_INIT, bytewise = SBUF_INIT;
+    for (size_t i = 0; i < NUM_EVENTS; i++)
+        es_chunk(&frames, events[i]);
+    expected_sse(&want, NUM_EVENTS);
+
+    struct bedrock_stream *s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 0);
+    CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &got), 0);
+    CHECK(bedrock_stream_saw_message_stop(s));
+    CHECK_STR_EQ(got.data, want.data);
+    /* usage from message_start (input) and message_delta (output) */
+    CHECK(bedrock_stream_usage(s)->seen);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->input, 9);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->output, 20);
+    bedrock_stream_free(s);
+
+    s = bedrock_stream_new();
+    for (size_t i = 0; i < frames.len; i++)
+        CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data + i, 1, &bytewise), 0);
+    CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &bytewise), 0);
+    CHECK_STR_EQ(bytewise.data, want.data);
+    bedrock_stream_free(s);
+    sbuf_free(&frames), sbuf_free(&want), sbuf_free(&got), sbuf_free(&bytewise);
+}
+
+static void test_exception_mid_stream(void)
+{
+    sbuf frames = SBUF_INIT, got = SBUF_INIT, want = SBUF_INIT;
+    for (size_t i = 0; i < 3; i++)
+        es_chunk(&frames, events[i]);
+    static const char *const exc[] = {":exception-type", "throttlingException", ":content-type", "application/json",
+                                      ":message-type", "exception", NULL};
+    const char *msg = "{\"message\":\"Too many tokens, please wait before trying again.\"}";
+    es_encode(&frames, exc, msg, strlen(msg));
+    es_chunk(&frames, events[3]); /* ignored after the exception */
+    struct bedrock_stream *s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 1);
+    CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &got), 0);
+    /* cut by the exception after message_start: its counts stay */
+    CHECK_INT_EQ(bedrock_stream_usage(s)->input, 9);
+    CHECK_INT_EQ(bedrock_stream_usage(s)->output, 1);
+    expected_sse(&want, 3);
+    sbuf_puts(&want, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
+                     "\"Too many tokens, please wait before trying again. (throttlingException)\"}}\n\n");
+    CHECK_STR_EQ(got.data, want.data);
+    bedrock_stream_free(s);
+    sbuf_free(&frames), sbuf_free(&got), sbuf_free(&want);
+}
+
+static void test_corrupt_and_truncated(void)
+{
+    sbuf frames = SBUF_INIT, got = SBUF_INIT;
+    es_chunk(&frames, events[0]);
+    size_t first = frames.len;
+    es_chunk(&frames, events[1]);
+    frames.data[frames.len - 1] ^= 0x55; /* message CRC of the second frame */
+    struct bedrock_stream *s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 1);
+    CHECK(strncmp(got.data, "event: message_start\n", 21) == 0);
+    CHECK(strstr(got.data, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"the "
+                           "Bedrock stream was corrupt (event-stream message checksum mismatch)\"}}\n\n") != NULL);
+    CHECK(strstr(got.data, "content_block_start") == NULL);
+    bedrock_stream_free(s);
+
+    /* truncated in the middle of a frame, and ended before message_stop */
+    sbuf_reset(&got);
+    s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, first + 10, &got), 0);
+    CHECK_INT_EQ(bedrock_stream_finish(s, NULL, &got), 1);
+    CHECK(strstr(got.data, "ended early (in the middle of a frame)") != NULL);
+    bedrock_stream_free(s);
+    sbuf_reset(&got);
+    s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, first, &got), 0);
+    CHECK_INT_EQ(bedrock_stream_finish(s, "I/O timeout", &got), 1);
+    CHECK(strstr(got.data, "\"type\":\"timeout_error\"") != NULL);
+    bedrock_stream_free(s);
+
+    /* "bytes" that are not base64 */
+    sbuf_reset(&frames);
+    sbuf_reset(&got);
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    const char *bad = "{\"bytes\":\"not base64!\"}";
+    es_encode(&frames, hdr, bad, strlen(bad));
+    s = bedrock_stream_new();
+    CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 1);
+    CHECK(strstr(got.data, "event: error") != NULL);
+    bedrock_stream_free(s);
+    sbuf_free(&frames), sbuf_free(&got);
+}
+
+/* Chunks and events are read with the request scanner, not parsed into trees: what each accepts. */
+static void test_chunk_forms(void)
+{
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    /* an event whose base64 has a '/', which this chunk's JSON writes as "\/" */
+    const char *ev = "{\"type\":\"ping\",\"x\":\"\xff\xfe?\"}";
+    char b64[128];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)ev, (int)strlen(ev));
+    CHECK(strchr(b64, '/') != NULL);
+    sbuf escaped = SBUF_INIT;
+    sbuf_puts(&escaped, "{\"p\":\"ab\", \"bytes\" : \"");
+    for (const char *c = b64; *c; c++) {
+        if (*c == '/')
+            sbuf_putc(&escaped, '\\');
+        sbuf_putc(&escaped, *c);
+    }
+    sbuf_puts(&escaped, "\"}");
+    struct {
+        const char *payload;
+        int ok;
+    } cases[] = {
+        {escaped.data, 1},
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}", 1},                  /* {"type":"ping"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"bytes\":\"e30=\"}", 0}, /* two of them */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\u0041\"}", 0},            /* an escape that is not "\/" */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\\"}", 0},                 /* a backslash at the end */
+        {"{\"bytes\":12}", 0},
+        {"{\"bytes\":\"e30=\"}", 0},                                   /* {}: no type */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZ1xuIn0=\"}", 0},              /* {"type":"ping\n"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"", 0},                   /* the chunk is not JSON */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9IA==\"}", 1},              /* {"type":"ping"} and a space */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9fQ==\"}", 0},              /* {"type":"ping"}}: trailing */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sbuf frames = SBUF_INIT, got = SBUF_INIT;
+        es_encode(&frames, hdr, cases[i].payload, strlen(cases[i].payload));
+        struct bedrock_stream *s = bedrock_stream_new();
+        int ended = bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got);
+        if (ended != !cases[i].ok)
+            fprintf(stderr, "chunk case %zu: %s\n", i, got.data ? got.data : "");
+        CHECK_INT_EQ(ended, !cases[i].ok);
+        if (cases[i].ok)
+            CHECK(strncmp(got.data, "event: ping\ndata: {\"type\":\"ping\"", 32) == 0);
+        else
+            CHECK(strstr(got.data, "event: error") != NULL);
+        bedrock_stream_free(s);
+        sbuf_free(&frames), sbuf_free(&got);
+    }
+    sbuf_free(&escaped);
+}
+
+static void test_http_errors(void)
+{
+    struct {
+        int status;
+        const char *type_header, *body;
+        int want_status;
+        const char *want;
+    } cases[] = {
+        {429, "ThrottlingException", "{\"message\":\"Too many requests, please wait before trying again.\"}", 429,
+         "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Too many requests, please wait "
+         "before trying again. (ThrottlingException)\"}}"},
+        {400, "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+         "{\"message\":\"messages: Input should be a valid list\"}", 400,
+         "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"messages: Input should be a "
+         "valid list (ValidationException)\"}}"},
+        {403, "AccessDeniedException:extra", "{\"Message\":\"You don't have access to the model\"}", 403,
+         "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"You don't have access to the model "
+         "(AccessDeniedException)\"}}"},
+        {503, "ServiceUnavailableException", "{\"message\":\"Bedrock is unable to process your request.\"}", 529,
+         "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Bedrock is unable to process your "
+         "request. (ServiceUnavailableException)\"}}"},
+        {403, NULL, "{\"message\":\"The security token included in the request is invalid.\",\"__type\":"
+                    "\"com.amazon.coral.service#UnrecognizedClientException\"}", 403,
+         "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"The security token included in "
+         "the request is invalid. (UnrecognizedClientException)\"}}"},
+        {502, NULL, "", 502, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Bedrock returned HTTP 502\"}}"},
+        /* the model is being readied (Bedrock says 429): transient capacity, like Anthropic's 529 */
+        {429, "ModelNotReadyException", "{\"message\":\"Model is not ready for inference.\"}", 529,
+         "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Model is not ready for "
+         "inference. (ModelNotReadyException)\"}}"},
+        /* a quota the request exceeds is Bedrock's 400, unless its wording is about a rate */
+        {400, "ServiceQuotaExceededException", "{\"message\":\"The maximum number of model units is exceeded.\"}",
+         400,
+         "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"The maximum number of "
+         "model units is exceeded. (ServiceQuotaExceededException)\"}}"},
+        {400, "ServiceQuotaExceededException", "{\"message\":\"Too many tokens per day, please wait.\"}", 429,
+         "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Too many tokens per day, "
+         "please wait. (ServiceQuotaExceededException)\"}}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sbuf out = SBUF_INIT;
+        int status = 0;
+        bedrock_error_to_anthropic(cases[i].status, cases[i].type_header, cases[i].body, strlen(cases[i].body), &status,
+                                   &out);
+        CHECK_INT_EQ(status, cases[i].want_status);
+        CHECK_STR_EQ(out.data, cases[i].want);
+        sbuf_free(&out);
+    }
+}
+
+/* The exception table, as in-stream (lowerCamel) and HTTP (UpperCamel) names. */
+static void test_exception_table(void)
+{
+    static const struct {
+        const char *name, *type;
+        int status;
+    } cases[] = {
+        {"throttlingException", "rate_limit_error", 429},
+        {"ModelNotReadyException", "overloaded_error", 529},
+        {"serviceUnavailableException", "overloaded_error", 529},
+        {"ServiceQuotaExceededException", "invalid_request_error", 400},
+        {"validationException", "invalid_request_error", 400},
+        {"AccessDeniedException", "permission_error", 403},
+        {"ResourceNotFoundException", "not_found_error", 404},
+        {"modelTimeoutException", "timeout_error", 504},
+        {"internalServerException", "api_error", 500},
+        {"modelStreamErrorException", "api_error", 500},
+        {"SomethingNewException", "api_error", 500},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int status = 0;
+        CHECK_STR_EQ(bedrock_exception_to_anthropic_type(cases[i].name, strlen(cases[i].name), &status), cases[i].type);
+        CHECK_INT_EQ(status, cases[i].status);
+    }
+}
+
+int main(void)
+{
+    test_chunk_forms();
+    test_stream();
+    test_exception_mid_stream();
+    test_corrupt_and_truncated();
+    test_http_errors();
+    test_exception_table();
+    CHECK_DONE();
+}
