@@ -6,6 +6,8 @@
 #include "core/client_http2.h"
 #include "core/config.h"
 #include "core/errors.h"
+#include "server/dashboard.h"
+#include "server/usage_endpoint.h"
 #include "core/exchange.h"
 #include "core/ledger.h"
 #include "common/log.h"
@@ -217,7 +219,8 @@ static void handle_root(struct server *s, h2o_req_t *req)
     sbuf_json_string(&out, listen, strlen(listen));
     sbuf_puts(&out, ",\"started\":");
     append_time(&out, s->started_at);
-    sbuf_puts(&out, ",\"endpoints\":[\"GET /\",\"GET /health\",\"GET /metrics\",\"POST /v1/messages\","
+    sbuf_puts(&out, ",\"endpoints\":[\"GET /\",\"GET /health\",\"GET /metrics\",\"GET /usage\",\"GET /dashboard\","
+                    "\"POST /v1/messages\","
                     "\"POST /v1/messages/count_tokens\",\"POST /v1/chat/completions\",\"POST /chat/completions\"],");
     append_providers(&out, s->config);
     append_config_state(&out, s);
@@ -265,7 +268,8 @@ static struct request_class classify(h2o_req_t *req)
     h2o_iovec_t path = request_path(req);
     if (path_is(path, "/chat/completions") || path_is(path, "/v1/chat/completions"))
         return (struct request_class){ENDPOINT_MESSAGES, API_OPENAI};
-    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics"))
+    if (path_is(path, "/") || path_is(path, "/health") || path_is(path, "/metrics") || path_is(path, "/usage") ||
+        path_is(path, "/dashboard"))
         return (struct request_class){METRICS_ENDPOINT_INFO, API_ANTHROPIC};
     /* OpenAI clients list models at /v1/models (or /models, for a base URL without /v1); a
      * request with anthropic-version is an Anthropic client and goes to Anthropic. */
@@ -295,7 +299,8 @@ static void route(struct server *s, h2o_req_t *req)
         send_error(req, rc.api, 400, "invalid_request_error", malformed, NULL, NULL);
         return;
     }
-    if (access_check(req, cfg, rc.api, !info) != 0)
+    /* /usage tells what was spent: with client keys, only a client with a key may read it */
+    if (access_check(req, cfg, rc.api, !info || path_is(path, "/usage")) != 0)
         return;
 
     struct exchange_params params = {0};
@@ -307,6 +312,10 @@ static void route(struct server *s, h2o_req_t *req)
             handle_health(s, req);
         } else if (path_is(path, "/metrics")) {
             handle_metrics(s, req);
+        } else if (path_is(path, "/usage")) {
+            usage_endpoint(req);
+        } else if (path_is(path, "/dashboard") || dashboard_wanted(req)) {
+            dashboard_serve(req);
         } else {
             handle_root(s, req);
         }
