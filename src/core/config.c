@@ -1141,4 +1141,5 @@ void config_describe(const struct proxy_config *c, FILE *out)
                 len ? on : "(nothing)", d.data ? d.data : "", problem ? " -- problem: " : "", problem ? problem : "");
         sbuf_free(&d);
     }
+    config_describe_usage(c, out);
 }

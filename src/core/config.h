@@ -120,6 +120,8 @@ size_t config_route(struct proxy_config *c, const struct route_view *view, size_
 int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen);
 int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_State *L, int tidx, char *err,
                                size_t errlen);
+/* For --check: where the ledger is, how many models are priced, budgets. */
+void config_describe_usage(const struct proxy_config *c, FILE *out);
 /* The prices that apply to a provider's requests. */
 const struct price_table *config_prices(const struct proxy_config *c, const struct provider *p);
 

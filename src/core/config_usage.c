@@ -5,6 +5,7 @@
 #include <string.h>
 #include "core/config.h"
 #include "core/provider.h"
+#include "core/ledger.h"
 
 int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
@@ -88,4 +89,28 @@ int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_S
 const struct price_table *config_prices(const struct proxy_config *c, const struct provider *p)
 {
     return p != NULL && p->prices != NULL ? p->prices : &c->prices;
+}
+
+void config_describe_usage(const struct proxy_config *c, FILE *out)
+{
+    char buf[4096];
+    const char *path = c->usage_db ? c->usage_db : ledger_default_path(buf, sizeof(buf));
+    if (c->usage_db_off || path == NULL)
+        fprintf(out, "usage ledger: off\n");
+    else
+        fprintf(out, "usage ledger: %s (rows kept %u days)\n", path, c->usage_retention_days);
+    fprintf(out, "prices: %zu models\n", c->prices.n);
+    for (size_t i = 0; i < c->num_providers; i++) {
+        const struct provider *p = c->providers[i];
+        if (p->budget_usd_per_day <= 0 && p->budget_usd_per_month <= 0 && p->prices == NULL)
+            continue;
+        fprintf(out, "provider %s:", p->name);
+        if (p->budget_usd_per_day > 0)
+            fprintf(out, " budget $%.2f/day", p->budget_usd_per_day);
+        if (p->budget_usd_per_month > 0)
+            fprintf(out, " budget $%.2f/month", p->budget_usd_per_month);
+        if (p->prices != NULL)
+            fprintf(out, " own prices (%zu models)", p->prices->n);
+        fputc('\n', out);
+    }
 }

@@ -360,6 +360,9 @@ describe('budgets', () => {
       body: body({ model: 'claude-sonnet-4-5' }), ...extra });
     let proxy = await startProxy({ config, env: { ...bedrockEnv(), ...clockAt(12, 0, 0) } });
     try {
+      const check = spawnSync(PROXY_BIN, ['--check', '--config', proxy.configPath], { encoding: 'utf8', env: { ...process.env, ...bedrockEnv() } });
+      assert.match(check.stdout, new RegExp(`usage ledger: ${config.usage_db} \\(rows kept 90 days\\)\n`));
+      assert.match(check.stdout, /\nprovider bedrock: budget \$0\.01\/day budget \$5\.00\/month own prices \(\d+ models\)\n/);
       assert.equal((await ask(proxy.url)).status, 200);
       assert.equal(mock.requests.length, 1);
       let r = await ask(proxy.url);
