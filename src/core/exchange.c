@@ -255,7 +255,7 @@ static void log_request(struct exchange *ex)
     price_answer(ex, &cost);
     const struct usage_counts *u = cost.usage;
     char tokens[200] = "";
-    if (u != NULL) {
+    if (u != NULL && log_get_level() <= LOG_INFO) { /* formatted only for a line that is written */
         int n = snprintf(tokens, sizeof(tokens), " input=%llu output=%llu cache_write=%llu cache_read=%llu",
                          (unsigned long long)u->input, (unsigned long long)u->output,
                          (unsigned long long)u->cache_write, (unsigned long long)u->cache_read);
@@ -264,6 +264,8 @@ static void log_request(struct exchange *ex)
         else
             snprintf(tokens + n, sizeof(tokens) - (size_t)n, " %s=%.6f", cost.subscription ? "value_usd" : "spend_usd",
                      cost.usd);
+    }
+    if (u != NULL) {
         metrics_record_usage(ex->provider->name, cost.model, u, cost.usd, cost.subscription);
         if (!cost.subscription && cost.usd > 0)
             budget_add_spend(ex->provider->name, cost.usd);

@@ -106,7 +106,7 @@ static void decide_line(struct usage_reader *r, int complete)
     r->state = complete ? UR_LINE_START : UR_SKIP_LINE;
     if (len == 0) {
         if (complete)
-            r->want_data = 0; /* the event is over */
+            r->want_data = r->named = 0; /* the event is over */
         return;
     }
     if (starts_with(line, len, "event:")) {
@@ -115,6 +115,7 @@ static void decide_line(struct usage_reader *r, int complete)
         if (n > 0 && *name == ' ')
             name++, n--;
         r->want_data = complete && is_usage_event_name(name, n);
+        r->named = 1;
         return;
     }
     if (starts_with(line, len, "data:")) {
@@ -147,6 +148,11 @@ static void feed_sse(struct usage_reader *r, const char *p, const char *end)
             break;
         }
         case UR_LINE_START: {
+            /* the common line: the data of a named event without usage, skipped unread */
+            if (r->prefix_len == 0 && *p == 'd' && r->named && !r->want_data) {
+                r->state = UR_SKIP_LINE;
+                break;
+            }
             size_t room = USAGE_PREFIX_LEN - r->prefix_len, avail = (size_t)(end - p);
             size_t look = room < avail ? room : avail;
             const char *nl = memchr(p, '\n', look);

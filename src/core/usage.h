@@ -32,6 +32,7 @@ struct usage_reader {
     char prefix[USAGE_PREFIX_LEN];
     size_t prefix_len;
     int want_data; /* the current event is message_start or message_delta */
+    int named;     /* the current event had an event: line (its data need no look) */
     /* JSON: top-level members only */
     int depth, in_string, escaped, key_pending, armed, capturing;
     char key[8];
