@@ -18,6 +18,7 @@
 #include "providers/registry.h"
 #include "core/provider_state.h"
 #include "server/server.h"
+#include "cli/doctor.h"
 #include "cli/statusline.h"
 #include "cli/usage_report.h"
 
@@ -31,6 +32,8 @@ static const char usage[] =
     "       claude-proxy usage [--since 5h|24h|7d|30d|YYYY-MM-DD] [--by provider|model|day|session]\n"
     "                          [--json|--csv] [--config FILE]   tokens and cost from the usage ledger\n"
     "       claude-proxy statusline [--config FILE]  one line for Claude Code's statusLine (JSON on stdin)\n"
+    "       claude-proxy doctor [--config FILE] [--probe] [--model M ...] [--json]\n"
+    "                                              check the config, credentials and fallback, say what to fix\n"
     "       claude-proxy --version | --help\n"
     "\n"
     "Config: --config, else $CLAUDE_PROXY_CONFIG, else ~/.config/claude-proxy/claude-proxy.lua,\n"
@@ -208,6 +211,11 @@ int main(int argc, char **argv)
         return cmd_usage(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "statusline") == 0)
         return cmd_statusline(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "doctor") == 0) {
+        int status = doctor_main(argc - 2, argv + 2);
+        provider_state_free_all();
+        return status;
+    }
     const char *config_arg = NULL;
     int check = 0, reload = 0;
     for (int i = 1; i < argc; i++) {

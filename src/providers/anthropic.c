@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/thinking_blocks.h"
+#include "providers/anthropic.h"
 #include "providers/anthropic_auth.h"
 #include "core/config.h"
 #include "core/headers.h"
@@ -188,3 +189,14 @@ const struct provider_ops provider_anthropic = {
     .describe = anthropic_describe,
     .destroy = anthropic_destroy,
 };
+
+/* For `claude-proxy doctor`: the configured token (NULL: the client's own) and the upstream. */
+const char *provider_anthropic_token(const struct provider *p)
+{
+    return ((const struct anthropic *)p->impl)->token;
+}
+
+struct upstream *provider_anthropic_upstream(const struct provider *p)
+{
+    return ((const struct anthropic *)p->impl)->up;
+}

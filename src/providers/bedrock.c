@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "providers/anthropic_auth.h"
+#include "providers/bedrock.h"
 #include "aws/credentials.h"
 #include "providers/bedrock_profiles.h"
 #include "providers/bedrock_request.h"
@@ -836,3 +837,11 @@ const struct provider_ops provider_bedrock = {
     .describe = bedrock_describe,
     .destroy = bedrock_destroy,
 };
+
+/* For `claude-proxy doctor`: what the provider resolved from its config and the environment. */
+void provider_bedrock_facts(struct provider *p, struct bedrock_facts *f)
+{
+    struct bedrock *b = p->impl;
+    *f = (struct bedrock_facts){b->region, b->region_prefix, b->runtime_parsed.origin, b->mantle_parsed.origin,
+                                b->control_parsed.origin, b->ca_file, b->creds, b->profiles};
+}

@@ -409,6 +409,11 @@ const struct bedrock_profiles_listing *bedrock_profiles_current(struct bedrock_p
     return bp != NULL && bp->kept->listing.serial != 0 ? &bp->kept->listing : NULL;
 }
 
+int bedrock_profiles_in_flight(struct bedrock_profiles *bp)
+{
+    return bp != NULL && bp->in_flight;
+}
+
 size_t bedrock_profiles_count_claude(const struct bedrock_profiles_listing *l)
 {
     return l != NULL ? count_claude(l->ids, l->n) : 0;

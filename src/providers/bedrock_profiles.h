@@ -57,6 +57,9 @@ void bedrock_profiles_wait_cancel(struct bedrock_profiles_wait *w);
  * min_refresh_s ago. Returns 1 if a listing is now in flight (worth waiting for), else 0. */
 int bedrock_profiles_refresh(struct bedrock_profiles *bp);
 
+/* 1 while a listing is in flight. */
+int bedrock_profiles_in_flight(struct bedrock_profiles *bp);
+
 /* How many of the listed ids are Claude profiles ("<prefix>.anthropic.*"). */
 size_t bedrock_profiles_count_claude(const struct bedrock_profiles_listing *l);
 /* Why the last listing failed (refused, unreachable...), or NULL when it worked. */
