@@ -12,6 +12,7 @@
 #include "providers/bedrock.h"
 #include "providers/bedrock_profiles.h"
 #include "providers/bedrock_request.h"
+#include "providers/bedrock_routes.h"
 #include "core/config.h"
 #include "cli/doctor_report.h"
 #include "common/http_fetch.h"
@@ -354,12 +355,14 @@ static int report_anthropic(struct doctor *d, struct anthropic_check *ac)
 struct model_check {
     const char *model;
     char id[256], route[32], err[400];
+    char later[64]; /* the model's other routes, in order */
     int listed; /* 1 the listing has the id, 0 not, -1 nothing to compare with */
     /* --probe */
     struct bedrock_check *bc;
     struct doctor *d;
     int tries, done, status;
     char served_route[32], served_id[256], refusal[1000];
+    char first_refusal[1000]; /* what the first route answered, when a later one served */
     h2o_req_t *req;
     struct client_request cr;
     struct json_object_scan *scan;
@@ -449,13 +452,26 @@ static void resolve_models(struct doctor *d, struct bedrock_check *bc)
         mc->model = d->models[i];
         mc->bc = bc;
         mc->d = d;
-        struct bedrock_model m;
-        if (bedrock_model_resolve_listed(d->cfg, mc->model, bc->f.region, bc->f.region_prefix, ref, &m, mc->err,
-                                         sizeof(mc->err)) != 0)
+        struct bedrock_plan *plan = malloc(sizeof(*plan));
+        if (plan == NULL)
+            abort();
+        if (bedrock_plan_resolve(d->cfg, mc->model, mc->model, bc->f.region, bc->f.region_prefix, ref, plan, mc->err,
+                                 sizeof(mc->err)) != 0 ||
+            plan->num_routes == 0) {
+            if (mc->err[0] == '\0')
+                snprintf(mc->err, sizeof(mc->err), "no Bedrock route for this model");
+            free(plan);
             continue;
-        snprintf(mc->id, sizeof(mc->id), "%s", m.id);
-        snprintf(mc->route, sizeof(mc->route), "%s", m.mantle ? "mantle" : "invoke");
-        bedrock_model_free(&m);
+        }
+        /* the first route is the one tried first; the others follow when it refuses the model */
+        snprintf(mc->id, sizeof(mc->id), "%s", plan->routes[0].id);
+        snprintf(mc->route, sizeof(mc->route), "%s", bedrock_route_name(plan->routes[0].route));
+        size_t n = 0;
+        for (size_t k = 1; k < plan->num_routes && n < sizeof(mc->later); k++)
+            n += (size_t)snprintf(mc->later + n, sizeof(mc->later) - n, "%s%s", n ? ", " : "",
+                                  bedrock_route_name(plan->routes[k].route));
+        bedrock_plan_free(plan);
+        free(plan);
         /* a profile id is in the listing or not; a bare id (mantle) is when any profile has it */
         mc->listed = -1;
         const char *dot = strchr(mc->id, '.');
@@ -513,7 +529,15 @@ static void on_probe_answer(void *ud, const struct http_fetch_result *r)
     snprintf(mc->refusal, sizeof(mc->refusal), "%d%s%s on %s (%.200s): %.400s", r->status, a.error_type[0] ? " " : "",
              a.error_type, mc->ur.route ? mc->ur.route : "its route", mc->ur.model_sent, msg);
     sbuf_free(&a.body);
-    (void)p;
+    /* the provider's own rule: a route that does not serve the model hands it to the next one */
+    if (p->ops->retry_on_error != NULL && mc->tries + 1 < PROBE_RETRIES &&
+        p->ops->retry_on_error(p, &mc->cr, &mc->ur, r->status, r->headers, r->num_headers, r->body, r->body_len) ==
+            PROVIDER_RETRY_AGAIN) {
+        mc->tries++;
+        snprintf(mc->first_refusal, sizeof(mc->first_refusal), "%s", mc->refusal);
+        probe_send(mc);
+        return;
+    }
     probe_finish(mc);
 }
 
@@ -660,8 +684,8 @@ static int report_models(struct doctor *d, struct bedrock_check *bc, int identit
                 ok = 1;
                 snprintf(probe, sizeof(probe), "served by %s (%s)", mc->served_route, mc->served_id);
                 doctor_report_add(r, DOCTOR_OK, NULL, "%s \u2192 %s %s: probe (max_tokens 1) %s%s%s", mc->model,
-                                  mc->route, mc->id, probe, mc->tries ? " after " : "",
-                                  mc->tries ? mc->refusal : "");
+                                  mc->route, mc->id, probe, mc->tries ? "; first refused: " : "",
+                                  mc->tries ? mc->first_refusal : "");
             } else {
                 snprintf(probe, sizeof(probe), "refused: %s", mc->refusal);
                 doctor_report_add(r, DOCTOR_FAIL,
@@ -679,8 +703,9 @@ static int report_models(struct doctor *d, struct bedrock_check *bc, int identit
                               mc->id);
         } else {
             ok = identity_ok;
-            doctor_report_add(r, DOCTOR_OK, NULL, "%s \u2192 %s %s%s", mc->model, mc->route, mc->id,
-                              mc->listed == 1 ? " (listed for this account)" : "");
+            doctor_report_add(r, DOCTOR_OK, NULL, "%s \u2192 %s %s%s%s%s", mc->model, mc->route, mc->id,
+                              mc->listed == 1 ? " (listed for this account)" : "", mc->later[0] ? "; then " : "",
+                              mc->later);
         }
         doctor_report_model(r, bc->p->name, mc->model, mc->route, mc->id, probe);
         if (strcmp(mc->model, DEFAULT_MODEL) == 0)

@@ -48,6 +48,7 @@ struct bedrock {
     struct bedrock_profiles *profiles;
     int listed_ref;          /* models.to_bedrock's `listed` table in this config's state */
     uint64_t listed_serial;  /* the listing it was built from */
+    char refused_id[256];    /* refused as invalid; a retry waits for the listing to name another */
     char *api_key;                /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
     const char *api_key_source;   /* where it came from, for /health */
 };
@@ -586,6 +587,15 @@ static void *build_request(struct pending_sign *ps)
         return NULL;
     }
     const struct bedrock_route_plan *rp = choose_route(p, cr, plan);
+    if (rp != NULL && b->refused_id[0] != '\0' && strcmp(rp->id, b->refused_id) == 0) {
+        /* the fresh listing names the id Bedrock refused: that route does not serve the model */
+        char key[300];
+        memory_key(cr, key, sizeof(key));
+        bedrock_route_note(p->name, b->region, key, rp->route, BEDROCK_ROUTE_REFUSED,
+                           "the id was refused as invalid and the account's listing names no other");
+        b->refused_id[0] = '\0';
+        rp = choose_route(p, cr, plan);
+    }
     if (rp == NULL) {
         bedrock_plan_free(plan);
         free(plan);
@@ -674,6 +684,17 @@ static enum provider_retry bedrock_retry_on_error(struct provider *p, const stru
     char key[300];
     memory_key(cr, key, sizeof(key));
     enum bedrock_route route = (enum bedrock_route)ur->variant;
+    /* An id from the account's listing refused as invalid may be a profile the account no longer
+     * has: list again (at most once a minute) and retry once; the retry waits for that listing and
+     * goes on to the next route only if it names the same id (build_request). Ids from the static
+     * table (no listing ever worked) go to the next route at once. */
+    if (route != BEDROCK_MANTLE && strstr(why, "model identifier is invalid") != NULL &&
+        bedrock_profiles_current(b->profiles) != NULL && bedrock_profiles_refresh(b->profiles)) {
+        log_warn("%s: Bedrock refused %s as invalid (%s); once more after listing the account's inference profiles",
+                 p->name, ur->model_sent, why);
+        snprintf(b->refused_id, sizeof(b->refused_id), "%s", ur->model_sent);
+        return PROVIDER_RETRY_AGAIN;
+    }
     bedrock_route_note(p->name, b->region, key, route, BEDROCK_ROUTE_REFUSED, why);
     /* is a route left? */
     struct bedrock_plan *plan = malloc(sizeof(*plan));

@@ -46,6 +46,7 @@ struct bedrock_profiles {
     struct bedrock_profiles_wait *waiters;
     /* the listing in flight */
     int in_flight;
+    int forced; /* ... asked for after a refused id: requests wait for it too */
     uint64_t started_ms, last_forced_ms;
     int waiting_creds;
     struct aws_creds_wait *creds_wait;
@@ -141,7 +142,7 @@ static void on_wait_bound(uv_timer_t *t)
 struct bedrock_profiles_wait *bedrock_profiles_wait(struct bedrock_profiles *bp, int even_if_listed,
                                                     bedrock_profiles_cb cb, void *ud)
 {
-    if (bp == NULL || !bp->in_flight || (!even_if_listed && bp->kept->listing.serial != 0))
+    if (bp == NULL || !bp->in_flight || (!even_if_listed && !bp->forced && bp->kept->listing.serial != 0))
         return NULL;
     uint64_t now = monotonic_ms();
     if (now >= bp->started_ms + bp->wait_ms)
@@ -315,6 +316,7 @@ static void send_page(struct bedrock_profiles *bp)
 static void start_listing(struct bedrock_profiles *bp)
 {
     bp->in_flight = 1;
+    bp->forced = 0;
     bp->started_ms = monotonic_ms();
     bp->pages = 0;
     send_page(bp);
@@ -339,9 +341,9 @@ int bedrock_profiles_refresh(struct bedrock_profiles *bp)
     if (bp->last_forced_ms != 0 && now - bp->last_forced_ms < (uint64_t)bp->min_refresh_s * 1000)
         return 0;
     bp->last_forced_ms = now;
-    log_info("%s: Bedrock refused a model id; listing inference profiles again", bp->name);
     uv_timer_stop(bp->timer);
     start_listing(bp);
+    bp->forced = bp->in_flight;
     return bp->in_flight;
 }
 

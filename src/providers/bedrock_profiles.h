@@ -45,8 +45,9 @@ void bedrock_profiles_free(struct bedrock_profiles *bp);
 /* The listing to use, or NULL (none succeeded yet: use the static table). */
 const struct bedrock_profiles_listing *bedrock_profiles_current(struct bedrock_profiles *bp);
 
-/* Waits for a listing in flight: the first one (when there is no listing to use yet), or with
- * even_if_listed any one, but never past wait_ms after it started. Returns NULL when there is
+/* Waits for a listing in flight: the first one (when there is no listing to use yet), one asked
+ * for by bedrock_profiles_refresh, or with even_if_listed any one, but never past wait_ms after it
+ * started. Returns NULL when there is
  * nothing to wait for (cb is not called), else a handle; cb runs once from the loop. */
 typedef void (*bedrock_profiles_cb)(void *ud);
 struct bedrock_profiles_wait *bedrock_profiles_wait(struct bedrock_profiles *bp, int even_if_listed,

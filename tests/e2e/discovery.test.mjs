@@ -166,6 +166,58 @@ describe('model ids from the account', () => {
     await stopProxy(proxy, assert);
   });
 
+  // Bedrock answers an id the account does not have (any more) as Bedrock does.
+  const refuseIds = (ids) => (record) => (ids.some((id) => record.url.includes(`/model/${encodeURIComponent(id)}/`))
+    ? (req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json',
+        'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' });
+      res.end(JSON.stringify({ message: 'The provided model identifier is invalid.' }));
+    } : null);
+
+  test('an id Bedrock refuses as invalid: the listing is refreshed and the request retried with the new id', async () => {
+    const stale = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const runtime = await startBedrockMock({ behaviour: refuseIds([stale]) });
+    const control = await startControlPlaneMock({ ids: [stale], pageSize: 100 });
+    cleanup.push(() => runtime.close(), () => control.close());
+    const proxy = await startProxy({ config: bedrockConfig(runtime, control), env: bedrockEnv() });
+    await waitFor(async () => (await health(proxy)).model_ids.source === 'listed', 'the listing');
+    // the account's us. profile is gone since; it has the global one now
+    control.state.ids = ['global.anthropic.claude-sonnet-4-5-20250929-v1:0'];
+    const r = await send(proxy, 'claude-sonnet-4-5');
+    assert.equal(r.status, 200, r.text);
+    const urls = runtime.requests.map((q) => q.url);
+    assert.deepEqual(urls, ['/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke',
+      '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke']);
+    assert.equal(control.state.listings, 2, 'one listing at start, one after the refusal');
+    assert.match(proxy.output, /Bedrock refused us\.anthropic\.claude-sonnet-4-5-20250929-v1:0 as invalid .*once more after listing/);
+    // the route stays InvokeModel: the next request goes straight to the new id
+    await send(proxy, 'claude-sonnet-4-5');
+    assert.equal(runtime.requests.at(-1).url, '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke');
+    await stopProxy(proxy, assert);
+  });
+
+  test('a refused id the fresh listing still names: the next route, and no second refresh within a minute', async () => {
+    const ids = ['us.anthropic.claude-sonnet-5-5', 'us.anthropic.claude-opus-5-5'];
+    const runtime = await startBedrockMock({ behaviour: refuseIds(ids) });
+    const control = await startControlPlaneMock({ ids, pageSize: 100 });
+    cleanup.push(() => runtime.close(), () => control.close());
+    const proxy = await startProxy({ config: bedrockConfig(runtime, control), env: bedrockEnv() });
+    await waitFor(async () => (await health(proxy)).model_ids.source === 'listed', 'the listing');
+    let r = await send(proxy, 'claude-sonnet-5-5');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(runtime.requests.map((q) => q.url), ['/model/us.anthropic.claude-sonnet-5-5/invoke',
+      '/anthropic/v1/messages'], 'InvokeModel once (the same id is not sent twice), then the runtime Messages route');
+    assert.equal(runtime.requests[1].json.model, 'us.anthropic.claude-sonnet-5-5');
+    assert.equal(control.state.listings, 2);
+    // another model refused as invalid 1 s later: no new listing (at most one a minute), the next route at once
+    r = await send(proxy, 'claude-opus-5-5');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(runtime.requests.slice(2).map((q) => q.url), ['/model/us.anthropic.claude-opus-5-5/invoke',
+      '/anthropic/v1/messages']);
+    assert.equal(control.state.listings, 2);
+    await stopProxy(proxy, assert);
+  });
+
   test('the listing is refreshed on its interval (hourly by default) and the new ids are used', async () => {
     const runtime = await startBedrockMock();
     const control = await startControlPlaneMock({ ids: ACCOUNT, pageSize: 100 });

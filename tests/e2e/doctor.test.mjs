@@ -43,10 +43,10 @@ function anthropic({ token = OAUTH_TOKEN } = {}) {
   };
 }
 
-async function mocks({ ids = ACCOUNT, refuseListing = false, refuseSts = false, runtimeBehaviour = null } = {}) {
+async function mocks({ ids = ACCOUNT, refuseListing = false, refuseSts = false, runtimeBehaviour = null, invokeLineup = null } = {}) {
   const m = {
     anthropic: await startMock(anthropic()),
-    runtime: await startBedrockMock({ behaviour: runtimeBehaviour }),
+    runtime: await startBedrockMock({ behaviour: runtimeBehaviour, invokeLineup }),
     control: await startControlPlaneMock({ ids, refuse: refuseListing }),
     sts: await startStsMock({ refuse: refuseSts }),
   };
@@ -217,7 +217,7 @@ describe('claude-proxy doctor', () => {
       const l = line(r.stdout, /✗ inference profiles: cannot be listed: ListInferenceProfiles answered 403 AccessDeniedException/);
       assert.match(l.fix, /allow bedrock:ListInferenceProfiles for this identity/);
       assert.equal(r.status, 0, 'the static table still names an id for every model');
-      line(r.stdout, /✓ claude-haiku-4-5 → invoke us\.anthropic\.claude-haiku-4-5-20251001-v1:0$/);
+      line(r.stdout, /✓ claude-haiku-4-5 → invoke us\.anthropic\.claude-haiku-4-5-20251001-v1:0; then runtime, mantle$/);
     } finally { await bad.close(); }
   });
 
@@ -247,6 +247,24 @@ describe('claude-proxy doctor', () => {
       assert.match(l.fix, /request access to this model in the Bedrock console/);
       line(r.stdout, /✓ claude-haiku-4-5 → .*served by invoke/);
     } finally { await denied.close(); }
+  });
+
+  test('--probe: a route that refuses the model, and the later route that serves it', async () => {
+    const lineup = ['anthropic.claude-sonnet-5-5', 'anthropic.claude-haiku-4-5-20251001-v1:0']; // no Opus 5.5 on InvokeModel
+    const partial = await mocks({ invokeLineup: lineup });
+    try {
+      const r = await doctor(partial, config(partial), { args: ['--probe', '--json'] });
+      assert.equal(r.status, 0, r.stdout);
+      const j = JSON.parse(r.stdout);
+      const opus = j.models.find((x) => x.model === 'claude-opus-5-5');
+      assert.equal(opus.route, 'invoke', 'the route tried first');
+      assert.match(opus.probe, /^served by runtime \(global\.anthropic\.claude-opus-5-5\)$/);
+      const c = j.checks.find((x) => x.text.startsWith('claude-opus-5-5'));
+      assert.equal(c.status, 'ok');
+      assert.match(c.text, /first refused: 400 ValidationException on invoke \(global\.anthropic\.claude-opus-5-5\)/);
+      const hosts = partial.runtime.requests.filter((q) => q.json?.max_tokens === 1).map((q) => q.url);
+      assert.ok(hosts.includes('/model/global.anthropic.claude-opus-5-5/invoke') && hosts.includes('/anthropic/v1/messages'), hosts.join());
+    } finally { await partial.close(); }
   });
 
   test('a config that does not load: ✗ with file:line, exit 1', async () => {
