@@ -79,9 +79,4 @@ void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedroc
  * user. json: the string's JSON text (quotes included). Returns 1 if out holds a new value. */
 int bedrock_fit_user_id(const char *json, size_t len, char out[65]);
 
-/* Builds models.to_bedrock's `listed` table from inference profile ids ("us.anthropic.claude-...")
- * in the config's state: base id -> the list of prefixes the account has for it; ids of other
- * vendors are left out. Returns a registry reference (luaL_unref it when replaced). */
-int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n);
-
 #endif

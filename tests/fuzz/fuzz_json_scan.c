@@ -2,7 +2,9 @@
  * spliced output of a valid body must itself be valid. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "providers/bedrock_request.h"
 #include "common/json_scan.h"
 
@@ -21,12 +23,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_scan_object(out.data, out.len, &o2, &err) != 0 && room)
         abort();
     sbuf_reset(&out);
-    static const char *const betas[] = {"interleaved-thinking-2025-05-14", NULL};
-    static const char *const fields[] = {"context_management", NULL};
-    struct bedrock_adaptation a = {betas, fields, 31999};
-    bedrock_invoke_body(&o, "oauth-2025-04-20, interleaved-thinking-2025-05-14", 48, &a, &out);
-    if (json_scan_object(out.data, out.len, &o2, &err) != 0 && room)
-        abort();
+    /* every route, with the adaptations that rewrite the most: an allowlist of betas, dropped
+     * fields, formats, strict tools and server tools, adaptive thinking made a budget, user_id
+     * hashed, earlier thinking blocks left out */
+    static const enum bedrock_route routes[] = {BEDROCK_INVOKE, BEDROCK_RUNTIME, BEDROCK_MANTLE};
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct bedrock_adaptation a = {0};
+        if (routes[i] == BEDROCK_INVOKE)
+            snprintf(a.body_version, sizeof(a.body_version), "bedrock-2023-05-31");
+        else
+            a.version_header = 1;
+        a.has_allowlist = routes[i] == BEDROCK_INVOKE;
+        a.betas_allowed[0] = "interleaved-thinking-2025-05-14";
+        a.betas_denied[0] = "oauth-2025-04-20";
+        a.drop_fields[0] = "context_management";
+        a.drop_output_format = a.drop_tool_strict = a.drop_server_tools = 1;
+        a.hash_user_id = routes[i] != BEDROCK_INVOKE;
+        a.thinking_budget = i == 2 ? BEDROCK_THINKING_KEEP : 31999;
+        a.drop_thinking_blocks = i == 1;
+        sbuf removed = SBUF_INIT;
+        const char *beta = "oauth-2025-04-20, interleaved-thinking-2025-05-14";
+        bedrock_request_body(&o, routes[i], &a, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", beta, strlen(beta),
+                             (int)(size & 1), &out, &removed);
+        if (json_scan_object(out.data, out.len, &o2, &err) != 0 && room)
+            abort();
+        sbuf_reset(&out);
+        sbuf_free(&removed);
+    }
     sbuf_free(&out);
     return 0;
 }
