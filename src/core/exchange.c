@@ -27,7 +27,9 @@
  * start again when it has drained below the low mark. */
 #define PENDING_HIGH_WATER (1024 * 1024)
 #define PENDING_LOW_WATER (256 * 1024)
-/* Upstream error bodies are read whole (to convert them); they are small. */
+/* Upstream error bodies are read whole (to convert them, classify them, decide on a retry); they
+ * are small. One larger than this, or one that does not end within request_timeout of its head,
+ * is a broken answer (error_body_failed). */
 #define MAX_ERROR_BODY (1024 * 1024)
 /* A provider may ask for the same request again after an error answer (another route, no
  * thinking blocks): at most this many times per request. */
@@ -122,6 +124,7 @@ struct exchange {
     h2o_timeout_entry_t client_check; /* while no response has started (see below) */
     h2o_timeout_entry_t ping;
     h2o_timeout_entry_t stall; /* while the upstream is paused for a client that does not read */
+    h2o_timeout_entry_t error_deadline; /* while an error body is read whole (error_mode) */
 
     /* last, and not zeroed: 6 KB that json_scan_object fills (count first) when a body is read */
     struct json_object_scan scan;
@@ -284,8 +287,17 @@ static void log_request(struct exchange *ex)
 /* ------------------------------------------------------------------------------------------ */
 /* Lifetime */
 
+static void stop_error_deadline(struct exchange *ex)
+{
+    if (h2o_timeout_is_linked(&ex->error_deadline))
+        h2o_timeout_unlink(&ex->error_deadline);
+}
+
+/* Every path that abandons the upstream (the client gone or stalled, a deadline, dispose) comes
+ * here: the error body's deadline goes with it. */
 static void cancel_upstream(struct exchange *ex)
 {
+    stop_error_deadline(ex);
     if (ex->preparing && ex->prepare_handle != NULL && ex->provider->ops->cancel_prepare != NULL)
         ex->provider->ops->cancel_prepare(ex->prepare_handle);
     ex->preparing = 0;
@@ -711,6 +723,8 @@ static void log_upstream_failure(struct exchange *ex, const char *what)
     log_warn("%s: %s (%s)", ex->provider->name, what, ex->ur.target ? ex->ur.target->origin : "-");
 }
 
+static void error_body_failed(struct exchange *ex, enum outcome outcome, const char *why);
+
 static int on_body(struct http_client *client, const char *errstr)
 {
     struct exchange *ex = client->data;
@@ -718,12 +732,24 @@ static int on_body(struct http_client *client, const char *errstr)
     int stop_reading = 0;
 
     if (ex->error_mode) {
-        if (ex->error_body.len + (*inbuf)->size <= MAX_ERROR_BODY)
-            sbuf_append(&ex->error_body, (*inbuf)->bytes, (*inbuf)->size);
+        char why[160];
+        if (ex->error_body.len + (*inbuf)->size > MAX_ERROR_BODY) {
+            /* no error answer is that large: stop reading (the client closes the connection) */
+            h2o_buffer_consume(inbuf, (*inbuf)->size);
+            ex->client = NULL;
+            snprintf(why, sizeof(why), "its %d error body is larger than 1 MiB", ex->status);
+            error_body_failed(ex, OUTCOME_INVALID, why);
+            return -1;
+        }
+        sbuf_append(&ex->error_body, (*inbuf)->bytes, (*inbuf)->size);
         h2o_buffer_consume(inbuf, (*inbuf)->size);
         if (errstr != NULL) {
             ex->client = NULL;
-            if (ex->deciding)
+            stop_error_deadline(ex);
+            if (strcmp(errstr, "I/O timeout") == 0) { /* silent past request_timeout: as the deadline */
+                snprintf(why, sizeof(why), "its %d error body went silent for longer than request_timeout", ex->status);
+                error_body_failed(ex, OUTCOME_TIMEOUT, why);
+            } else if (ex->deciding)
                 decide_limit_answer(ex);
             else
                 finish_error_response(ex);
@@ -902,15 +928,54 @@ static void on_failure_before_response(struct exchange *ex, enum outcome outcome
         snprintf(msg, sizeof(msg), "upstream %s sent an invalid response: %s", p->name, errstr);
         respond_error(ex, 502, "api_error", msg, NULL);
     } else if (outcome == OUTCOME_TIMEOUT) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "upstream %s did not answer within %llu ms", p->name,
-                 (unsigned long long)ex->cfg->timeout_ms);
+        char msg[400];
+        snprintf(msg, sizeof(msg), "upstream %s did not answer within %llu ms (%s)", p->name,
+                 (unsigned long long)ex->cfg->timeout_ms, errstr);
         respond_error(ex, 504, "timeout_error", msg, NULL);
     } else {
         char msg[400];
         snprintf(msg, sizeof(msg), "upstream %s unreachable: %s", p->name, errstr);
         respond_error(ex, 502, "api_error", msg, NULL);
     }
+}
+
+/* An error answer whose body could not be read whole (error_mode: larger than MAX_ERROR_BODY, or
+ * not ended within request_timeout of its head) is a broken upstream answer, like an invalid
+ * head: nothing of it reached the client, so it falls back under "5xx" (or "timeout"), else the
+ * client gets a 502 (or 504) in its format. The caller has let go of the upstream client. */
+static void error_body_failed(struct exchange *ex, enum outcome outcome, const char *why)
+{
+    stop_error_deadline(ex);
+    /* on_head counted the error answer already (unless it was still deciding what it meant):
+     * it counts once, as this failure */
+    if (!ex->deciding)
+        ex->provider->state->errors--;
+    ex->status = 0;
+    ex->error_mode = ex->deciding = ex->error_raw = 0;
+    sbuf_free(&ex->error_body);
+    ex->up_headers = NULL;
+    ex->num_up_headers = 0;
+    ex->req->res.status = 0;
+    ex->req->res.headers = (h2o_headers_t){NULL, 0, 0};
+    ex->req->res.content_length = SIZE_MAX;
+    on_failure_before_response(ex, outcome, why);
+}
+
+/* The whole error body has request_timeout from the response head: a body trickled in a byte at
+ * a time would never trip the silence timeout. */
+static void on_error_body_deadline(h2o_timeout_entry_t *entry)
+{
+    struct exchange *ex = H2O_STRUCT_FROM_MEMBER(struct exchange, error_deadline, entry);
+    char why[160];
+    snprintf(why, sizeof(why), "its %d error body did not end within request_timeout of the response head", ex->status);
+    cancel_upstream(ex);
+    error_body_failed(ex, OUTCOME_TIMEOUT, why);
+}
+
+static void start_error_deadline(struct exchange *ex)
+{
+    ex->error_deadline.cb = on_error_body_deadline;
+    h2o_timeout_link(ex->req->conn->ctx->loop, shared_timeout(ex, ex->cfg->timeout_ms), &ex->error_deadline);
 }
 
 /* A status fallback_on lists (529, 5xx, ...; not 429, whose kinds are told apart below): cools
@@ -1082,8 +1147,10 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         ex->status = status;
         ex->deciding = ex->error_mode = 1;
         keep_response_headers(ex, headers, num_headers);
-        if (errstr == NULL)
+        if (errstr == NULL) {
+            start_error_deadline(ex);
             return on_body;
+        }
         ex->client = NULL;
         decide_limit_answer(ex);
         return NULL;
@@ -1108,8 +1175,10 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         if (needs_conversion || may_retry(ex, status, headers, num_headers)) {
             ex->error_mode = 1;
             ex->error_raw = !needs_conversion;
-            if (errstr == NULL)
+            if (errstr == NULL) {
+                start_error_deadline(ex);
                 return on_body;
+            }
             ex->client = NULL; /* an error without a body: convert it now */
             finish_error_response(ex);
             return NULL;

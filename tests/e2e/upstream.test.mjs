@@ -10,6 +10,7 @@ import {
   startMock, startProxy, stopProxy, request, anthropicHandler, sseEvents, sleep, OAUTH_TOKEN, parseSse,
   assertEndsWithError,
 } from './lib/harness.mjs';
+import { bedrockEnv } from './lib/bedrock-mock.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], ...extra });
 const anthropic = (url, extra = {}) => ({ type: 'anthropic', base_url: url, token: OAUTH_TOKEN, ...extra });
@@ -291,3 +292,118 @@ describe('an unparseable response head', () => {
   });
 });
 
+
+describe('an upstream error body that never ends', () => {
+  // An error answer is read whole before anything reaches the client (to convert it, to tell a
+  // throttle from a plan limit, to decide on a retry): its body is bounded in size (1 MiB) and in
+  // time (request_timeout from the response head), whatever the upstream keeps sending.
+  const chat = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+  const healthy = async (proxy) => {
+    const h = await outcome(`${proxy.url}/health`);
+    assert.equal(h.status, 200, 'the proxy still answers /health');
+  };
+
+  test('a trickled error body (a byte every 200 ms, never ending) ends with an error within request_timeout', async () => {
+    const up = await rawUpstream((s) => {
+      s.write('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{');
+      const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(' ')), 200);
+      s.on('close', () => clearInterval(t));
+    });
+    const proxy = await startProxy({ config: only(up.url, { request_timeout: 1 }) });
+    try {
+      for (const [path, req, anthropicShape] of [['/v1/messages', body(), true], ['/v1/chat/completions', chat, false]]) {
+        const t0 = Date.now();
+        const r = await outcome(`${proxy.url}${path}`, { method: 'POST', body: req });
+        const took = Date.now() - t0;
+        assert.equal(r.status, 504, `${path}: ${r.text ?? r.status}`);
+        assert.ok(took >= 900 && took < 2500, `${path}: answered after ${took} ms`);
+        if (anthropicShape) {
+          assert.equal(r.json.type, 'error');
+          assert.equal(r.json.error.type, 'timeout_error');
+        } else {
+          assert.equal(r.json.type, undefined, 'OpenAI clients get the OpenAI shape');
+          assert.equal(r.json.error.type, 'timeout_error');
+        }
+        assert.match(r.json.error.message, /anthropic .*error body .*request_timeout/);
+      }
+      await healthy(proxy);
+      for (let i = 0; i < 50 && !/anthropic: .*error body/.test(proxy.output); i++) await sleep(20);
+      assert.match(proxy.output, /anthropic: .*error body/);
+      // a client that leaves while the error body trickles: its deadline goes with its request
+      const gone = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body(), timeout: 300 });
+      assert.match(String(gone.status), /no answer/);
+      await sleep(1500); // past the deadline it would have had
+      await healthy(proxy);
+      for (let i = 0; i < 50 && !/status=499/.test(proxy.output); i++) await sleep(20);
+      assert.match(proxy.output, /status=499/);
+    } finally { await stopProxy(proxy, assert); await up.close(); }
+  });
+
+  for (const status of [500, 429]) {
+    test(`an endless error body (${status}, MBs as fast as possible) is cut at 1 MiB and the client gets its answer`, async () => {
+      let closedByProxy = 0;
+      const up = await rawUpstream((s) => {
+        // close-delimited: only the proxy can end it
+        s.write(`HTTP/1.1 ${status} Oops\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"type":"error","error":{"type":"api_error","message":"`);
+        const chunk = 'x'.repeat(256 * 1024);
+        const pump = () => { while (!s.destroyed && s.write(chunk)); };
+        s.on('drain', pump);
+        s.on('close', () => closedByProxy++);
+        pump();
+      });
+      const backup = await startMock(anthropicHandler({ text: 'from backup' }));
+      let proxy = await startProxy({ config: only(up.url) });
+      try {
+        for (const [path, req, anthropicShape] of [['/v1/messages', body(), true], ['/v1/chat/completions', chat, false]]) {
+          const t0 = Date.now();
+          const r = await outcome(`${proxy.url}${path}`, { method: 'POST', body: req });
+          assert.equal(r.status, 502, `${path}: ${r.text ?? r.status}`);
+          assert.ok(Date.now() - t0 < 2000, `${path}: at once, not after ${Date.now() - t0} ms`);
+          assert.equal(r.json.type, anthropicShape ? 'error' : undefined);
+          assert.equal(r.json.error.type, 'api_error');
+          assert.match(r.json.error.message, /anthropic sent an invalid response: .*error body .*1 MiB/);
+          assert.ok(r.text.length < 1000, 'none of the upstream body');
+        }
+        for (let i = 0; i < 50 && closedByProxy < 2; i++) await sleep(20);
+        assert.equal(closedByProxy, 2, 'the proxy hung up on the upstream');
+        await healthy(proxy);
+      } finally { await stopProxy(proxy, assert); }
+      // as every invalid response: the next provider under "5xx", since the client has seen nothing
+      proxy = await startProxy({ config: { order: ['anthropic', 'backup'], providers: {
+        anthropic: anthropic(up.url, { fallback_on: ['5xx'] }), backup: anthropic(backup.url) } } });
+      try {
+        const r = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.content[0].text, 'from backup');
+        await healthy(proxy);
+      } finally { await stopProxy(proxy, assert); await up.close(); await backup.close(); }
+    });
+  }
+
+  test('from Bedrock too (whose errors are converted): the same bounds, in time and in size', async () => {
+    const up = await rawUpstream((s, n) => {
+      s.write('HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"message":"');
+      if (n === 1) { // trickled
+        const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('x')), 200);
+        s.on('close', () => clearInterval(t));
+      } else { // endless
+        const chunk = 'x'.repeat(256 * 1024);
+        const pump = () => { while (!s.destroyed && s.write(chunk)); };
+        s.on('drain', pump);
+        pump();
+      }
+    });
+    const proxy = await startProxy({ config: { request_timeout: 1, order: ['bedrock'], providers: { bedrock: {
+      type: 'bedrock', region: 'us-west-2', endpoint: up.url, mantle_endpoint: up.url } } }, env: bedrockEnv() });
+    try {
+      const slow = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(slow.status, 504, slow.text ?? slow.status);
+      assert.equal(slow.json.error.type, 'timeout_error');
+      assert.match(slow.json.error.message, /bedrock .*error body/);
+      const big = await outcome(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(big.status, 502, big.text ?? big.status);
+      assert.match(big.json.error.message, /bedrock sent an invalid response: .*1 MiB/);
+      await healthy(proxy);
+    } finally { await stopProxy(proxy, assert); await up.close(); }
+  });
+});
