@@ -1,6 +1,10 @@
 /* The Lua configuration: one lua_State per loaded generation. A reload builds a new
  * generation; requests hold a reference to the one they started with, so in-flight requests
- * finish on the old config while new ones use the new. */
+ * finish on the old config while new ones use the new.
+ * Implemented by config.c (lifecycle and schema), config_lua.c (the sandbox: bounded calls,
+ * embedded modules), config_fields.c (field readers, raw access), config_secrets.c (secret files,
+ * what a load error may show), config_call.c (models functions and route() at request time) and
+ * config_usage.c (prices, ledger, budgets); core/config_internal.h is what they share. */
 #ifndef CP_CONFIG_H
 #define CP_CONFIG_H
 #include <lua.h>
@@ -17,7 +21,7 @@ struct provider_state;
 #define CONFIG_MAX_PROVIDERS 16
 #define CONFIG_MAX_LIST 64
 
-/* The call into the config's code under way, and its limits (bounded_pcall in config.c). */
+/* The call into the config's code under way, and its limits (bounded_pcall in config_lua.c). */
 enum { LUA_LIMIT_INSTRUCTIONS = 1, LUA_LIMIT_CPU, LUA_LIMIT_WALL };
 struct lua_call_limits {
     int active;   /* inside a call: the memory budget and these limits apply */
@@ -30,7 +34,7 @@ struct lua_call_limits {
 struct proxy_config {
     int refcount;
     lua_State *L;
-    size_t lua_bytes; /* what L holds (bounded while its code runs, see config.c) */
+    size_t lua_bytes; /* what L holds (bounded while its code runs, see config_lua.c) */
     struct lua_call_limits lua_limits;
     char *source; /* file path, or "(built-in default)" */
     char *listen_host;
@@ -70,7 +74,8 @@ struct proxy_config {
  * installed etc file; NULL means the built-in default. The result is in buf or from getenv. */
 const char *config_default_path(char *buf, size_t bufsize);
 /* lua_pcall on the config's state for a call into its code at request time: within the memory
- * budget, a million instructions, 1 s of CPU time and 10 s in all (config.c says what these bound). */
+ * budget, a million instructions, 1 s of CPU time and 10 s in all (config_lua.c says what these
+ * bound). */
 int config_pcall(struct proxy_config *c, int nargs, int nresults, int msgh);
 /* Pushes require(module) at load time (e.g. "models": lua/models.lua or the user's own), in a
  * bounded protected call; -1 with err if it fails. */
@@ -115,13 +120,6 @@ struct route_view {
 size_t config_route(struct proxy_config *c, const struct route_view *view, size_t *order, char *model_override,
                     size_t model_override_size);
 
-/* config_usage.c: prices, the ledger's settings (top level) and a provider's prices and budget
- * (its table at tidx). */
-int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen);
-int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_State *L, int tidx, char *err,
-                               size_t errlen);
-/* For --check: where the ledger is, how many models are priced, budgets. */
-void config_describe_usage(const struct proxy_config *c, FILE *out);
 /* The prices that apply to a provider's requests. */
 const struct price_table *config_prices(const struct proxy_config *c, const struct provider *p);
 
@@ -129,6 +127,7 @@ const struct price_table *config_prices(const struct proxy_config *c, const stru
 int config_field_string(lua_State *L, int idx, const char *key, char **out, const char *def, char *err, size_t errlen);
 int config_field_number(lua_State *L, int idx, const char *key, double *out, double def, double min, double max,
                         char *err, size_t errlen);
+int config_field_bool(lua_State *L, int idx, const char *key, int *out, int def, char *err, size_t errlen);
 /* A list of strings (NULL-terminated, at most CONFIG_MAX_LIST); def when the key is absent. */
 int config_field_list(lua_State *L, int idx, const char *key, char **out, const char *const *def, char *err,
                       size_t errlen);

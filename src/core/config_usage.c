@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/config.h"
+#include "core/config_internal.h"
 #include "core/provider.h"
 #include "core/ledger.h"
 
