@@ -6,7 +6,9 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/exchange.h"
-#include "openai/translate.h"
+#include "openai/request.h"
+#include "openai/response.h"
+#include "openai/stream.h"
 #include "common/sse.h"
 
 #define DEFAULT_MAX_TOKENS 4096 /* Anthropic requires max_tokens; OpenAI clients often omit it */

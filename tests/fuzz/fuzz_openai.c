@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "openai/translate.h"
+#include "openai/request.h"
+#include "openai/response.h"
 
 /* The deepest nesting in a JSON text (cJSON refuses more than 1000 levels, so translated requests
  * that nest the client's own 1000-level schema a few levels deeper cannot be re-parsed). */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "openai/translate.h"
+#include "openai/stream.h"
 #include "common/sse.h"
 
 struct run {
