@@ -141,6 +141,35 @@ static void test_env_and_files(uv_loop_t *loop)
     free(region);
 }
 
+/* Which section names a profile: "[x]" in the credentials file, "[profile x]" in the config file,
+ * and for the default profile "[default]" there, or "[profile default]" if that is all it has. */
+static void test_profile_sections(void)
+{
+    clear_env();
+    setenv("AWS_SHARED_CREDENTIALS_FILE", write_file("credentials", "[profile credsprefixed]\nregion = wrong-1\n"
+                                                                    "[credsplain]\nregion = eu-west-1\n", 0600), 1);
+    setenv("AWS_CONFIG_FILE", write_file("config", "[configplain]\nregion = wrong-2\n"
+                                                   "[profile configprefixed]\nregion = eu-west-2\n"
+                                                   "[profile credsplain]\nregion = wrong-3\n"
+                                                   "[default]\nregion = eu-west-3\n"
+                                                   "[profile default]\nregion = wrong-4\n", 0600), 1);
+    static const char *const cases[][2] = {{"credsplain", "eu-west-1"},  /* the credentials file first */
+                                           {"configprefixed", "eu-west-2"},
+                                           {"credsprefixed", "us-west-2"}, /* no prefix in the credentials file */
+                                           {"configplain", "us-west-2"},   /* a prefix in the config file */
+                                           {"default", "eu-west-3"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *region = aws_resolve_region(NULL, cases[i][0]);
+        CHECK_STR_EQ(region, cases[i][1]);
+        free(region);
+    }
+    setenv("AWS_CONFIG_FILE", write_file("config", "[profile default]\nregion = ap-east-1\n", 0600), 1);
+    char *region = aws_resolve_region(NULL, NULL);
+    CHECK_STR_EQ(region, "ap-east-1");
+    free(region);
+    clear_env();
+}
+
 static void test_process_output_parsing(void)
 {
     struct aws_creds c;
@@ -280,6 +309,7 @@ int main(void)
     uv_loop_t loop;
     uv_loop_init(&loop);
     test_env_and_files(&loop);
+    test_profile_sections();
     test_process_output_parsing();
     test_process(&loop);
     uv_run(&loop, UV_RUN_DEFAULT);
