@@ -96,6 +96,22 @@ static void test_log_masks_every_message(void)
     }
 }
 
+/* A secret shown by its last characters, the headers that carry one, and tokens inside a message. */
+static void test_secret_values(void)
+{
+    char buf[REDACT_BUFSZ];
+    CHECK_STR_EQ(redact_secret("sk-ant-oat01-abcdefghijklmnop", 29, buf), "...mnop");
+    CHECK_STR_EQ(redact_secret("short", 5, buf), "[redacted]");
+    CHECK_STR_EQ(redact_secret(NULL, 0, buf), "(none)");
+    CHECK(redact_header_is_secret("Authorization", 13));
+    CHECK(redact_header_is_secret("X-API-KEY", 9));
+    CHECK(redact_header_is_secret("x-amz-security-token", 20));
+    CHECK(!redact_header_is_secret("anthropic-beta", 14));
+    char msg[] = "x.lua:3: unexpected symbol near '\"sk-ant-oat01-abcdefghijklmnop\"' and sk-ant-api03-XYZ12345";
+    redact_tokens_in_text(msg);
+    CHECK_STR_EQ(msg, "x.lua:3: unexpected symbol near '\"sk-ant-******************mnop\"' and sk-ant-**********2345");
+}
+
 int main(void)
 {
     test_anthropic_tokens();
@@ -103,5 +119,6 @@ int main(void)
     test_aws_key_ids();
     test_bearer_values();
     test_log_masks_every_message();
+    test_secret_values();
     CHECK_DONE();
 }

@@ -1,7 +1,6 @@
-/* Credential selection, anthropic-beta merging and redaction. */
+/* Credential selection and anthropic-beta merging. */
 #include "providers/anthropic_auth.h"
 #include "check.h"
-#include "common/redact.h"
 
 #define OAT "sk-ant-oat01-abcdefghijklmnop"
 #define API "sk-ant-api03-abcdefghijklmnop"
@@ -53,25 +52,9 @@ static void test_beta_merge(void)
     sbuf_free(&b);
 }
 
-static void test_redaction(void)
-{
-    char buf[REDACT_BUFSZ];
-    CHECK_STR_EQ(redact_secret(OAT, strlen(OAT), buf), "...mnop");
-    CHECK_STR_EQ(redact_secret("short", 5, buf), "[redacted]");
-    CHECK_STR_EQ(redact_secret(NULL, 0, buf), "(none)");
-    CHECK(redact_header_is_secret("Authorization", 13));
-    CHECK(redact_header_is_secret("X-API-KEY", 9));
-    CHECK(redact_header_is_secret("x-amz-security-token", 20));
-    CHECK(!redact_header_is_secret("anthropic-beta", 14));
-    char msg[] = "x.lua:3: unexpected symbol near '\"sk-ant-oat01-abcdefghijklmnop\"' and sk-ant-api03-XYZ12345";
-    redact_tokens_in_text(msg);
-    CHECK_STR_EQ(msg, "x.lua:3: unexpected symbol near '\"sk-ant-******************mnop\"' and sk-ant-**********2345");
-}
-
 int main(void)
 {
     test_credentials();
     test_beta_merge();
-    test_redaction();
     CHECK_DONE();
 }
