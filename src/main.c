@@ -14,6 +14,7 @@
 #include "core/ledger.h"
 #include "common/log.h"
 #include "common/memory.h"
+#include "common/netaddr.h"
 #include "common/pidfile.h"
 #include "providers/registry.h"
 #include "core/provider_state.h"
@@ -285,8 +286,7 @@ int main(int argc, char **argv)
     uv_timer_init(&loop, &shutdown_timer);
     memory_trim_when_idle(&loop, exchange_idle, exchange_count);
 
-    if (strcmp(cfg->listen_host, "127.0.0.1") != 0 && strcmp(cfg->listen_host, "::1") != 0 &&
-        strcmp(cfg->listen_host, "localhost") != 0 && cfg->client_keys[0] == NULL)
+    if (!netaddr_is_loopback(cfg->listen_host, strlen(cfg->listen_host)) && cfg->client_keys[0] == NULL)
         log_warn("listening on %s without client_keys: anyone who can reach this address can use your subscription",
                  cfg->listen_host);
     log_info("claude-proxy %s listening on http://%s:%u (config: %s)", CP_VERSION, cfg->listen_host, cfg->port,

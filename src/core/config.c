@@ -12,6 +12,7 @@
 #include "core/config_internal.h"
 #include "core/provider.h"
 #include "core/provider_state.h"
+#include "common/netaddr.h"
 
 static int readable_at(char *buf, size_t bufsize, const char *dir, const char *sub)
 {
@@ -330,8 +331,7 @@ static int read_models_and_route(struct proxy_config *c, lua_State *L, int cidx,
 
 static int is_loopback_or_any(const char *host)
 {
-    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-           strcmp(host, "[::1]") == 0 || strcmp(host, "0.0.0.0") == 0 || strncmp(host, "127.", 4) == 0;
+    return netaddr_is_loopback(host, strlen(host)) || netaddr_is_wildcard(host, strlen(host));
 }
 
 int config_url_points_at_proxy(const struct proxy_config *c, const char *host, uint16_t port)

@@ -2,6 +2,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 #include <strings.h>
+#include "common/netaddr.h"
 #include "core/config.h"
 
 static int in_list(const char *s, size_t len, char *const *list)
@@ -12,23 +13,9 @@ static int in_list(const char *s, size_t len, char *const *list)
     return 0;
 }
 
-static int is_loopback_name(const char *h, size_t len)
-{
-    static const char *const names[] = {"localhost", "127.0.0.1", "::1", "[::1]"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strlen(names[i]) == len && strncasecmp(names[i], h, len) == 0)
-            return 1;
-    if (len <= 4 || strncmp(h, "127.", 4) != 0)
-        return 0;
-    for (size_t i = 4; i < len; i++) /* bounded: h is not NUL-terminated */
-        if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
-            return 0;
-    return 1;
-}
-
 static int listens_on_all_interfaces(const struct proxy_config *c)
 {
-    return strcmp(c->listen_host, "0.0.0.0") == 0 || strcmp(c->listen_host, "::") == 0;
+    return netaddr_is_wildcard(c->listen_host, strlen(c->listen_host));
 }
 
 int access_host_allowed(const char *host, size_t len, const struct proxy_config *c)
@@ -47,7 +34,7 @@ int access_host_allowed(const char *host, size_t len, const struct proxy_config 
     }
     if (name_len == 0)
         return 0;
-    if (is_loopback_name(host, name_len) || in_list(host, name_len, c->allowed_hosts))
+    if (netaddr_is_loopback(host, name_len) || in_list(host, name_len, c->allowed_hosts))
         return 1;
     if (strlen(c->listen_host) == name_len && strncasecmp(c->listen_host, host, name_len) == 0)
         return 1;

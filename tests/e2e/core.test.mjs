@@ -655,6 +655,17 @@ describe('secrets and configuration', () => {
     assert.match(p.output, /points at this proxy's own address/);
   });
 
+  test('so is one on another loopback form of the address the proxy listens on (any-address, IPv6, mapped IPv4)', async () => {
+    const port = await freePort();
+    for (const [listen, host] of [['::', '127.0.0.1'], ['0.0.0.0', '[::1]'], ['127.0.0.1', '[::ffff:127.0.0.1]'],
+      ['127.0.0.1', 'app.localhost']]) {
+      const p = await startProxy({ expectFail: true, config: { listen, port, providers: { anthropic: { type: 'anthropic',
+        base_url: `http://${host}:${port}` } }, order: ['anthropic'] } });
+      assert.equal(p.result.code, 1, `${listen} / ${host}`);
+      assert.match(p.output, /points at this proxy's own address/, `${listen} / ${host}`);
+    }
+  });
+
   test('ANTHROPIC_BASE_URL is never used as the upstream', async () => {
     const port = await freePort();
     const p = await startProxy({ rawConfig: `local c = dofile(${JSON.stringify(path.join(process.env.CP_SOURCE_DIR || path.resolve('..'), 'etc/claude-proxy.lua'))})

@@ -24,9 +24,12 @@ static int status_of(const struct access_request *r, int needs_key)
 static void test_host(void)
 {
     static const char *const ok[] = {"localhost", "localhost:47000", "127.0.0.1", "127.1.2.3:1", "[::1]:47000",
+                                     "[::1]", "::1", "[::ffff:127.0.0.1]:47000", "app.localhost:47000",
                                      "proxy.internal", "PROXY.internal:8"};
+    /* 127.1 is a shorthand some clients expand, not an address in a Host header */
     static const char *const refused[] = {"evil.example", "localhost.evil.example", "127.0.0.1.evil", "10.0.0.1",
-                                          "", ":47000", "127.", "[::1"};
+                                          "", ":47000", "127.", "[::1", "127.1", "127.0.0.1.5:47000",
+                                          "[127.0.0.1]:47000", "::1:47000", "[::2]:47000", "0.0.0.0:47000"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         CHECK(access_host_allowed(ok[i], strlen(ok[i]), &cfg));
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
@@ -39,6 +42,28 @@ static void test_host(void)
     struct access_request r = claude_code();
     r.host = iov("evil.example");
     CHECK_INT_EQ(status_of(&r, 1), 403);
+}
+
+/* Bound to every interface with no allowed_hosts: any Host will do; with a list, only it and loopback. */
+static void test_wildcard_listen(void)
+{
+    char *saved_listen = cfg.listen_host, *saved_host = cfg.allowed_hosts[0];
+    static char any4[] = "0.0.0.0", any6[] = "::", any6_long[] = "0:0:0:0:0:0:0:0", lan[] = "192.168.1.5";
+    char *const listens[] = {any4, any6, any6_long};
+    cfg.allowed_hosts[0] = NULL;
+    for (size_t i = 0; i < sizeof(listens) / sizeof(listens[0]); i++) {
+        cfg.listen_host = listens[i];
+        CHECK(access_host_allowed("evil.example", 12, &cfg));
+    }
+    cfg.listen_host = lan;
+    CHECK(!access_host_allowed("evil.example", 12, &cfg));
+    CHECK(access_host_allowed("192.168.1.5:47000", 17, &cfg)); /* the listen address itself */
+    CHECK(access_host_allowed("localhost", 9, &cfg));
+    cfg.listen_host = any6;
+    cfg.allowed_hosts[0] = saved_host;
+    CHECK(!access_host_allowed("evil.example", 12, &cfg));
+    CHECK(access_host_allowed("proxy.internal", 14, &cfg));
+    cfg.listen_host = saved_listen;
 }
 
 static void test_origin(void)
@@ -103,6 +128,7 @@ int main(void)
     cfg.allowed_hosts[0] = host;
     cfg.allowed_origins[0] = origin;
     test_host();
+    test_wildcard_listen();
     test_origin();
     test_content_type();
     test_client_keys();
