@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/timeparse.h"
+#include "common/memory.h"
 
 #define MAX_PROCESS_OUTPUT (64 * 1024)
 #define REFRESH_BEFORE_EXPIRY 300    /* seconds, as the AWS SDKs do */
@@ -173,9 +174,7 @@ static void resolve_profile(struct aws_cred_source *s, const char *profile, int 
 
 struct aws_cred_source *aws_cred_source_new(uv_loop_t *loop, const char *profile, unsigned process_timeout_ms)
 {
-    struct aws_cred_source *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        abort();
+    struct aws_cred_source *s = xcalloc(1, sizeof(*s));
     s->loop = loop;
     s->timeout_ms = process_timeout_ms;
     snprintf(s->kind_text, sizeof(s->kind_text), "none");
@@ -449,9 +448,7 @@ struct aws_creds_wait *aws_cred_source_get(struct aws_cred_source *s, aws_creds_
             return NULL;
         }
     }
-    struct aws_creds_wait *w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        abort();
+    struct aws_creds_wait *w = xcalloc(1, sizeof(*w));
     w->source = s;
     w->cb = cb;
     w->ud = ud;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "common/memory.h"
 
 #define PRELUDE_LEN 12
 #define MIN_MESSAGE_LEN 16
@@ -151,10 +152,7 @@ static int append(struct es_decoder *d, const uint8_t *data, size_t n)
         size_t cap = d->cap ? d->cap : 4096;
         while (cap < d->len + n)
             cap *= 2;
-        uint8_t *b = realloc(d->buf, cap);
-        if (b == NULL)
-            abort();
-        d->buf = b;
+        d->buf = xrealloc(d->buf, cap);
         d->cap = cap;
     }
     memcpy(d->buf + d->len, data, n);

@@ -22,6 +22,7 @@
 #include "core/provider_state.h"
 #include "common/redact.h"
 #include "common/upstream.h"
+#include "common/memory.h"
 
 /* Claude Code's models: its default (direct mode), Opus (its Bedrock mode's default) and the
  * small model it uses for titles and summaries. */
@@ -128,9 +129,7 @@ struct fetch_job {
 
 static void fetch(struct doctor *d, struct upstream *u, sbuf *head, const char *body, size_t len, struct answer *a)
 {
-    struct fetch_job *j = malloc(sizeof(*j));
-    if (j == NULL)
-        abort();
+    struct fetch_job *j = xmalloc(sizeof(*j));
     *j = (struct fetch_job){d, a};
     d->pending++;
     http_fetch_start(u, head->data, head->len, body, len, MAX_ANSWER, on_answer, j);
@@ -401,9 +400,7 @@ static void start_bedrock(struct doctor *d, struct bedrock_check *bc)
     else
         snprintf(bc->sts_url, sizeof(bc->sts_url), "https://sts.%s.amazonaws.com", bc->f.region);
     d->pending++;
-    struct fetch_job *j = malloc(sizeof(*j));
-    if (j == NULL)
-        abort();
+    struct fetch_job *j = xmalloc(sizeof(*j));
     j->d = d;
     j->a = (struct answer *)bc; /* (the check itself, see on_bedrock_creds) */
     aws_cred_source_get(bc->f.creds, on_bedrock_creds, j);
@@ -452,9 +449,7 @@ static void resolve_models(struct doctor *d, struct bedrock_check *bc)
         mc->model = d->models[i];
         mc->bc = bc;
         mc->d = d;
-        struct bedrock_plan *plan = malloc(sizeof(*plan));
-        if (plan == NULL)
-            abort();
+        struct bedrock_plan *plan = xmalloc(sizeof(*plan));
         if (bedrock_plan_resolve(d->cfg, mc->model, mc->model, bc->f.region, bc->f.region_prefix, ref, plan, mc->err,
                                  sizeof(mc->err)) != 0 ||
             plan->num_routes == 0) {
@@ -568,10 +563,8 @@ static void start_probe(struct doctor *d, struct model_check *mc)
     d->pending++;
     sbuf_printf(&mc->body, "{\"model\":\"%s\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}",
                 mc->model);
-    mc->scan = malloc(sizeof(*mc->scan));
-    mc->req = calloc(1, sizeof(*mc->req)); /* a request without headers: what the provider reads of the client's */
-    if (mc->scan == NULL || mc->req == NULL)
-        abort();
+    mc->scan = xmalloc(sizeof(*mc->scan));
+    mc->req = xcalloc(1, sizeof(*mc->req)); /* a request without headers: what the provider reads of the client's */
     mc->req->method = h2o_iovec_init(H2O_STRLIT("POST"));
     const char *err;
     json_scan_object(mc->body.data, mc->body.len, mc->scan, &err);

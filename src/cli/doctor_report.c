@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/redact.h"
+#include "common/memory.h"
 
 struct check {
     char section[128];
@@ -28,9 +29,7 @@ struct doctor_report {
 
 struct doctor_report *doctor_report_new(void)
 {
-    struct doctor_report *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        abort();
+    struct doctor_report *r = xcalloc(1, sizeof(*r));
     return r;
 }
 
@@ -50,8 +49,7 @@ void doctor_report_add(struct doctor_report *r, enum doctor_status st, const cha
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? 2 * r->cap : 32;
-        if ((r->checks = realloc(r->checks, r->cap * sizeof(*r->checks))) == NULL)
-            abort();
+        r->checks = xrealloc(r->checks, r->cap * sizeof(*r->checks));
     }
     struct check *c = &r->checks[r->n++];
     memset(c, 0, sizeof(*c));
@@ -73,8 +71,7 @@ void doctor_report_model(struct doctor_report *r, const char *provider, const ch
 {
     if (r->nmodels == r->capmodels) {
         r->capmodels = r->capmodels ? 2 * r->capmodels : 8;
-        if ((r->models = realloc(r->models, r->capmodels * sizeof(*r->models))) == NULL)
-            abort();
+        r->models = xrealloc(r->models, r->capmodels * sizeof(*r->models));
     }
     struct model_row *m = &r->models[r->nmodels++];
     memset(m, 0, sizeof(*m));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/ledger.h"
+#include "common/memory.h"
 
 int usage_parse_by(const char *s, enum usage_by *out)
 {
@@ -178,10 +179,7 @@ int usage_report(const char *db_path, const struct usage_query *q, FILE *out, FI
     size_t n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct usage_line *grown = realloc(lines, (n + 1) * sizeof(*lines));
-        if (grown == NULL)
-            abort();
-        lines = grown;
+        lines = xrealloc(lines, (n + 1) * sizeof(*lines));
         struct usage_line *l = &lines[n++];
         const unsigned char *k = sqlite3_column_text(st, 0);
         snprintf(l->key, sizeof(l->key), "%s", k ? (const char *)k : "-");

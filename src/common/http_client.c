@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/uio.h>
 #include "common/upstream.h"
+#include "common/memory.h"
 
 /* picohttpparser ships inside libh2o (its symbols are exported, its header is not installed). */
 struct phr_header {
@@ -89,9 +90,7 @@ static void on_idle_timeout(h2o_timeout_entry_t *entry)
 
 static void pool_put(struct upstream *u, h2o_socket_t *sock)
 {
-    struct idle_conn *ic = calloc(1, sizeof(*ic));
-    if (ic == NULL)
-        abort();
+    struct idle_conn *ic = xcalloc(1, sizeof(*ic));
     ic->sock = sock;
     ic->u = u;
     sock->data = ic;
@@ -538,9 +537,7 @@ static void on_getaddr(h2o_hostinfo_getaddr_req_t *req, const char *err, struct 
 struct http_client *http_client_request(struct upstream *u, h2o_iovec_t *bufs, size_t nbufs, int is_head,
                                         http_client_head_cb on_head, void *data)
 {
-    struct client *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    struct client *c = xcalloc(1, sizeof(*c));
     c->u = u;
     c->super.data = data;
     c->nbufs = nbufs < 4 ? nbufs : 4;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/http_client.h"
+#include "common/memory.h"
 
 struct http_fetch {
     struct http_client *client;
@@ -71,10 +72,8 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         return NULL;
     }
     f->status = status;
-    f->headers = calloc(num_headers ? num_headers : 1, sizeof(*f->headers));
-    f->names = calloc(num_headers ? num_headers : 1, sizeof(*f->names));
-    if (f->headers == NULL || f->names == NULL)
-        abort();
+    f->headers = xcalloc(num_headers ? num_headers : 1, sizeof(*f->headers));
+    f->names = xcalloc(num_headers ? num_headers : 1, sizeof(*f->names));
     for (size_t i = 0; i < num_headers; i++) {
         f->names[i] = h2o_strdup(NULL, headers[i].name->base, headers[i].name->len);
         f->headers[i].name = &f->names[i];
@@ -91,9 +90,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
 struct http_fetch *http_fetch_start(struct upstream *u, const char *head, size_t head_len, const char *body,
                                     size_t body_len, size_t max_body, http_fetch_cb cb, void *ud)
 {
-    struct http_fetch *f = calloc(1, sizeof(*f));
-    if (f == NULL)
-        abort();
+    struct http_fetch *f = xcalloc(1, sizeof(*f));
     f->cb = cb;
     f->ud = ud;
     f->max_body = max_body;

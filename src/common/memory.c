@@ -1,7 +1,22 @@
 #include "common/memory.h"
+#include <stdlib.h>
+#include <string.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+
+static void *or_abort(void *p)
+{
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+/* A size of 0 is asked as 1: malloc(0) and realloc(p, 0) may return NULL, which is no failure. */
+void *xmalloc(size_t size) { return or_abort(malloc(size ? size : 1)); }
+void *xcalloc(size_t n, size_t size) { return or_abort(n && size ? calloc(n, size) : calloc(1, 1)); }
+void *xrealloc(void *p, size_t size) { return or_abort(realloc(p, size ? size : 1)); }
+char *xstrdup(const char *s) { return or_abort(strdup(s)); }
 
 /* Claude Code sends its whole conversation with every turn. H2O reads a request body into a
  * buffer that doubles as it fills (to 4 MiB for a 2 MiB body), and glibc serves each of those

@@ -1,8 +1,18 @@
-/* The allocator's settings for a process whose requests carry 100 KB to several MB each. */
+/* Allocation that does not fail, and the allocator's settings for a process whose requests carry
+ * 100 KB to several MB each. */
 #ifndef CP_MEMORY_H
 #define CP_MEMORY_H
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+/* malloc, calloc, realloc and strdup that abort when memory runs out: a proxy without
+ * memory can do nothing useful, and a NULL check at every call would be code no test reaches.
+ * A size of 0 still returns a pointer to free (xrealloc(p, 0) does not free p). */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
 
 /* Keeps large request buffers in the heap between requests instead of mapping and faulting in
  * fresh pages for each one (glibc; a no-op elsewhere). */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/memory.h"
 
 void sbuf_reserve(sbuf *b, size_t extra)
 {
@@ -10,10 +11,7 @@ void sbuf_reserve(sbuf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra + 1)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL)
-        abort();
-    b->data = p;
+    b->data = xrealloc(b->data, cap);
     b->cap = cap;
 }
 
@@ -97,9 +95,7 @@ char *sbuf_steal(sbuf *b)
 {
     char *p = b->data;
     if (p == NULL) {
-        p = malloc(1);
-        if (p == NULL)
-            abort();
+        p = xmalloc(1);
         p[0] = '\0';
     }
     b->data = NULL;

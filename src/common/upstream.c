@@ -3,6 +3,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include "common/memory.h"
 
 /* Idle pooled connections are closed before upstreams typically drop them. */
 #define POOL_IDLE_TIMEOUT_MS 20000
@@ -83,9 +84,7 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
         snprintf(err, errlen, "invalid URL \"%s\"", url);
         return NULL;
     }
-    struct upstream *u = calloc(1, sizeof(*u));
-    if (u == NULL)
-        abort();
+    struct upstream *u = xcalloc(1, sizeof(*u));
     u->key = strdup(key);
     u->is_tls = parsed.scheme == &H2O_URL_SCHEME_HTTPS;
     u->port = h2o_url_get_port(&parsed);

@@ -1,5 +1,6 @@
 #include "core/body_filter.h"
 #include <stdlib.h>
+#include "common/memory.h"
 
 struct chain {
     struct body_filter super;
@@ -59,9 +60,7 @@ struct body_filter *body_filter_chain(struct body_filter *first, struct body_fil
         return second;
     if (second == NULL)
         return first;
-    struct chain *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    struct chain *c = xcalloc(1, sizeof(*c));
     c->super.feed = chain_feed;
     c->super.finish = chain_finish;
     c->super.destroy = chain_destroy;

@@ -5,6 +5,7 @@
 #include "core/ledger.h"
 #include "common/log.h"
 #include "core/provider.h"
+#include "common/memory.h"
 
 struct spend_entry {
     char *provider;
@@ -59,9 +60,8 @@ static struct spend_entry *entry(const char *provider)
     for (struct spend_entry *e = entries; e != NULL; e = e->next)
         if (strcmp(e->provider, provider) == 0)
             return e;
-    struct spend_entry *e = calloc(1, sizeof(*e));
-    if (e == NULL || (e->provider = strdup(provider)) == NULL)
-        abort();
+    struct spend_entry *e = xcalloc(1, sizeof(*e));
+    e->provider = xstrdup(provider);
     e->next = entries;
     entries = e;
     return e;

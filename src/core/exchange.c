@@ -22,6 +22,7 @@
 #include "core/thinking_blocks.h"
 #include "common/upstream.h"
 #include "core/usage.h"
+#include "common/memory.h"
 
 /* Backpressure: stop reading the upstream when this much output waits for a slow client,
  * start again when it has drained below the low mark. */
@@ -372,8 +373,7 @@ static h2o_timeout_t *shared_timeout(struct exchange *ex, uint64_t ms)
     for (t = all; t != NULL; t = t->next)
         if (t->timeout.timeout == ms)
             return &t->timeout;
-    if ((t = calloc(1, sizeof(*t))) == NULL)
-        abort();
+    t = xcalloc(1, sizeof(*t));
     h2o_timeout_init(ex->req->conn->ctx->loop, &t->timeout, ms);
     t->next = all;
     all = t;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "common/log.h"
+#include "common/memory.h"
 
 #define FLUSH_INTERVAL_MS 1000
 #define REOPEN_INTERVAL_MS 30000      /* a file that could not be opened is tried again */
@@ -143,10 +144,7 @@ static void queue_push(struct row_queue *q, const struct ledger_row *rows, size_
         size_t cap = q->cap ? q->cap : 64;
         while (cap < q->len + n)
             cap *= 2;
-        struct ledger_row *r = realloc(q->rows, cap * sizeof(*r));
-        if (r == NULL)
-            abort();
-        q->rows = r;
+        q->rows = xrealloc(q->rows, cap * sizeof(*q->rows));
         q->cap = cap;
     }
     memcpy(q->rows + q->len, rows, n * sizeof(*rows));
@@ -412,9 +410,7 @@ int ledger_start(const char *path, unsigned retention_days)
     if (L.started)
         return 0;
     memset(&L, 0, sizeof(L));
-    L.path = strdup(path);
-    if (L.path == NULL)
-        abort();
+    L.path = xstrdup(path);
     L.retention_days = retention_days;
     make_parent_dirs(path);
     pthread_mutex_init(&L.lock, NULL);

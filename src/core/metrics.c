@@ -12,6 +12,7 @@
 #include "core/budget.h"
 #include "core/ledger.h"
 #include "core/usage.h"
+#include "common/memory.h"
 
 /* The provider label of responses the proxy made without asking any provider. */
 #define PROXY_LABEL "proxy"
@@ -62,28 +63,12 @@ struct metrics_streams metrics_streams;
 /* ------------------------------------------------------------------------------------------ */
 /* Recording */
 
-static void *xcalloc(size_t size)
-{
-    void *p = calloc(1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
-
 static struct provider_series *provider_series(const char *name)
 {
     for (struct provider_series *p = providers; p; p = p->next)
         if (strcmp(p->provider, name) == 0)
             return p;
-    struct provider_series *p = xcalloc(sizeof(*p));
+    struct provider_series *p = xcalloc(1, sizeof(*p));
     p->provider = xstrdup(name);
     /* appended, so that series keep the order in which providers first appeared */
     struct provider_series **tail = &providers;
@@ -101,7 +86,7 @@ static void count_status(struct status_series **list, const char *provider, int 
             r->count++;
             return;
         }
-    struct status_series *r = xcalloc(sizeof(*r));
+    struct status_series *r = xcalloc(1, sizeof(*r));
     r->provider = xstrdup(provider);
     r->endpoint = endpoint;
     r->api = api;
@@ -166,7 +151,7 @@ void metrics_record_usage(const char *provider, const char *model, const struct 
             break;
         model = "other";
     }
-    r = xcalloc(sizeof(*r));
+    r = xcalloc(1, sizeof(*r));
     r->provider = xstrdup(provider);
     r->model = xstrdup(model);
     *tail = r;

@@ -4,16 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/memory.h"
 
 #define MAX_PRICE 1e6 /* USD per million tokens: anything above is a typo */
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
 
 void price_table_free(struct price_table *t)
 {
@@ -27,9 +20,7 @@ void price_table_free(struct price_table *t)
 void price_table_copy(struct price_table *dst, const struct price_table *src)
 {
     dst->n = src->n;
-    dst->items = src->n ? calloc(src->n, sizeof(*dst->items)) : NULL;
-    if (src->n && dst->items == NULL)
-        abort();
+    dst->items = src->n ? xcalloc(src->n, sizeof(*dst->items)) : NULL;
     for (size_t i = 0; i < src->n; i++) {
         dst->items[i] = src->items[i];
         dst->items[i].model = xstrdup(src->items[i].model);
@@ -97,10 +88,7 @@ static int read_entry(struct price_table *t, lua_State *L, const char *model, co
         *existing = p;
         return 0;
     }
-    struct model_price *items = realloc(t->items, (t->n + 1) * sizeof(*items));
-    if (items == NULL)
-        abort();
-    t->items = items;
+    t->items = xrealloc(t->items, (t->n + 1) * sizeof(*t->items));
     p.model = xstrdup(base);
     t->items[t->n++] = p;
     return 0;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/log.h"
+#include "common/memory.h"
 
 static struct provider_state *all_states;
 
@@ -18,9 +19,8 @@ struct provider_state *provider_state_get(const char *name)
     for (struct provider_state *s = all_states; s != NULL; s = s->next)
         if (strcmp(s->name, name) == 0)
             return s;
-    struct provider_state *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->name = strdup(name)) == NULL)
-        abort();
+    struct provider_state *s = xcalloc(1, sizeof(*s));
+    s->name = xstrdup(name);
     s->next = all_states;
     all_states = s;
     return s;

@@ -1,6 +1,7 @@
 #include "core/thinking_blocks.h"
 #include <stdlib.h>
 #include <string.h>
+#include "common/memory.h"
 
 /* The type of a content block ("" if none or not a short string). */
 static void block_type(struct json_span item, struct json_object_scan *scan, char *type, size_t size)
@@ -77,9 +78,7 @@ static void strip_message(void *ud, struct json_span item)
 size_t thinking_blocks_strip_messages(struct json_span messages, sbuf *out)
 {
     /* two scans of 6 KB each: one for the message, one for its blocks */
-    struct json_object_scan *scans = malloc(2 * sizeof(*scans));
-    if (scans == NULL)
-        abort();
+    struct json_object_scan *scans = xmalloc(2 * sizeof(*scans));
     sbuf rebuilt = SBUF_INIT;
     sbuf_putc(&rebuilt, '[');
     struct message_pass mp = {&scans[0], &scans[1], &rebuilt, SBUF_INIT, 0, 0};

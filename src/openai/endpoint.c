@@ -10,6 +10,7 @@
 #include "openai/response.h"
 #include "openai/stream.h"
 #include "common/sse.h"
+#include "common/memory.h"
 
 #define DEFAULT_MAX_TOKENS 4096 /* Anthropic requires max_tokens; OpenAI clients often omit it */
 #define MAX_SSE_EVENT (8 * 1024 * 1024)
@@ -126,9 +127,7 @@ static void filter_destroy(struct body_filter *bf)
 static struct body_filter *make_filter(void *ctx, int status, int is_sse)
 {
     struct openai_request *r = ctx;
-    struct openai_filter *f = calloc(1, sizeof(*f));
-    if (f == NULL)
-        abort();
+    struct openai_filter *f = xcalloc(1, sizeof(*f));
     f->request = r;
     f->status = status;
     f->streaming = is_sse && status >= 200 && status <= 299;

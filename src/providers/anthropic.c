@@ -13,6 +13,7 @@
 #include "core/provider.h"
 #include "common/redact.h"
 #include "common/upstream.h"
+#include "common/memory.h"
 
 #define DEFAULT_ANTHROPIC_URL "https://api.anthropic.com"
 #define DEFAULT_ANTHROPIC_VERSION "2023-06-01"
@@ -27,9 +28,7 @@ struct anthropic {
 
 static int anthropic_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
 {
-    struct anthropic *a = calloc(1, sizeof(*a));
-    if (a == NULL)
-        abort();
+    struct anthropic *a = xcalloc(1, sizeof(*a));
     p->impl = a;
     if (config_field_string(L, idx, "base_url", &a->base_url, DEFAULT_ANTHROPIC_URL, err, errlen) != 0 ||
         config_field_string(L, idx, "token", &a->token, NULL, err, errlen) != 0 ||

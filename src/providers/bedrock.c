@@ -29,6 +29,7 @@
 #include "aws/sigv4.h"
 #include "core/thinking_blocks.h"
 #include "common/upstream.h"
+#include "common/memory.h"
 
 #define CREDENTIAL_PROCESS_TIMEOUT_MS 30000
 #define API_KEY_MAX 4096
@@ -215,9 +216,7 @@ static int read_listing_settings(struct bedrock *b, lua_State *L, int idx, char 
 
 static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size_t errlen)
 {
-    struct bedrock *b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        abort();
+    struct bedrock *b = xcalloc(1, sizeof(*b));
     p->impl = b;
     b->listed_ref = LUA_NOREF;
     char *region = NULL, *endpoint = NULL, *mantle = NULL, *control = NULL;
@@ -577,9 +576,7 @@ static void *build_request(struct pending_sign *ps)
     struct upstream_request *out = ps->out;
     char err[400];
     const char *model = cr->model_override ? cr->model_override : cr->model;
-    struct bedrock_plan *plan = malloc(sizeof(*plan));
-    if (plan == NULL)
-        abort();
+    struct bedrock_plan *plan = xmalloc(sizeof(*plan));
     if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, current_listed_ref(p), plan, err,
                              sizeof(err)) != 0) {
         free(plan);
@@ -643,9 +640,7 @@ static void *bedrock_prepare(struct provider *p, const struct client_request *cr
         done(ud, "not_found_error", "this endpoint is only served by Anthropic, not by Bedrock");
         return NULL;
     }
-    struct pending_sign *ps = calloc(1, sizeof(*ps));
-    if (ps == NULL)
-        abort();
+    struct pending_sign *ps = xcalloc(1, sizeof(*ps));
     ps->p = p, ps->cr = cr, ps->out = out, ps->done = done, ps->ud = ud;
     snprintf(ps->content_type, sizeof(ps->content_type), "application/json");
     snprintf(ps->accept, sizeof(ps->accept), "application/json");
@@ -697,11 +692,9 @@ static enum provider_retry bedrock_retry_on_error(struct provider *p, const stru
     }
     bedrock_route_note(p->name, b->region, key, route, BEDROCK_ROUTE_REFUSED, why);
     /* is a route left? */
-    struct bedrock_plan *plan = malloc(sizeof(*plan));
+    struct bedrock_plan *plan = xmalloc(sizeof(*plan));
     char err[400];
     const char *model = cr->model_override ? cr->model_override : cr->model;
-    if (plan == NULL)
-        abort();
     enum provider_retry verdict = PROVIDER_RETRY_NO;
     if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, current_listed_ref(p), plan, err,
                              sizeof(err)) == 0) {
@@ -792,9 +785,7 @@ static void count_destroy(struct body_filter *f)
 
 static struct body_filter *count_filter_new(int aws)
 {
-    struct count_filter *f = calloc(1, sizeof(*f));
-    if (f == NULL)
-        abort();
+    struct count_filter *f = xcalloc(1, sizeof(*f));
     f->super = (struct body_filter){.feed = count_feed, .finish = count_finish, .destroy = count_destroy,
                                     .content_type = "application/json", .whole_body = 1};
     f->aws = aws;
@@ -810,9 +801,7 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
                            ur->model_sent);
     switch (ur->response_format) {
     case RESPONSE_EVENTSTREAM: {
-        struct eventstream_filter *f = calloc(1, sizeof(*f));
-        if (f == NULL)
-            abort();
+        struct eventstream_filter *f = xcalloc(1, sizeof(*f));
         f->super = (struct body_filter){.feed = es_feed, .finish = es_finish, .destroy = es_destroy,
                                         .content_type = "text/event-stream; charset=utf-8"};
         f->stream = bedrock_stream_new();

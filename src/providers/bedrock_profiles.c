@@ -10,6 +10,7 @@
 #include "common/redact.h"
 #include "aws/sigv4.h"
 #include "common/upstream.h"
+#include "common/memory.h"
 
 #define PAGE_SIZE 1000                    /* ListInferenceProfiles' maximum maxResults */
 #define MAX_PAGES 50                      /* a listing that never ends is a broken one */
@@ -71,9 +72,8 @@ static struct kept *kept_for(const char *name, const char *region, const char *u
     for (struct kept *k = all_kept; k != NULL; k = k->next)
         if (strcmp(k->key, key) == 0)
             return k;
-    struct kept *k = calloc(1, sizeof(*k));
-    if (k == NULL || (k->key = strdup(key)) == NULL)
-        abort();
+    struct kept *k = xcalloc(1, sizeof(*k));
+    k->key = xstrdup(key);
     k->next = all_kept;
     all_kept = k;
     return k;
@@ -98,15 +98,13 @@ int bedrock_profiles_parse_page(const char *json, size_t len, char ***ids, size_
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "inferenceProfileId");
         if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 200)
             continue;
-        char **grown = realloc(*ids, (*n + 1) * sizeof(**ids));
-        if (grown == NULL || (grown[*n] = strdup(id->valuestring)) == NULL)
-            abort();
-        *ids = grown;
+        *ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
+        (*ids)[*n] = xstrdup(id->valuestring);
         (*n)++;
     }
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(root, "nextToken");
-    if (cJSON_IsString(next) && next->valuestring[0] != '\0' && (*next_token = strdup(next->valuestring)) == NULL)
-        abort();
+    if (cJSON_IsString(next) && next->valuestring[0] != '\0')
+        *next_token = xstrdup(next->valuestring);
     cJSON_Delete(root);
     return 0;
 }
@@ -147,9 +145,7 @@ struct bedrock_profiles_wait *bedrock_profiles_wait(struct bedrock_profiles *bp,
     uint64_t now = monotonic_ms();
     if (now >= bp->started_ms + bp->wait_ms)
         return NULL;
-    struct bedrock_profiles_wait *w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        abort();
+    struct bedrock_profiles_wait *w = xcalloc(1, sizeof(*w));
     *w = (struct bedrock_profiles_wait){bp, cb, ud, bp->waiters};
     bp->waiters = w;
     if (!uv_is_active((uv_handle_t *)bp->wait_timer))
@@ -351,9 +347,7 @@ int bedrock_profiles_refresh(struct bedrock_profiles *bp)
 
 static uv_timer_t *new_timer(h2o_loop_t *loop, void *data)
 {
-    uv_timer_t *t = malloc(sizeof(*t));
-    if (t == NULL)
-        abort();
+    uv_timer_t *t = xmalloc(sizeof(*t));
     uv_timer_init(loop, t);
     t->data = data;
     return t;
@@ -371,9 +365,9 @@ struct bedrock_profiles *bedrock_profiles_start(h2o_context_t *ctx, const struct
     struct upstream *u = upstream_get(ctx, s->control_url, s->ca_file, s->timeout_ms, err, errlen);
     if (u == NULL)
         return NULL;
-    struct bedrock_profiles *bp = calloc(1, sizeof(*bp));
-    if (bp == NULL || (bp->name = strdup(s->name)) == NULL || (bp->region = strdup(s->region)) == NULL)
-        abort();
+    struct bedrock_profiles *bp = xcalloc(1, sizeof(*bp));
+    bp->name = xstrdup(s->name);
+    bp->region = xstrdup(s->region);
     bp->refresh_s = s->refresh_s ? s->refresh_s : 3600;
     bp->wait_ms = s->wait_ms;
     bp->min_refresh_s = s->min_refresh_s;

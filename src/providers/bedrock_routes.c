@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "common/memory.h"
 
 static const char *const names[BEDROCK_NUM_ROUTES] = {"invoke", "runtime", "mantle"};
 
@@ -104,8 +105,8 @@ static struct known *find(const char *provider, const char *region, const char *
             return &known[i];
     if (!create || num_known >= MAX_KNOWN)
         return NULL;
-    if (known == NULL && (known = calloc(MAX_KNOWN, sizeof(*known))) == NULL)
-        abort();
+    if (known == NULL)
+        known = xcalloc(MAX_KNOWN, sizeof(*known));
     struct known *k = &known[num_known++];
     memset(k, 0, sizeof(*k));
     snprintf(k->key, sizeof(k->key), "%s", key);

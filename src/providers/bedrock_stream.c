@@ -8,6 +8,7 @@
 #include "aws/eventstream.h"
 #include "common/json_scan.h"
 #include "core/usage.h"
+#include "common/memory.h"
 
 /* Bedrock's own limits: payloads up to 16 MiB, headers up to 128 KiB. */
 #define MAX_FRAME (16 * 1024 * 1024 + 128 * 1024 + 16)
@@ -25,9 +26,7 @@ struct bedrock_stream {
 
 struct bedrock_stream *bedrock_stream_new(void)
 {
-    struct bedrock_stream *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        abort();
+    struct bedrock_stream *s = xcalloc(1, sizeof(*s));
     es_decoder_init(&s->decoder, MAX_FRAME);
     return s;
 }
