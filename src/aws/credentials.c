@@ -112,18 +112,18 @@ static char *profile_get(const char *profile, const char *key)
 char *aws_resolve_region(const char *configured, const char *profile)
 {
     if (valid_region(configured))
-        return strdup(configured);
+        return xstrdup(configured);
     const char *env = getenv("AWS_REGION");
     if (valid_region(env))
-        return strdup(env);
+        return xstrdup(env);
     env = getenv("AWS_DEFAULT_REGION");
     if (valid_region(env))
-        return strdup(env);
+        return xstrdup(env);
     char *r = profile_get(profile_name(profile), "region");
     if (valid_region(r))
         return r;
     free(r);
-    return strdup("us-west-2");
+    return xstrdup("us-west-2");
 }
 
 /* Resolves static keys or a credential_process for the profile (following source_profile). */
@@ -181,10 +181,10 @@ struct aws_cred_source *aws_cred_source_new(uv_loop_t *loop, const char *profile
     const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
     if (id && *id && secret && *secret) {
         s->kind = SOURCE_STATIC;
-        s->creds.access_key_id = strdup(id);
-        s->creds.secret_access_key = strdup(secret);
+        s->creds.access_key_id = xstrdup(id);
+        s->creds.secret_access_key = xstrdup(secret);
         const char *token = getenv("AWS_SESSION_TOKEN");
-        s->creds.session_token = token && *token ? strdup(token) : NULL;
+        s->creds.session_token = token && *token ? xstrdup(token) : NULL;
         snprintf(s->kind_text, sizeof(s->kind_text), "env");
     } else {
         resolve_profile(s, profile_name(profile), 0);
@@ -235,9 +235,9 @@ int aws_parse_process_output(const char *json, size_t len, struct aws_creds *out
     else
         ok = 1;
     if (ok) {
-        out->access_key_id = strdup(id->valuestring);
-        out->secret_access_key = strdup(secret->valuestring);
-        out->session_token = cJSON_IsString(token) && *token->valuestring ? strdup(token->valuestring) : NULL;
+        out->access_key_id = xstrdup(id->valuestring);
+        out->secret_access_key = xstrdup(secret->valuestring);
+        out->session_token = cJSON_IsString(token) && *token->valuestring ? xstrdup(token->valuestring) : NULL;
     }
     if (cJSON_IsString(secret))
         OPENSSL_cleanse(secret->valuestring, strlen(secret->valuestring));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "common/memory.h"
 
 static char *trim(char *s)
 {
@@ -67,7 +68,7 @@ static int match_key(void *ud, const char *key, const char *value)
     if (strcasecmp(key, l->key) != 0)
         return 0;
     free(l->value);
-    l->value = strdup(value);
+    l->value = xstrdup(value);
     return 1;
 }
 

@@ -85,7 +85,7 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
         return NULL;
     }
     struct upstream *u = xcalloc(1, sizeof(*u));
-    u->key = strdup(key);
+    u->key = xstrdup(key);
     u->is_tls = parsed.scheme == &H2O_URL_SCHEME_HTTPS;
     u->port = h2o_url_get_port(&parsed);
     u->host = h2o_strdup(NULL, parsed.host.base, parsed.host.len).base;
@@ -97,7 +97,7 @@ struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *c
     char origin[512];
     snprintf(origin, sizeof(origin), "%s://%.*s", u->is_tls ? "https" : "http", (int)parsed.authority.len,
              parsed.authority.base);
-    u->origin = strdup(origin);
+    u->origin = xstrdup(origin);
     if (u->is_tls && (u->ssl_ctx = make_ssl_ctx(u, ca_file, err, errlen)) == NULL) {
         free_upstream(u);
         return NULL;

@@ -100,7 +100,7 @@ static int read_api_key_file(const char *path, char **out, char *err, size_t err
         snprintf(err, errlen, "config: api_key_file %s is empty", path);
         return -1;
     }
-    *out = strdup(buf);
+    *out = xstrdup(buf);
     return 0;
 }
 
@@ -123,7 +123,7 @@ static int read_api_key(struct bedrock *b, lua_State *L, int idx, char *err, siz
         r = read_api_key_file(file, &b->api_key, err, errlen);
         b->api_key_source = "api key (api_key_file)";
     } else if (getenv("AWS_BEARER_TOKEN_BEDROCK") != NULL && getenv("AWS_BEARER_TOKEN_BEDROCK")[0] != '\0') {
-        b->api_key = strdup(getenv("AWS_BEARER_TOKEN_BEDROCK"));
+        b->api_key = xstrdup(getenv("AWS_BEARER_TOKEN_BEDROCK"));
         b->api_key_source = "api key (AWS_BEARER_TOKEN_BEDROCK)";
     }
     free(file);
@@ -163,7 +163,7 @@ static char *endpoint_or_env(char *configured, const char *env1, const char *env
     char url[512];
     if (env == NULL)
         snprintf(url, sizeof(url), fmt, region);
-    return strdup(env != NULL ? env : url);
+    return xstrdup(env != NULL ? env : url);
 }
 
 /* The InvokeModel endpoint: the config's, else AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else
@@ -182,11 +182,11 @@ static void resolve_endpoints(struct bedrock *b, char *endpoint, char *mantle, c
             env = nonempty_env("AWS_ENDPOINT_URL");
         if (env == NULL)
             snprintf(url, sizeof(url), "https://bedrock-runtime.%s.amazonaws.com", b->region);
-        endpoint = strdup(env != NULL ? env : url);
+        endpoint = xstrdup(env != NULL ? env : url);
     }
     if (mantle == NULL) {
         snprintf(url, sizeof(url), "https://bedrock-mantle.%s.api.aws", b->region);
-        mantle = strdup(url);
+        mantle = xstrdup(url);
     }
     b->runtime_url = endpoint;
     b->mantle_url = mantle;

@@ -17,6 +17,7 @@
 #include "common/request_syntax.h"
 #include "common/sbuf.h"
 #include "openai/endpoint.h"
+#include "common/memory.h"
 
 struct proxy_handler {
     h2o_handler_t super;
@@ -500,7 +501,7 @@ int server_start(struct server *s, uv_loop_t *loop, struct proxy_config *cfg, co
     memset(s, 0, sizeof(*s));
     s->loop = loop;
     s->config = cfg;
-    s->config_path = config_path ? strdup(config_path) : NULL;
+    s->config_path = config_path ? xstrdup(config_path) : NULL;
     s->started_at = time(NULL);
     h2o_config_init(&s->globalconf);
     s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("claude-proxy"));
@@ -540,7 +541,7 @@ int server_reload(struct server *s)
     if (c == NULL) {
         log_error("reload failed, keeping the running config: %s", err);
         free(s->last_reload_error);
-        s->last_reload_error = strdup(err);
+        s->last_reload_error = xstrdup(err);
         return -1;
     }
     if (c->usage_db_off != s->config->usage_db_off || (c->usage_db != NULL) != (s->config->usage_db != NULL) ||
