@@ -11,7 +11,7 @@
 #include "aws/request.h"
 #include "providers/bedrock.h"
 #include "providers/bedrock_profiles.h"
-#include "providers/bedrock_request.h"
+#include "providers/bedrock_models.h"
 #include "providers/bedrock_routes.h"
 #include "core/config.h"
 #include "cli/doctor_report.h"

@@ -16,6 +16,7 @@
 #include "providers/bedrock.h"
 #include "aws/credentials.h"
 #include "providers/bedrock_profiles.h"
+#include "providers/bedrock_models.h"
 #include "providers/bedrock_request.h"
 #include "providers/bedrock_routes.h"
 #include "providers/bedrock_stream.h"

@@ -1,7 +1,8 @@
 /* Adapting an Anthropic Messages request (written for the direct API) to one Bedrock route.
  *
  * What changes comes from lua/models.lua (models.adapt, per route, and the model's map entry),
- * read into a struct bedrock_adaptation; the body is rebuilt by splicing, so every member not
+ * read into a struct bedrock_adaptation by bedrock_models.c; here no Lua runs and no config is
+ * read: a scanned body in, bytes out. The body is rebuilt by splicing, so every member not
  * named there passes byte for byte (tools, system blocks, cache_control, messages...):
  *   InvokeModel: `model` and `stream` leave the body (they are in the URL), `anthropic_version`
  *     is added, the anthropic-beta header becomes the `anthropic_beta` array (an allowlist);
@@ -15,10 +16,11 @@
 #include <limits.h>
 #include <stddef.h>
 #include "providers/bedrock_routes.h"
-#include "core/config.h"
 #include "common/json_scan.h"
 #include "common/sbuf.h"
 
+/* The most entries of an adaptation's lists (each is NULL-terminated after them). */
+#define BEDROCK_MAX_LIST 64
 /* thinking_budget for a model that takes adaptive thinking as written */
 #define BEDROCK_THINKING_KEEP UINT_MAX
 
@@ -27,41 +29,14 @@ struct bedrock_adaptation {
     int version_header;         /* Messages routes: anthropic-version header */
     int version_2026;           /* the model takes anthropic-version 2026-10-21 */
     int has_allowlist;          /* betas_allowed applies; else betas_denied */
-    char *betas_allowed[CONFIG_MAX_LIST + 1];
-    char *betas_denied[CONFIG_MAX_LIST + 1];
-    char *server_tool_betas[CONFIG_MAX_LIST + 1]; /* left out with drop_server_tools */
-    char *drop_fields[CONFIG_MAX_LIST + 1];
+    char *betas_allowed[BEDROCK_MAX_LIST + 1];
+    char *betas_denied[BEDROCK_MAX_LIST + 1];
+    char *server_tool_betas[BEDROCK_MAX_LIST + 1]; /* left out with drop_server_tools */
+    char *drop_fields[BEDROCK_MAX_LIST + 1];
     int drop_output_format, drop_tool_strict, drop_server_tools, hash_user_id;
     unsigned thinking_budget;   /* adaptive thinking -> this budget (0: drop it), or BEDROCK_THINKING_KEEP */
     int drop_thinking_blocks;   /* another model wrote the history's thinking blocks */
 };
-
-/* A model resolved through models.bedrock_routes: its routes in order, each with its id and
- * adaptation. */
-struct bedrock_plan {
-    size_t num_routes;
-    struct bedrock_route_plan {
-        enum bedrock_route route;
-        char id[256];
-        struct bedrock_adaptation adapt;
-    } routes[BEDROCK_NUM_ROUTES];
-    char model[200]; /* the Anthropic name of the model the ids serve */
-    int same_model;  /* ... is the one the client asked for */
-};
-
-/* models.bedrock_routes(model, region, prefer, listed) with prefer (a profile prefix, may be
- * NULL) and listed_ref (a registry reference to the table bedrock_listed_table made, or
- * LUA_NOREF); client_model: what the client asked for (to tell whether the map chose another
- * model). Returns 0, or -1 with err (unknown model, a broken models table or a malformed
- * override). */
-int bedrock_plan_resolve(struct proxy_config *c, const char *model, const char *client_model, const char *region,
-                         const char *prefer, int listed_ref, struct bedrock_plan *out, char *err, size_t errlen);
-void bedrock_plan_free(struct bedrock_plan *p);
-
-/* Builds models.bedrock_routes' `listed` table from inference profile ids ("us.anthropic.claude-...")
- * in the config's state: base id -> the list of prefixes the account has for it; ids of other
- * vendors are left out. Returns a registry reference (luaL_unref it when replaced). */
-int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n);
 
 /* The body for route r into out. id: the model id (the body's `model` on the Messages routes);
  * beta: the client's anthropic-beta header (may be NULL); count_tokens: a count_tokens request

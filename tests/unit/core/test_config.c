@@ -1,127 +1,14 @@
 /* Config loading (built-in default, files, errors with file:line) and model mapping through
- * lua/models.lua. */
+ * lua/models.lua. Bedrock's model resolution is tested in providers/test_bedrock_models.c. */
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <lauxlib.h>
-#include "providers/bedrock_request.h"
 #include "check.h"
 #include "providers/registry.h"
 #include "core/config.h"
 #include "core/provider.h"
 #include "core/provider_state.h"
-
-static char *write_temp(const char *text)
-{
-    static char path[64];
-    snprintf(path, sizeof(path), "/tmp/cp-test-config-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-        abort();
-    close(fd);
-    return path;
-}
-
-/* The first route of a model as the proxy resolves it: "route id" in out. */
-static int first_route(struct proxy_config *c, const char *model, const char *region, const char *prefer, char *out,
-                       size_t size, char *err, size_t errlen)
-{
-    struct bedrock_plan plan;
-    if (bedrock_plan_resolve(c, model, model, region, prefer, LUA_NOREF, &plan, err, errlen) != 0)
-        return -1;
-    snprintf(out, size, "%s %s", bedrock_route_name(plan.routes[0].route), plan.routes[0].id);
-    bedrock_plan_free(&plan);
-    return 0;
-}
-
-/* region_prefix (a preferred profile prefix) wins when the model has that profile. */
-static void test_region_prefix(struct proxy_config *c)
-{
-    static const char *const cases[][4] = {
-        {"claude-sonnet-4-5", "us-east-1", "global", "invoke global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
-        {"claude-haiku-4-5", "ap-northeast-1", "eu", "invoke eu.anthropic.claude-haiku-4-5-20251001-v1:0"},
-        {"claude-haiku-4-5", "ap-northeast-1", "apac", "invoke global.anthropic.claude-haiku-4-5-20251001-v1:0"},
-        {"claude-sonnet-4-7-20270101", "eu-west-1", "global", "invoke global.anthropic.claude-sonnet-4-7-20270101-v1:0"},
-        {"eu.anthropic.claude-sonnet-4-6", "us-east-1", "global", "invoke eu.anthropic.claude-sonnet-4-6"}, /* the client's */
-        {"claude-opus-4-8", "us-east-1", "global", "invoke global.anthropic.claude-opus-4-8"},
-    };
-    char err[256], got[300];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CHECK_INT_EQ(first_route(c, cases[i][0], cases[i][1], cases[i][2], got, sizeof(got), err, sizeof(err)), 0);
-        CHECK_STR_EQ(got, cases[i][3]);
-    }
-    /* the shipped per-route adaptation: 4.6 and later keep adaptive thinking (as Claude Code sends
-     * them to Bedrock) and may send the effort beta; older models get a budget and no output_config */
-    struct bedrock_plan plan;
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-6", "claude-sonnet-4-6", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
-    CHECK_INT_EQ(plan.num_routes, 3);
-    const struct bedrock_adaptation *a = &plan.routes[0].adapt;
-    CHECK_INT_EQ(plan.routes[0].route, BEDROCK_INVOKE);
-    CHECK(a->thinking_budget == BEDROCK_THINKING_KEEP && a->has_allowlist && !a->version_2026);
-    int effort = 0;
-    for (size_t i = 0; a->betas_allowed[i] != NULL; i++)
-        effort |= strcmp(a->betas_allowed[i], "effort-2025-11-24") == 0;
-    CHECK(effort);
-    CHECK(strcmp(a->drop_fields[0], "context_management") == 0 && strcmp(a->body_version, "bedrock-2023-05-31") == 0);
-    CHECK(!a->hash_user_id && plan.routes[1].adapt.hash_user_id && plan.routes[2].adapt.hash_user_id);
-    CHECK(plan.same_model && !a->drop_thinking_blocks);
-    bedrock_plan_free(&plan);
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
-    a = &plan.routes[0].adapt;
-    CHECK(a->thinking_budget == 31999);
-    int output_config = 0;
-    for (size_t i = 0; a->drop_fields[i] != NULL; i++)
-        output_config |= strcmp(a->drop_fields[i], "output_config") == 0;
-    CHECK(output_config);
-    bedrock_plan_free(&plan);
-    /* route() or the map chose another model: the history's thinking blocks cannot go along */
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
-    CHECK(!plan.same_model && plan.routes[0].adapt.drop_thinking_blocks);
-    bedrock_plan_free(&plan);
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5-20250929", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                                      "us-east-1", NULL, LUA_NOREF, &plan, err, sizeof(err)), 0);
-    CHECK(plan.same_model);
-    bedrock_plan_free(&plan);
-}
-
-/* A models.map entry may override the route adaptation for its model. */
-static void test_model_overrides(void)
-{
-    char err[1024];
-    char *path = write_temp("local models = require 'models'\n"
-                            "models.map['claude-opus-4-6'].betas = { 'context-1m-2025-08-07' }\n"
-                            "models.map['claude-opus-4-6'].drop_fields = {}\n"
-                            "models.map['claude-opus-4-6'].thinking_budget = 2048\n"
-                            "models.map['claude-opus-4-6'].routes = { 'mantle', 'invoke' }\n"
-                            "models.map['claude-opus-4-5-20251101'].betas = 'oops'\n"
-                            "return { providers = { bedrock = { type = 'bedrock' } }, models = models }\n");
-    struct proxy_config *c = config_load(path, err, sizeof(err));
-    CHECK(c != NULL);
-    if (c != NULL) {
-        struct bedrock_plan plan;
-        CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-opus-4-6", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                          sizeof(err)), 0);
-        CHECK_INT_EQ(plan.num_routes, 2);
-        CHECK_INT_EQ(plan.routes[0].route, BEDROCK_MANTLE);
-        CHECK_STR_EQ(plan.routes[0].id, "anthropic.claude-opus-4-6");
-        CHECK_STR_EQ(plan.routes[1].id, "us.anthropic.claude-opus-4-6-v1");
-        const struct bedrock_adaptation *a = &plan.routes[1].adapt;
-        CHECK(a->has_allowlist && a->betas_allowed[0] != NULL &&
-              strcmp(a->betas_allowed[0], "context-1m-2025-08-07") == 0 && a->betas_allowed[1] == NULL);
-        CHECK(plan.routes[0].adapt.has_allowlist); /* every route */
-        CHECK(a->drop_fields[0] == NULL); /* an empty list: drop nothing */
-        CHECK(a->thinking_budget == 2048);
-        bedrock_plan_free(&plan);
-        CHECK(bedrock_plan_resolve(c, "claude-opus-4-5", "claude-opus-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                   sizeof(err)) != 0);
-        CHECK(strstr(err, "claude-opus-4-5") != NULL && strstr(err, "betas must be a list") != NULL);
-        config_release(c);
-    }
-    unlink(path);
-}
+#include "config_file.h"
 
 static void test_default(void)
 {
@@ -162,89 +49,7 @@ static void test_default(void)
         CHECK_STR_EQ(out, cases[i][1]);
     }
     CHECK_INT_EQ(config_model_for_anthropic(c, "claude-sonnet-5", out, sizeof(out)), 0);
-
-    static const char *const bedrock[][3] = {
-        {"claude-opus-4-6", "us-west-2", "invoke us.anthropic.claude-opus-4-6-v1"},
-        {"claude-sonnet-4-5-20250929", "eu-central-1", "invoke eu.anthropic.claude-sonnet-4-5-20250929-v1:0"},
-        {"claude-sonnet-4-5", "us-east-1", "invoke us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
-        /* only profiles the model has (Haiku 4.5: global, us, eu): no apac. id in Asia */
-        {"claude-haiku-4-5-20251001", "ap-northeast-1", "invoke global.anthropic.claude-haiku-4-5-20251001-v1:0"},
-        {"claude-sonnet-4-5", "ap-southeast-1", "invoke global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
-        {"claude-sonnet-4-5", "ap-northeast-1", "invoke jp.anthropic.claude-sonnet-4-5-20250929-v1:0"},
-        {"claude-opus-4-6", "ap-south-1", "invoke apac.anthropic.claude-opus-4-6-v1"},
-        {"claude-sonnet-4-20250514", "ap-southeast-2", "invoke apac.anthropic.claude-sonnet-4-20250514-v1:0"},
-        {"claude-sonnet-4-6", "sa-east-1", "invoke global.anthropic.claude-sonnet-4-6"},
-        {"claude-opus-4-1", "eu-west-1", "invoke us.anthropic.claude-opus-4-1-20250805-v1:0"}, /* its only one */
-        /* the current generation: InvokeModel first, as Claude Code's own Bedrock mode */
-        {"claude-sonnet-5", "us-west-2", "invoke us.anthropic.claude-sonnet-5"},
-        {"claude-opus-4-8", "us-west-2", "invoke us.anthropic.claude-opus-4-8"},
-        {"claude-opus-5-5", "us-west-2", "invoke us.anthropic.claude-opus-5-5"},
-        {"claude-opus-5-5", "eu-central-1", "invoke eu.anthropic.claude-opus-5-5"},
-        {"claude-fable-5-2", "ap-northeast-1", "invoke jp.anthropic.claude-fable-5-2"},
-        {"claude-haiku-5-5", "ap-southeast-2", "invoke au.anthropic.claude-haiku-5-5"},
-        {"us.anthropic.claude-opus-4-8", "us-west-2", "invoke us.anthropic.claude-opus-4-8"},
-        {"global.anthropic.claude-sonnet-5[1m]", "us-west-2", "invoke global.anthropic.claude-sonnet-5"},
-        {"us.anthropic.claude-sonnet-4-20250514-v1:0", "us-west-2", "invoke us.anthropic.claude-sonnet-4-20250514-v1:0"},
-        /* unknown claude-* names by rule, with the region's profile */
-        {"claude-sonnet-4-7-20270101", "us-west-2", "invoke us.anthropic.claude-sonnet-4-7-20270101-v1:0"},
-        {"claude-opus-9", "sa-east-1", "invoke global.anthropic.claude-opus-9"},
-        {"claude-opus-9", "eu-west-3", "invoke eu.anthropic.claude-opus-9"},
-    };
-    for (size_t i = 0; i < sizeof(bedrock) / sizeof(bedrock[0]); i++) {
-        char got[300];
-        CHECK_INT_EQ(first_route(c, bedrock[i][0], bedrock[i][1], NULL, got, sizeof(got), err, sizeof(err)), 0);
-        CHECK_STR_EQ(got, bedrock[i][2]);
-    }
-    /* every route of a model: runtime takes the profile id, mantle the bare one */
-    static const char *const routes[][4] = {
-        {"claude-opus-5-5", "invoke us.anthropic.claude-opus-5-5", "runtime us.anthropic.claude-opus-5-5",
-         "mantle anthropic.claude-opus-5-5"},
-        {"claude-opus-4-6", "invoke us.anthropic.claude-opus-4-6-v1", "runtime us.anthropic.claude-opus-4-6-v1",
-         "mantle anthropic.claude-opus-4-6"},
-        {"global.anthropic.claude-opus-4-8", "invoke global.anthropic.claude-opus-4-8",
-         "runtime global.anthropic.claude-opus-4-8", "mantle anthropic.claude-opus-4-8"},
-    };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        struct bedrock_plan plan;
-        CHECK_INT_EQ(bedrock_plan_resolve(c, routes[i][0], routes[i][0], "us-west-2", NULL, LUA_NOREF, &plan, err, sizeof(err)), 0);
-        CHECK_INT_EQ(plan.num_routes, 3);
-        for (size_t r = 0; r < 3 && r < plan.num_routes; r++) {
-            char got[300];
-            snprintf(got, sizeof(got), "%s %s", bedrock_route_name(plan.routes[r].route), plan.routes[r].id);
-            CHECK_STR_EQ(got, routes[i][r + 1]);
-        }
-        bedrock_plan_free(&plan);
-    }
-    struct bedrock_plan none;
-    CHECK(bedrock_plan_resolve(c, "gpt-4o", "gpt-4o", "us-west-2", NULL, LUA_NOREF, &none, err, sizeof(err)) != 0);
-    CHECK(strstr(err, "gpt-4o") != NULL);
-    test_region_prefix(c);
     config_release(c);
-}
-
-/* models.bedrock_routes runs under the config's memory budget like the rest of its code: a runaway
- * one fails that resolution, and the config keeps working. (Big strings, so that it reaches the
- * budget in a few calls, well within the time limit.) */
-static void test_model_memory_budget(void)
-{
-    char err[1024];
-    char *path = write_temp("local models = require 'models'\n"
-                            "models.bedrock_routes = function() local t = {}\n"
-                            "  for i = 1, 1e9 do t[i] = string.rep(string.rep('x', 65536), 256) .. i end end\n"
-                            "return { providers = { bedrock = { type = 'bedrock' } }, models = models }\n");
-    struct proxy_config *c = config_load(path, err, sizeof(err));
-    CHECK(c != NULL);
-    if (c != NULL) {
-        struct bedrock_plan plan;
-        CHECK(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-opus-4-6", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                   sizeof(err)) != 0);
-        CHECK(strstr(err, "not enough memory") != NULL);
-        char out[256];
-        CHECK_INT_EQ(config_model_for_anthropic(c, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", out, sizeof(out)),
-                     1);
-        config_release(c);
-    }
-    unlink(path);
 }
 
 static void test_errors(void)
@@ -510,11 +315,9 @@ int main(void)
 {
     provider_types_register(provider_types);
     test_default();
-    test_model_memory_budget();
     test_errors();
     test_errors_hide_strings();
     test_list_form_and_secret_file();
-    test_model_overrides();
     test_hostile_metatables();
     test_route_time_limit();
     provider_state_free_all();
