@@ -13,6 +13,7 @@
 #include "core/provider.h"
 #include "core/provider_state.h"
 #include "common/netaddr.h"
+#include "common/memory.h"
 
 static int readable_at(char *buf, size_t bufsize, const char *dir, const char *sub)
 {
@@ -151,11 +152,9 @@ static int add_provider(struct proxy_config *c, lua_State *L, const char *name, 
         return -1;
     }
     free(type);
-    struct provider *p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        abort();
+    struct provider *p = xcalloc(1, sizeof(*p));
     p->ops = ops;
-    p->name = strdup(name);
+    p->name = xstrdup(name);
     p->config = c;
     c->providers[c->num_providers++] = p;
     double cooldown;
@@ -384,12 +383,10 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
 }
 struct proxy_config *config_load(const char *path, char *err, size_t errlen)
 {
-    struct proxy_config *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    struct proxy_config *c = xcalloc(1, sizeof(*c));
     c->refcount = 1;
     c->models_ref = c->route_ref = LUA_NOREF;
-    c->source = strdup(path ? path : "(built-in default)");
+    c->source = xstrdup(path ? path : "(built-in default)");
     err[0] = '\0';
     config_lua_open(c);
     lua_State *L = c->L;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "core/config.h"
 #include "core/config_internal.h"
+#include "common/memory.h"
 
 /* Why raw access: the config's code runs only inside bounded_pcall (config_lua.c: a protected call with the memory budget and
  * the instruction and time limits on). What it leaves, the config table and the results of
@@ -43,9 +44,9 @@ int config_field_string(lua_State *L, int idx, const char *key, char **out, cons
 {
     int t = config_rawfield(L, idx, key);
     if (t == LUA_TNIL) {
-        *out = def ? strdup(def) : NULL;
+        *out = def ? xstrdup(def) : NULL;
     } else if (t == LUA_TSTRING) {
-        *out = strdup(lua_tostring(L, -1));
+        *out = xstrdup(lua_tostring(L, -1));
     } else {
         snprintf(err, errlen, "config: '%s' must be a string, not %s", key, lua_typename(L, t));
         lua_pop(L, 1);
@@ -101,7 +102,7 @@ int config_field_list(lua_State *L, int idx, const char *key, char **out, const 
     out[0] = NULL;
     if (lua_isnil(L, -1)) {
         for (; def != NULL && def[n] != NULL && n < CONFIG_MAX_LIST; n++)
-            out[n] = strdup(def[n]);
+            out[n] = xstrdup(def[n]);
     } else if (lua_istable(L, -1)) {
         lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
         for (lua_Integer i = 1; i <= len && n < CONFIG_MAX_LIST; i++) {
@@ -112,7 +113,7 @@ int config_field_list(lua_State *L, int idx, const char *key, char **out, const 
                 out[n] = NULL;
                 return -1;
             }
-            out[n++] = strdup(lua_tostring(L, -1));
+            out[n++] = xstrdup(lua_tostring(L, -1));
             lua_pop(L, 1);
         }
     } else {

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/config_internal.h"
 #include "common/redact.h"
+#include "common/memory.h"
 
 #define CONFIG_SCAN_MAX (1024 * 1024) /* configs are small; a bigger one is scanned in part */
 
@@ -49,7 +50,7 @@ int config_read_client_keys_file(struct proxy_config *c, const char *path, char 
     while (n < CONFIG_MAX_LIST && fgets(line, sizeof(line), f) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] != '\0' && line[0] != '#')
-            c->client_keys[n++] = strdup(line);
+            c->client_keys[n++] = xstrdup(line);
     }
     c->client_keys[n] = NULL;
     OPENSSL_cleanse(line, sizeof(line));

@@ -7,6 +7,7 @@
 #include "core/config_internal.h"
 #include "core/provider.h"
 #include "core/ledger.h"
+#include "common/memory.h"
 
 int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err, size_t errlen)
 {
@@ -26,7 +27,7 @@ int config_read_usage(struct proxy_config *c, lua_State *L, int cidx, char *err,
     if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
         c->usage_db_off = 1;
     } else if (lua_type(L, -1) == LUA_TSTRING && lua_tostring(L, -1)[0] != '\0') {
-        c->usage_db = strdup(lua_tostring(L, -1));
+        c->usage_db = xstrdup(lua_tostring(L, -1));
     } else if (!lua_isnil(L, -1)) {
         snprintf(err, errlen, "config: usage_db must be a file path, or false to keep no ledger");
         lua_pop(L, 1);
@@ -77,9 +78,7 @@ int config_read_provider_usage(struct proxy_config *c, struct provider *p, lua_S
     if (!lua_isnil(L, -1)) {
         char where[200];
         snprintf(where, sizeof(where), "providers.%s.prices", p->name);
-        p->prices = calloc(1, sizeof(*p->prices));
-        if (p->prices == NULL)
-            abort();
+        p->prices = xcalloc(1, sizeof(*p->prices));
         price_table_copy(p->prices, &c->prices);
         r = price_table_read(p->prices, L, -1, where, err, errlen);
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "openai/json.h"
+#include "common/memory.h"
 
 struct openai_stream {
     char model[256];
@@ -28,9 +29,7 @@ struct openai_stream {
 
 struct openai_stream *openai_stream_new(const char *model, int include_usage)
 {
-    struct openai_stream *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        abort();
+    struct openai_stream *s = xcalloc(1, sizeof(*s));
     snprintf(s->model, sizeof(s->model), "%s", model ? model : "");
     openai_completion_id(s->id, sizeof(s->id), NULL);
     s->created = (long long)time(NULL);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "providers/anthropic_auth.h"
 #include "core/thinking_blocks.h"
+#include "common/memory.h"
 
 static int in_list(const char *item, size_t len, const char *const *list)
 {
@@ -133,11 +134,9 @@ static void list_removed(sbuf *removed, const char *what)
  * *drop when nothing is left). */
 static int adapt_output_config(const struct json_member *m, sbuf *value, int *drop)
 {
-    struct json_object_scan *o = malloc(sizeof(*o));
+    struct json_object_scan *o = xmalloc(sizeof(*o));
     const char *err;
     int changed = 0;
-    if (o == NULL)
-        abort();
     if (json_scan_object(m->value.p, m->value.len, o, &err) == 0 && json_scan_find(o, "format") != NULL) {
         static const char *const format[] = {"format"};
         changed = 1;
@@ -198,9 +197,7 @@ static void adapt_tool(void *ud, struct json_span item)
 static int adapt_tools(const struct json_member *m, const struct bedrock_adaptation *a, sbuf *value, int *drop,
                        sbuf *removed)
 {
-    struct json_object_scan *scan = malloc(sizeof(*scan));
-    if (scan == NULL)
-        abort();
+    struct json_object_scan *scan = xmalloc(sizeof(*scan));
     sbuf_putc(value, '[');
     struct tools_pass t = {a, scan, value, removed, 0, 0};
     int n = json_array_each(m->value, adapt_tool, &t);
@@ -244,13 +241,11 @@ int bedrock_fit_user_id(const char *json, size_t len, char out[65])
 /* metadata with user_id fitted to Bedrock's pattern. Returns 1 if changed. */
 static int adapt_metadata(const struct json_member *m, sbuf *value)
 {
-    struct json_object_scan *o = malloc(sizeof(*o));
+    struct json_object_scan *o = xmalloc(sizeof(*o));
     const char *err;
     const struct json_member *u;
     char fitted[65];
     int changed = 0;
-    if (o == NULL)
-        abort();
     if (json_scan_object(m->value.p, m->value.len, o, &err) == 0 && (u = json_scan_find(o, "user_id")) != NULL &&
         bedrock_fit_user_id(u->value.p, u->value.len, fitted)) {
         char quoted[68];
