@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/uio.h>
 #include "common/upstream.h"
+#include "common/comma_list.h"
 #include "common/memory.h"
 
 /* picohttpparser ships inside libh2o (its symbols are exported, its header is not installed). */
@@ -291,8 +292,9 @@ static const char *read_framing(struct client *c, int minor, int status, struct 
     c->keepalive = minor >= 1;
     for (size_t i = 0; i < n; i++) {
         if (header_is(&h[i], "connection")) {
-            c->keepalive = h2o_contains_token(h[i].value, h[i].value_len, H2O_STRLIT("keep-alive"), ',') ||
-                           (minor >= 1 && !h2o_contains_token(h[i].value, h[i].value_len, H2O_STRLIT("close"), ','));
+            c->keepalive =
+                comma_list_has(h[i].value, h[i].value_len, H2O_STRLIT("keep-alive"), COMMA_LIST_ANY_CASE) ||
+                (minor >= 1 && !comma_list_has(h[i].value, h[i].value_len, H2O_STRLIT("close"), COMMA_LIST_ANY_CASE));
         } else if (header_is(&h[i], "transfer-encoding")) {
             /* chunked only, once: any other coding would have to be undone before relaying */
             if (chunked || !h2o_lcstris(h[i].value, h[i].value_len, H2O_STRLIT("chunked")))

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 #include "core/headers.h"
+#include "common/comma_list.h"
 
 static int in_names(const char *const *names, size_t n, const char *name, size_t len)
 {
@@ -18,24 +19,6 @@ int headers_is_hop_by_hop(const char *name, size_t len)
     return in_names(names, sizeof(names) / sizeof(names[0]), name, len);
 }
 
-int headers_in_token_list(const h2o_iovec_t *value, const char *name, size_t len)
-{
-    const char *p = value->base, *end = p + value->len;
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *tok_end = comma != NULL ? comma : end;
-        while (p < tok_end && (*p == ' ' || *p == '\t'))
-            p++;
-        const char *q = tok_end;
-        while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
-            q--;
-        if ((size_t)(q - p) == len && strncasecmp(p, name, len) == 0)
-            return 1;
-        p = tok_end + 1;
-    }
-    return 0;
-}
-
 /* Hop-by-hop, plus those the proxy always sets itself upstream. */
 static int is_never_forwarded(const char *name, size_t len)
 {
@@ -50,7 +33,8 @@ static int named_in_connection(const h2o_req_t *req, const char *name, size_t le
 {
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
-        if (h->name == &H2O_TOKEN_CONNECTION->buf && headers_in_token_list(&h->value, name, len))
+        if (h->name == &H2O_TOKEN_CONNECTION->buf &&
+            comma_list_has(h->value.base, h->value.len, name, len, COMMA_LIST_ANY_CASE))
             return 1;
     }
     return 0;

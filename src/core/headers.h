@@ -9,8 +9,6 @@
 /* 1 if name (any case) describes one connection, not the message: connection, keep-alive,
  * proxy-connection, transfer-encoding, te, trailer, upgrade. */
 int headers_is_hop_by_hop(const char *name, size_t len);
-/* 1 if name is one of the comma-separated tokens of value (a Connection header's list). */
-int headers_in_token_list(const h2o_iovec_t *value, const char *name, size_t len);
 
 /* Appends "name: value\r\n" for the client's headers worth forwarding (anthropic-*, x-*,
  * user-agent, content-type, accept...): not hop-by-hop, not one the Connection header names,

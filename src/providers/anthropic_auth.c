@@ -1,6 +1,7 @@
 #include "providers/anthropic_auth.h"
 #include <string.h>
 #include <strings.h>
+#include "common/comma_list.h"
 
 static int has_prefix(const char *s, size_t len, const char *prefix)
 {
@@ -64,49 +65,17 @@ struct credential credential_select(const char *authorization, size_t authorizat
     return none;
 }
 
-void beta_each(const char *list, size_t len, void (*fn)(void *ud, const char *item, size_t len), void *ud)
-{
-    size_t i = 0;
-    while (list != NULL && i < len) {
-        size_t start = i;
-        while (i < len && list[i] != ',')
-            i++;
-        size_t a = start, b = i;
-        while (a < b && (list[a] == ' ' || list[a] == '\t'))
-            a++;
-        while (b > a && (list[b - 1] == ' ' || list[b - 1] == '\t'))
-            b--;
-        if (b > a)
-            fn(ud, list + a, b - a);
-        i++;
-    }
-}
-
 struct merge_ctx {
     sbuf *out;
     size_t start; /* where the merged list begins in out */
 };
-
-static int list_contains(const char *list, size_t len, const char *item, size_t item_len)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t start = i;
-        while (i < len && list[i] != ',')
-            i++;
-        if (i - start == item_len && memcmp(list + start, item, item_len) == 0)
-            return 1;
-        i++;
-    }
-    return 0;
-}
 
 static void merge_one(void *ud, const char *item, size_t len)
 {
     struct merge_ctx *m = ud;
     const char *merged = m->out->data ? m->out->data + m->start : "";
     size_t merged_len = m->out->len - m->start;
-    if (list_contains(merged, merged_len, item, len))
+    if (comma_list_has(merged, merged_len, item, len, COMMA_LIST_EXACT))
         return;
     if (merged_len)
         sbuf_putc(m->out, ',');
@@ -116,7 +85,7 @@ static void merge_one(void *ud, const char *item, size_t len)
 void beta_merge(sbuf *out, const char *existing, size_t existing_len, const char *add)
 {
     struct merge_ctx m = {out, out->len};
-    beta_each(existing, existing_len, merge_one, &m);
+    comma_list_each(existing, existing_len, merge_one, &m);
     if (add != NULL)
-        beta_each(add, strlen(add), merge_one, &m);
+        comma_list_each(add, strlen(add), merge_one, &m);
 }

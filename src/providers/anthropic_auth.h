@@ -32,7 +32,4 @@ struct credential credential_select(const char *authorization, size_t authorizat
  * NULL) and `add` (may be NULL), keeping the client's order, dropping duplicates and blanks. */
 void beta_merge(sbuf *out, const char *existing, size_t existing_len, const char *add);
 
-/* Calls fn for each trimmed, non-empty item of a comma-separated list. */
-void beta_each(const char *list, size_t len, void (*fn)(void *ud, const char *item, size_t len), void *ud);
-
 #endif

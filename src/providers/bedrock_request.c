@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "providers/anthropic_auth.h"
+#include "common/comma_list.h"
 #include "core/thinking_blocks.h"
 #include "common/memory.h"
 
@@ -50,7 +50,7 @@ static void keep_beta(void *ud, const char *item, size_t len)
 void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedrock_adaptation *a, sbuf *out)
 {
     struct beta_filter f = {a, out, 0, 0};
-    beta_each(beta, beta_len, keep_beta, &f);
+    comma_list_each(beta, beta_len, keep_beta, &f);
 }
 
 /* {"type":"adaptive"} -> {"type":"enabled","budget_tokens":N}, N below max_tokens as Bedrock
@@ -329,7 +329,7 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
         sbuf_printf(&extra, "\"anthropic_version\":\"%s\"", a->body_version[0] ? a->body_version : "bedrock-2023-05-31");
         sbuf betas = SBUF_INIT;
         struct beta_filter f = {a, &betas, 1, 0};
-        beta_each(beta, beta_len, keep_beta, &f);
+        comma_list_each(beta, beta_len, keep_beta, &f);
         if (f.count)
             sbuf_printf(&extra, ",\"anthropic_beta\":[%s]", betas.data);
         sbuf_free(&betas);
