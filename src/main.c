@@ -293,7 +293,7 @@ int main(int argc, char **argv)
              cfg->source);
     for (size_t i = 0; i < cfg->order_len; i++) {
         struct provider *p = cfg->providers[cfg->order[i]];
-        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        const char *problem = provider_problem(p);
         if (problem)
             log_warn("provider %s unavailable: %s", p->name, problem);
     }

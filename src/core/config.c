@@ -482,7 +482,7 @@ void config_describe(const struct proxy_config *c, FILE *out)
         sbuf d = SBUF_INIT;
         if (p->ops->describe)
             p->ops->describe(p, &d);
-        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        const char *problem = provider_problem(p);
         /* what moves a request on, by name (a 429's kinds apart) */
         char on[256] = "";
         size_t len = 0;

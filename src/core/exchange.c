@@ -843,7 +843,7 @@ static int later_provider_available(struct exchange *ex)
     uint64_t now = monotonic_ms();
     for (size_t i = ex->attempt; i < ex->order_len; i++) {
         struct provider *p = ex->cfg->providers[ex->order[i]];
-        if (!provider_resting(p, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+        if (!provider_resting(p, now) && provider_problem(p) == NULL)
             return 1;
     }
     return 0;
@@ -854,7 +854,7 @@ static const char *next_provider_name(struct exchange *ex)
     uint64_t now = monotonic_ms();
     for (size_t i = ex->attempt; i < ex->order_len; i++) {
         struct provider *p = ex->cfg->providers[ex->order[i]];
-        if (!provider_resting(p, now) && (p->ops->problem == NULL || p->ops->problem(p) == NULL))
+        if (!provider_resting(p, now) && provider_problem(p) == NULL)
             return p->name;
     }
     return NULL;
@@ -1284,8 +1284,8 @@ static void respond_exhausted(struct exchange *ex)
             strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
             sbuf_printf(&msg, " %s reached its %s budget of $%.2f ($%.2f spent), which resets at %s;", p->name, b.which,
                         b.limit_usd, b.which[0] == 'd' ? b.today_usd : b.month_usd, when);
-        } else if (p->ops->problem != NULL && p->ops->problem(p) != NULL) {
-            sbuf_printf(&msg, " %s unavailable (%s);", p->name, p->ops->problem(p));
+        } else if (provider_problem(p) != NULL) {
+            sbuf_printf(&msg, " %s unavailable (%s);", p->name, provider_problem(p));
         }
     }
     if (ex->last_error[0] != '\0')
@@ -1308,7 +1308,7 @@ static void next_attempt(struct exchange *ex)
         struct provider *p = ex->cfg->providers[ex->order[ex->attempt++]];
         if (provider_resting(p, now))
             continue;
-        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        const char *problem = provider_problem(p);
         if (problem != NULL) {
             snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, problem);
             ex->last_outcome = OUTCOME_UNAVAILABLE;

@@ -1,7 +1,9 @@
-/* What the engine asks of every provider, whatever its type: which type a config names, and
- * whether a status is one its fallback_on lists. */
+/* What the engine asks of every provider, whatever its type: which type a config names, whether
+ * a status is one its fallback_on lists, whether it can serve now, and the retry every provider
+ * makes when the upstream refuses another model's thinking signatures. */
 #include <string.h>
 #include "core/provider.h"
+#include "core/thinking_blocks.h"
 
 static const struct provider_ops *const *registered_types;
 
@@ -28,4 +30,19 @@ int provider_should_fallback_status(const struct provider *p, int status)
         if (p->fallback_statuses[i] == status)
             return 1;
     return 0;
+}
+
+const char *provider_problem(struct provider *p)
+{
+    return p->ops->problem != NULL ? p->ops->problem(p) : NULL;
+}
+
+int provider_thinking_refused(const struct client_request *cr, int status, const char *body, size_t len,
+                              enum provider_retry *verdict)
+{
+    if (!thinking_blocks_signature_refused(status, body, len))
+        return 0;
+    int retried = cr->without_thinking || cr->endpoint == ENDPOINT_PASSTHROUGH;
+    *verdict = retried ? PROVIDER_RETRY_NO : PROVIDER_RETRY_WITHOUT_THINKING;
+    return 1;
 }

@@ -137,4 +137,15 @@ const struct provider_ops *provider_ops_find(const char *type);
 /* 1 if fallback_on lists this status (for 429: any of its kinds). */
 int provider_should_fallback_status(const struct provider *p, int status);
 
+/* Why p cannot serve now (its problem slot: missing credentials...), or NULL; what the exchange,
+ * /health, --check and the start-up log ask of every provider. */
+const char *provider_problem(struct provider *p);
+
+/* For a provider's retry_on_error: 1 if the upstream refused the history's thinking blocks as
+ * signed by another model (400 "Invalid `signature` in `thinking` block"), with *verdict
+ * PROVIDER_RETRY_WITHOUT_THINKING, or PROVIDER_RETRY_NO when this attempt already went without
+ * them or relayed the client's body untouched (passthrough). 0 for any other answer. */
+int provider_thinking_refused(const struct client_request *cr, int status, const char *body, size_t len,
+                              enum provider_retry *verdict);
+
 #endif

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/thinking_blocks.h"
 #include "providers/anthropic.h"
 #include "providers/anthropic_auth.h"
 #include "core/config.h"
@@ -173,9 +172,9 @@ static enum provider_retry anthropic_retry_on_error(struct provider *p, const st
                                                     size_t len)
 {
     (void)p, (void)ur, (void)headers, (void)num_headers;
-    if (cr->endpoint == ENDPOINT_PASSTHROUGH || cr->without_thinking || !thinking_blocks_signature_refused(status, body, len))
-        return PROVIDER_RETRY_NO;
-    return PROVIDER_RETRY_WITHOUT_THINKING;
+    enum provider_retry verdict = PROVIDER_RETRY_NO;
+    provider_thinking_refused(cr, status, body, len, &verdict);
+    return verdict;
 }
 
 const struct provider_ops provider_anthropic = {

@@ -28,7 +28,6 @@
 #include "core/provider.h"
 #include "common/redact.h"
 #include "aws/sigv4.h"
-#include "core/thinking_blocks.h"
 #include "common/upstream.h"
 #include "common/memory.h"
 
@@ -669,8 +668,9 @@ static enum provider_retry bedrock_retry_on_error(struct provider *p, const stru
                                                   size_t len)
 {
     struct bedrock *b = p->impl;
-    if (thinking_blocks_signature_refused(status, body, len))
-        return cr->without_thinking ? PROVIDER_RETRY_NO : PROVIDER_RETRY_WITHOUT_THINKING;
+    enum provider_retry verdict = PROVIDER_RETRY_NO;
+    if (provider_thinking_refused(cr, status, body, len, &verdict))
+        return verdict;
     char type[128] = "", why[300];
     for (size_t i = 0; i < num_headers; i++)
         if (h2o_memis(headers[i].name->base, headers[i].name->len, H2O_STRLIT("x-amzn-errortype")))
@@ -696,7 +696,7 @@ static enum provider_retry bedrock_retry_on_error(struct provider *p, const stru
     struct bedrock_plan *plan = xmalloc(sizeof(*plan));
     char err[400];
     const char *model = cr->model_override ? cr->model_override : cr->model;
-    enum provider_retry verdict = PROVIDER_RETRY_NO;
+    verdict = PROVIDER_RETRY_NO;
     if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, current_listed_ref(p), plan, err,
                              sizeof(err)) == 0) {
         const struct bedrock_route_plan *next = choose_route(p, cr, plan);

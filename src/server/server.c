@@ -103,7 +103,7 @@ static void append_providers(sbuf *out, struct proxy_config *c)
     for (size_t i = 0; i < c->num_providers; i++) {
         struct provider *p = c->providers[i];
         struct provider_state *s = p->state;
-        const char *problem = p->ops->problem ? p->ops->problem(p) : NULL;
+        const char *problem = provider_problem(p);
         int cooling = provider_state_is_cooling(s, now);
         struct budget_status spend;
         budget_get(p, usage_clock_ms(), &spend);
