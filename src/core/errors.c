@@ -21,14 +21,31 @@ const char *error_type_for_status(int status)
     }
 }
 
+static void json_string_or_null(sbuf *out, const char *s)
+{
+    if (s != NULL)
+        sbuf_json_string(out, s, strlen(s));
+    else
+        sbuf_puts(out, "null");
+}
+
+void error_json_openai(sbuf *out, const char *type, const char *message, const char *param, const char *code)
+{
+    sbuf_puts(out, "{\"error\":{\"message\":");
+    sbuf_json_string(out, message, strlen(message));
+    sbuf_puts(out, ",\"type\":");
+    sbuf_json_string(out, type, strlen(type));
+    sbuf_puts(out, ",\"param\":");
+    json_string_or_null(out, param);
+    sbuf_puts(out, ",\"code\":");
+    json_string_or_null(out, code);
+    sbuf_puts(out, "}}");
+}
+
 void error_json(sbuf *out, enum api_format api, const char *type, const char *message)
 {
     if (api == API_OPENAI) {
-        sbuf_puts(out, "{\"error\":{\"message\":");
-        sbuf_json_string(out, message, strlen(message));
-        sbuf_puts(out, ",\"type\":");
-        sbuf_json_string(out, type, strlen(type));
-        sbuf_puts(out, ",\"param\":null,\"code\":null}}");
+        error_json_openai(out, type, message, NULL, NULL);
     } else {
         sbuf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
         sbuf_json_string(out, type, strlen(type));

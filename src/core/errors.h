@@ -13,6 +13,9 @@ const char *http_reason_phrase(int status);
 /* The Anthropic error type for an HTTP status (429 -> rate_limit_error, ...). */
 const char *error_type_for_status(int status);
 void error_json(sbuf *out, enum api_format api, const char *type, const char *message);
+/* The OpenAI form with its param and code members too (NULL writes null): the one builder of
+ * OpenAI error bodies, for the proxy's own answers and the translators alike. */
+void error_json_openai(sbuf *out, const char *type, const char *message, const char *param, const char *code);
 /* Sends a complete error response; extra_header (e.g. "retry-after") may be NULL. */
 void send_error(h2o_req_t *req, enum api_format api, int status, const char *type, const char *message,
                 const char *extra_header, const char *extra_value);

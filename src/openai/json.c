@@ -35,25 +35,6 @@ long long openai_usage_input(const cJSON *usage)
            openai_tokens(GET(usage, "cache_creation_input_tokens"));
 }
 
-void openai_error_object(sbuf *out, const char *message, const char *type, const char *param, const char *code)
-{
-    sbuf_puts(out, "{\"error\":{\"message\":");
-    sbuf_json_string(out, message, strlen(message));
-    sbuf_puts(out, ",\"type\":");
-    sbuf_json_string(out, type, strlen(type));
-    sbuf_puts(out, ",\"param\":");
-    if (param)
-        sbuf_json_string(out, param, strlen(param));
-    else
-        sbuf_puts(out, "null");
-    sbuf_puts(out, ",\"code\":");
-    if (code)
-        sbuf_json_string(out, code, strlen(code));
-    else
-        sbuf_puts(out, "null");
-    sbuf_puts(out, "}}");
-}
-
 const char *openai_finish_reason(const char *stop)
 {
     if (stop == NULL)

@@ -19,8 +19,6 @@ cJSON *openai_json_parse(const char *s, size_t len);
 long long openai_tokens(const cJSON *v);
 /* The prompt tokens of an Anthropic usage object: input plus cache reads and writes. */
 long long openai_usage_input(const cJSON *usage);
-/* Appends {"error":{"message":...,"type":...,"param":<param or null>,"code":<code or null>}}. */
-void openai_error_object(sbuf *out, const char *message, const char *type, const char *param, const char *code);
 /* The finish_reason for an Anthropic stop_reason (NULL for NULL). */
 const char *openai_finish_reason(const char *stop);
 /* Appends an OpenAI usage object. */

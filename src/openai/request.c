@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "openai/json.h"
+#include "core/errors.h"
 
 struct xlate {
     sbuf *err;
@@ -21,7 +22,7 @@ __attribute__((format(printf, 3, 4))) static int fail(sbuf *err, const char *par
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    openai_error_object(err, msg, "invalid_request_error", param, NULL);
+    error_json_openai(err, "invalid_request_error", msg, param, NULL);
     return 400;
 }
 

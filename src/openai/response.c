@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "openai/json.h"
+#include "core/errors.h"
 
 int openai_response_from_anthropic(const char *json, size_t len, const char *model, sbuf *out)
 {
@@ -105,7 +106,7 @@ void openai_error_from_anthropic(int status, const char *body, size_t len, sbuf 
         snprintf(fallback, sizeof(fallback), "upstream error (HTTP %d)", status);
         message = fallback;
     }
-    openai_error_object(out, message, type ? type : status_type(status), NULL, type);
+    error_json_openai(out, type ? type : status_type(status), message, NULL, type);
     cJSON_Delete(j);
 }
 
@@ -118,7 +119,7 @@ void openai_error_for_bad_answer(int status, const char *body, size_t len, sbuf 
         char message[120];
         snprintf(message, sizeof(message), "the upstream answered HTTP %d with a body that is not an Anthropic message",
                  status);
-        openai_error_object(out, message, "api_error", NULL, NULL);
+        error_json_openai(out, "api_error", message, NULL, NULL);
     }
     cJSON_Delete(j);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "openai/json.h"
+#include "core/errors.h"
 #include "common/memory.h"
 
 struct openai_stream {
@@ -135,7 +136,7 @@ static void block_delta(struct openai_stream *s, const cJSON *ev, sbuf *out)
 static void error_chunk(struct openai_stream *s, const char *type, const char *code, const char *message, sbuf *out)
 {
     sbuf_puts(out, "data: ");
-    openai_error_object(out, message, type, NULL, code);
+    error_json_openai(out, type, message, NULL, code);
     sbuf_puts(out, "\n\n");
     s->errored = 1;
 }
