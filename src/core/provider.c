@@ -46,3 +46,13 @@ int provider_thinking_refused(const struct client_request *cr, int status, const
     *verdict = retried ? PROVIDER_RETRY_NO : PROVIDER_RETRY_WITHOUT_THINKING;
     return 1;
 }
+
+enum provider_retry provider_retry_on_thinking(struct provider *p, const struct client_request *cr,
+                                               const struct upstream_request *ur, int status, const h2o_header_t *headers,
+                                               size_t num_headers, const char *body, size_t len)
+{
+    (void)p, (void)ur, (void)headers, (void)num_headers;
+    enum provider_retry verdict = PROVIDER_RETRY_NO;
+    provider_thinking_refused(cr, status, body, len, &verdict);
+    return verdict;
+}

@@ -147,5 +147,9 @@ const char *provider_problem(struct provider *p);
  * them or relayed the client's body untouched (passthrough). 0 for any other answer. */
 int provider_thinking_refused(const struct client_request *cr, int status, const char *body, size_t len,
                               enum provider_retry *verdict);
+/* A retry_on_error slot that makes only that retry (the Anthropic provider's). */
+enum provider_retry provider_retry_on_thinking(struct provider *p, const struct client_request *cr,
+                                               const struct upstream_request *ur, int status, const h2o_header_t *headers,
+                                               size_t num_headers, const char *body, size_t len);
 
 #endif

@@ -163,26 +163,14 @@ static void anthropic_destroy(struct provider *p)
     free(a);
 }
 
-/* A history whose thinking blocks another model signed (an earlier turn served by Bedrock with
- * another model, say) is refused with 400 "Invalid `signature` in `thinking` block": once more
- * without them. */
-static enum provider_retry anthropic_retry_on_error(struct provider *p, const struct client_request *cr,
-                                                    const struct upstream_request *ur, int status,
-                                                    const h2o_header_t *headers, size_t num_headers, const char *body,
-                                                    size_t len)
-{
-    (void)p, (void)ur, (void)headers, (void)num_headers;
-    enum provider_retry verdict = PROVIDER_RETRY_NO;
-    provider_thinking_refused(cr, status, body, len, &verdict);
-    return verdict;
-}
-
 const struct provider_ops provider_anthropic = {
     .type = "anthropic",
     .configure = anthropic_configure,
     .start = anthropic_start,
     .prepare = anthropic_prepare,
-    .retry_on_error = anthropic_retry_on_error,
+    /* a history whose thinking blocks another model signed (an earlier turn served by Bedrock
+     * with another model, say) is refused with 400: once more without them */
+    .retry_on_error = provider_retry_on_thinking,
     .problem = anthropic_problem,
     .describe = anthropic_describe,
     .destroy = anthropic_destroy,

@@ -78,6 +78,15 @@ static void test_thinking_refused(void)
     CHECK_INT_EQ(refused, 0);
     CHECK_INT_EQ(verdict_for(&cr, 400, NULL, &refused), UNTOUCHED);
     CHECK_INT_EQ(refused, 0);
+    /* the same as a retry_on_error slot: no for everything else */
+    cr = (struct client_request){.endpoint = ENDPOINT_MESSAGES};
+    CHECK_INT_EQ(provider_retry_on_thinking(NULL, &cr, NULL, 400, NULL, 0, refused_body, strlen(refused_body)),
+                 PROVIDER_RETRY_WITHOUT_THINKING);
+    CHECK_INT_EQ(provider_retry_on_thinking(NULL, &cr, NULL, 429, NULL, 0, refused_body, strlen(refused_body)),
+                 PROVIDER_RETRY_NO);
+    cr.without_thinking = 1;
+    CHECK_INT_EQ(provider_retry_on_thinking(NULL, &cr, NULL, 400, NULL, 0, refused_body, strlen(refused_body)),
+                 PROVIDER_RETRY_NO);
 }
 
 int main(void)
