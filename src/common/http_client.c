@@ -599,3 +599,21 @@ void http_client_resume(struct http_client *client)
         h2o_socket_read_start(c->super.sock, on_read_body);
     }
 }
+
+const h2o_iovec_t *http_header_find(const h2o_header_t *headers, size_t num_headers, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < num_headers; i++)
+        if (h2o_lcstris(headers[i].name->base, headers[i].name->len, name, len))
+            return &headers[i].value;
+    return NULL;
+}
+
+int http_header_copy(const h2o_iovec_t *value, char *buf, size_t size)
+{
+    if (value->len >= size)
+        return -1;
+    memcpy(buf, value->base, value->len);
+    buf[value->len] = '\0';
+    return 0;
+}

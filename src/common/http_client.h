@@ -54,5 +54,10 @@ void http_client_cancel(struct http_client *client);
 void http_client_pause(struct http_client *client);
 void http_client_resume(struct http_client *client);
 
+/* Reading the response headers the callbacks get: the value of the first header called name
+ * (lower case; any case in the headers), or NULL. */
+const h2o_iovec_t *http_header_find(const h2o_header_t *headers, size_t num_headers, const char *name);
+/* A header value as a C string in buf: 0, or -1 (buf untouched) if it does not fit. */
+int http_header_copy(const h2o_iovec_t *value, char *buf, size_t size);
 
 #endif

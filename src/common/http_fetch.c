@@ -112,8 +112,5 @@ void http_fetch_cancel(struct http_fetch *f)
 
 const h2o_iovec_t *http_fetch_header(const struct http_fetch_result *r, const char *name)
 {
-    for (size_t i = 0; i < r->num_headers; i++)
-        if (h2o_memis(r->headers[i].name->base, r->headers[i].name->len, name, strlen(name)))
-            return &r->headers[i].value;
-    return NULL;
+    return http_header_find(r->headers, r->num_headers, name);
 }

@@ -1,25 +1,14 @@
 #include "core/cooldown.h"
+#include "common/http_client.h"
 #include "common/timeparse.h"
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-static const h2o_iovec_t *find(const h2o_header_t *h, size_t n, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (h[i].name->len == len && strncasecmp(h[i].name->base, name, len) == 0)
-            return &h[i].value;
-    return NULL;
-}
 
 static int parse_uint(const h2o_iovec_t *v, long long *out)
 {
     char buf[32];
-    if (v->len == 0 || v->len >= sizeof(buf))
+    if (v->len == 0 || http_header_copy(v, buf, sizeof(buf)) != 0)
         return -1;
-    memcpy(buf, v->base, v->len);
-    buf[v->len] = '\0';
     char *end;
     double d = strtod(buf, &end); /* retry-after may carry a fraction in practice */
     while (*end == ' ')
@@ -33,10 +22,8 @@ static int parse_uint(const h2o_iovec_t *v, long long *out)
 static int parse_rfc3339(const h2o_iovec_t *v, time_t *out)
 {
     char buf[64];
-    if (v->len >= sizeof(buf))
+    if (http_header_copy(v, buf, sizeof(buf)) != 0)
         return -1;
-    memcpy(buf, v->base, v->len);
-    buf[v->len] = '\0';
     return time_parse_rfc3339(buf, out);
 }
 
@@ -44,10 +31,8 @@ static int parse_rfc3339(const h2o_iovec_t *v, time_t *out)
 static int parse_http_date(const h2o_iovec_t *v, time_t *out)
 {
     char buf[64];
-    if (v->len >= sizeof(buf))
+    if (http_header_copy(v, buf, sizeof(buf)) != 0)
         return -1;
-    memcpy(buf, v->base, v->len);
-    buf[v->len] = '\0';
     struct tm tm = {0};
     if (strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
         return -1;
@@ -66,7 +51,7 @@ unsigned cooldown_clamp(long long v, unsigned min, unsigned max)
 
 long long cooldown_retry_after(const h2o_header_t *headers, size_t num_headers, time_t now)
 {
-    const h2o_iovec_t *v = find(headers, num_headers, "retry-after");
+    const h2o_iovec_t *v = http_header_find(headers, num_headers, "retry-after");
     long long secs;
     time_t at;
     if (v == NULL)
@@ -84,7 +69,7 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
     const h2o_iovec_t *v;
     long long secs;
     time_t at;
-    if ((v = find(headers, num_headers, "retry-after")) != NULL) {
+    if ((v = http_header_find(headers, num_headers, "retry-after")) != NULL) {
         if (parse_uint(v, &secs) == 0) {
             *source = "retry-after";
             return cooldown_clamp(secs, min, max);
@@ -94,7 +79,7 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
             return cooldown_clamp((long long)(at - now), min, max);
         }
     }
-    if ((v = find(headers, num_headers, "anthropic-ratelimit-unified-reset")) != NULL && parse_uint(v, &secs) == 0) {
+    if ((v = http_header_find(headers, num_headers, "anthropic-ratelimit-unified-reset")) != NULL && parse_uint(v, &secs) == 0) {
         *source = "anthropic-ratelimit-unified-reset";
         return cooldown_clamp(secs - (long long)now, min, max);
     }
@@ -103,7 +88,7 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
                                          "anthropic-ratelimit-output-tokens-reset"};
     long long best = -1;
     for (size_t i = 0; i < sizeof(resets) / sizeof(resets[0]); i++) {
-        if ((v = find(headers, num_headers, resets[i])) != NULL && parse_rfc3339(v, &at) == 0) {
+        if ((v = http_header_find(headers, num_headers, resets[i])) != NULL && parse_rfc3339(v, &at) == 0) {
             long long d = (long long)(at - now);
             if (d > 0 && (best < 0 || d < best))
                 best = d;

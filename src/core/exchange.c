@@ -492,14 +492,6 @@ static void respond_error(struct exchange *ex, int status, const char *type, con
 /* ------------------------------------------------------------------------------------------ */
 /* Upstream response */
 
-static const h2o_iovec_t *find_up_header(const h2o_header_t *h, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (h2o_memis(h[i].name->base, h[i].name->len, name, strlen(name)))
-            return &h[i].value;
-    return NULL;
-}
-
 /* Keeps a copy of the upstream's headers (for converting an error body later, or for deciding
  * what an error means before relaying it). */
 static void keep_response_headers(struct exchange *ex, const h2o_header_t *headers, size_t n)
@@ -1118,7 +1110,7 @@ static int may_retry(struct exchange *ex, int status, const h2o_header_t *header
 {
     if (ex->provider->ops->retry_on_error == NULL || status < 400 || ex->retries >= MAX_PROVIDER_RETRIES)
         return 0;
-    const h2o_iovec_t *enc = find_up_header(headers, num_headers, "content-encoding");
+    const h2o_iovec_t *enc = http_header_find(headers, num_headers, "content-encoding");
     return enc == NULL || h2o_memis(enc->base, enc->len, H2O_STRLIT("identity"));
 }
 
@@ -1164,7 +1156,7 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     ex->status = status;
     h2o_req_t *req = ex->req;
     req->res.status = status;
-    const h2o_iovec_t *ctype = find_up_header(headers, num_headers, "content-type");
+    const h2o_iovec_t *ctype = http_header_find(headers, num_headers, "content-type");
     int upstream_sse = ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
     ex->upstream_sse = upstream_sse && status >= 200 && status <= 299;
 

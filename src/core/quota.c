@@ -3,21 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "common/http_client.h"
 #include "common/timeparse.h"
 
 #define PREFIX "anthropic-ratelimit-unified-"
 #define PREFIX_LEN (sizeof(PREFIX) - 1)
 /* Enough of an error body to find the phrase in (Anthropic's error bodies are short). */
 #define CLASSIFY_BODY_MAX 4096
-
-static int copy_value(const h2o_iovec_t *v, char *buf, size_t size)
-{
-    if (v->len >= size)
-        return -1;
-    memcpy(buf, v->base, v->len);
-    buf[v->len] = '\0';
-    return 0;
-}
 
 static enum quota_status parse_status(const h2o_iovec_t *v)
 {
@@ -34,7 +26,7 @@ static enum quota_status parse_status(const h2o_iovec_t *v)
 static int parse_fraction(const h2o_iovec_t *v, double *out)
 {
     char buf[32], *end;
-    if (copy_value(v, buf, sizeof(buf)) != 0 || buf[0] == '\0')
+    if (http_header_copy(v, buf, sizeof(buf)) != 0 || buf[0] == '\0')
         return -1;
     double d = strtod(buf, &end);
     if (*end != '\0' || !isfinite(d) || d < 0) /* -0.0 is not below 0 */
@@ -47,7 +39,7 @@ static int parse_fraction(const h2o_iovec_t *v, double *out)
 static int parse_epoch(const h2o_iovec_t *v, int64_t *out)
 {
     char buf[64], *end;
-    if (copy_value(v, buf, sizeof(buf)) != 0 || buf[0] == '\0')
+    if (http_header_copy(v, buf, sizeof(buf)) != 0 || buf[0] == '\0')
         return -1;
     long long n = strtoll(buf, &end, 10);
     if (*end == '\0' && n > 0) {
@@ -119,7 +111,7 @@ static void parse_extra_usage(struct quota *q, const char *field, size_t len, co
         parse_epoch(v, &x->reset);
     else if (h2o_memis(field, len, H2O_STRLIT("disabled-reason")) &&
              valid_name(v->base, v->len, sizeof(x->disabled_reason)))
-        copy_value(v, x->disabled_reason, sizeof(x->disabled_reason));
+        http_header_copy(v, x->disabled_reason, sizeof(x->disabled_reason));
 }
 
 /* One header after the prefix: "status", "5h-utilization", "overage-in-use", ... */
@@ -136,7 +128,7 @@ static void parse_field(struct quota *q, const char *f, size_t len, const h2o_io
         parse_epoch(v, &q->reset);
     } else if (h2o_memis(f, len, H2O_STRLIT("representative-claim"))) {
         if (valid_name(v->base, v->len, sizeof(q->representative_claim)))
-            copy_value(v, q->representative_claim, sizeof(q->representative_claim));
+            http_header_copy(v, q->representative_claim, sizeof(q->representative_claim));
     } else if (h2o_memis(f, len, H2O_STRLIT("fallback-percentage"))) {
         q->has_fallback_percentage = parse_fraction(v, &q->fallback_percentage) == 0;
     } else if (h2o_memis(f, len, H2O_STRLIT("fallback")) || h2o_memis(f, len, H2O_STRLIT("upgrade-paths"))) {

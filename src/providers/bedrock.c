@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/headers.h"
 #include "core/errors.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "core/provider.h"
 #include "common/redact.h"
@@ -660,6 +661,14 @@ static void bedrock_cancel_prepare(void *handle)
     pending_free(ps);
 }
 
+/* AWS's x-amzn-errortype ("ValidationException:http://...") into type, left alone if absent. */
+static void error_type_header(const h2o_header_t *headers, size_t num_headers, char *type, size_t size)
+{
+    const h2o_iovec_t *v = http_header_find(headers, num_headers, "x-amzn-errortype");
+    if (v != NULL)
+        snprintf(type, size, "%.*s", (int)v->len, v->base);
+}
+
 /* A route that does not serve the model: remembered, and the next route (if one is left) gets
  * the same request. A refused thinking signature: once more without the thinking blocks. */
 static enum provider_retry bedrock_retry_on_error(struct provider *p, const struct client_request *cr,
@@ -672,9 +681,7 @@ static enum provider_retry bedrock_retry_on_error(struct provider *p, const stru
     if (provider_thinking_refused(cr, status, body, len, &verdict))
         return verdict;
     char type[128] = "", why[300];
-    for (size_t i = 0; i < num_headers; i++)
-        if (h2o_memis(headers[i].name->base, headers[i].name->len, H2O_STRLIT("x-amzn-errortype")))
-            snprintf(type, sizeof(type), "%.*s", (int)headers[i].value.len, headers[i].value.base);
+    error_type_header(headers, num_headers, type, sizeof(type));
     if (!bedrock_error_is_route_refusal(status, type, body, len, why, sizeof(why)))
         return PROVIDER_RETRY_NO;
     char key[300];
@@ -824,9 +831,7 @@ static int bedrock_convert_error(struct provider *p, int status, const h2o_heade
 {
     (void)p;
     char type[128] = "";
-    for (size_t i = 0; i < num_headers; i++)
-        if (h2o_memis(headers[i].name->base, headers[i].name->len, H2O_STRLIT("x-amzn-errortype")))
-            snprintf(type, sizeof(type), "%.*s", (int)headers[i].value.len, headers[i].value.base);
+    error_type_header(headers, num_headers, type, sizeof(type));
     /* the Messages-format endpoint may already answer in Anthropic's shape */
     if (type[0] == '\0' && len > 0 && memmem(body, len, "\"type\":\"error\"", 14) != NULL)
         return 0;
