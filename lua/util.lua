@@ -24,16 +24,22 @@ local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
+-- What an open file or pipe holds (how: "l" its first line, "a" all of it), trimmed; nil when
+-- nothing is left. Closes it.
+local function read_trimmed(f, how)
+  local s = trim(f:read(how) or "")
+  f:close()
+  if s == "" then return nil end
+  return s
+end
+
 -- The first line of a file, trimmed; nil when the file does not exist.
 -- The proxy refuses token files that other users can read (see the C side: proxy.file_mode).
 function util.read_secret_file(path)
   local f = io.open(path, "r")
   if not f then return nil end
-  local s = f:read("l") or ""
-  f:close()
+  local s = read_trimmed(f, "l")
   if proxy and proxy.check_secret_file then proxy.check_secret_file(path) end
-  s = trim(s)
-  if s == "" then return nil end
   return s
 end
 
@@ -41,11 +47,7 @@ end
 function util.command_output(cmd)
   local p = io.popen(cmd, "r")
   if not p then return nil end
-  local s = p:read("a") or ""
-  p:close()
-  s = trim(s)
-  if s == "" then return nil end
-  return s
+  return read_trimmed(p, "a")
 end
 
 function util.home()

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
+#include "providers/anthropic.h"
 #include "providers/registry.h"
 #include "core/config.h"
 #include "core/provider.h"
@@ -198,8 +199,30 @@ static void test_list_form_and_secret_file(void)
     chmod(tok, 0600);
     c = config_load(path, err, sizeof(err));
     CHECK(c != NULL);
+    if (c != NULL)
+        CHECK_STR_EQ(provider_anthropic_token(c->providers[0]), "sk-ant-oat01-secretsecretsecret"); /* trimmed */
     config_release(c);
     unlink(path);
+
+    /* no token file: token_command's output, trimmed; blank output is no token */
+    static const char *const commands[][2] = {{"printf '  sk-ant-oat01-fromcommand \\n\\n'", "sk-ant-oat01-fromcommand"},
+                                              {"printf ' \\n '", NULL}};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(text, sizeof(text), "local util = require 'util'\nreturn { providers = { anthropic = { token = "
+                 "util.oauth_token{ token_file = '%s.missing', token_command = \"%s\" } } } }", tok, commands[i][0]);
+        path = write_temp(text);
+        c = config_load(path, err, sizeof(err));
+        CHECK(c != NULL);
+        if (c != NULL) {
+            const char *got = provider_anthropic_token(c->providers[0]);
+            if (commands[i][1] != NULL)
+                CHECK_STR_EQ(got, commands[i][1]);
+            else
+                CHECK(got == NULL);
+        }
+        config_release(c);
+        unlink(path);
+    }
     unlink(tok);
     free(tok);
 }
