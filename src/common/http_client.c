@@ -9,24 +9,7 @@
 #include "common/upstream.h"
 #include "common/comma_list.h"
 #include "common/memory.h"
-
-/* picohttpparser ships inside libh2o (its symbols are exported, its header is not installed). */
-struct phr_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-struct phr_chunked_decoder {
-    size_t bytes_left_in_chunk;
-    char consume_trailer;
-    char _hex_count;
-    char _state;
-};
-int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg, size_t *msg_len,
-                       struct phr_header *headers, size_t *num_headers, size_t last_len);
-ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
-int phr_decode_chunked_is_in_data(struct phr_chunked_decoder *decoder);
+#include "common/picohttpparser.h"
 
 /* Generous bounds for a response head (Anthropic and Bedrock send a few dozen headers); a head
  * past either is an invalid response. */

@@ -1,17 +1,7 @@
 #include "common/request_syntax.h"
 #include <string.h>
 #include <strings.h>
-
-/* picohttpparser ships inside libh2o (its symbols are exported, its header is not installed). */
-struct phr_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
-                      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
-                      size_t last_len);
+#include "common/picohttpparser.h"
 
 int request_method_is_token(const char *s, size_t len)
 {
