@@ -289,8 +289,9 @@ int main(int argc, char **argv)
     if (!netaddr_is_loopback(cfg->listen_host, strlen(cfg->listen_host)) && cfg->client_keys[0] == NULL)
         log_warn("listening on %s without client_keys: anyone who can reach this address can use your subscription",
                  cfg->listen_host);
-    log_info("claude-proxy %s listening on http://%s:%u (config: %s)", CP_VERSION, cfg->listen_host, cfg->port,
-             cfg->source);
+    char listen_url[300];
+    netaddr_http_url(listen_url, sizeof(listen_url), cfg->listen_host, cfg->port);
+    log_info("claude-proxy %s listening on %s (config: %s)", CP_VERSION, listen_url, cfg->source);
     for (size_t i = 0; i < cfg->order_len; i++) {
         struct provider *p = cfg->providers[cfg->order[i]];
         const char *problem = provider_problem(p);

@@ -18,6 +18,7 @@
 #include "common/http_fetch.h"
 #include "common/json_scan.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "core/provider.h"
 #include "core/provider_state.h"
 #include "common/redact.h"
@@ -156,10 +157,8 @@ static struct answer health;
 
 static void check_running_proxy(struct doctor *d)
 {
-    char url[300], err[200];
-    snprintf(url, sizeof(url), "http://%s:%u", strcmp(d->cfg->listen_host, "0.0.0.0") == 0 ? "127.0.0.1"
-                                                                                           : d->cfg->listen_host,
-             d->cfg->port);
+    char url[300], err[200], dial[64];
+    netaddr_http_url(url, sizeof(url), netaddr_dial_host(d->cfg->listen_host, dial, sizeof(dial)), d->cfg->port);
     struct upstream *u = upstream_get(&d->ctx, url, NULL, 3000, err, sizeof(err));
     if (u == NULL)
         return;
@@ -172,21 +171,21 @@ static void check_running_proxy(struct doctor *d)
 static void report_running_proxy(struct doctor *d)
 {
     struct doctor_report *r = d->report;
+    char url[300];
+    netaddr_http_url(url, sizeof(url), d->cfg->listen_host, d->cfg->port);
     if (!health.done || health.status == 0) {
-        doctor_report_add(r, DOCTOR_SKIP, NULL, "no proxy is running on http://%s:%u (start it with `claude-proxy`)",
-                          d->cfg->listen_host, d->cfg->port);
+        doctor_report_add(r, DOCTOR_SKIP, NULL, "no proxy is running on %s (start it with `claude-proxy`)", url);
         return;
     }
     cJSON *j = cJSON_ParseWithLength(health.body.data ? health.body.data : "", health.body.len);
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(cfg, "source");
     if (health.status == 200 && cJSON_IsString(src))
-        doctor_report_add(r, DOCTOR_OK, NULL, "a proxy is running on http://%s:%u (its /health: ok, config %s)",
-                          d->cfg->listen_host, d->cfg->port, src->valuestring);
+        doctor_report_add(r, DOCTOR_OK, NULL, "a proxy is running on %s (its /health: ok, config %s)", url,
+                          src->valuestring);
     else
         doctor_report_add(r, DOCTOR_FAIL, "stop whatever listens there, or set another port (PROXY_PORT)",
-                          "something else answers on http://%s:%u (status %d, not claude-proxy's /health)",
-                          d->cfg->listen_host, d->cfg->port, health.status);
+                          "something else answers on %s (status %d, not claude-proxy's /health)", url, health.status);
     cJSON_Delete(j);
 }
 
@@ -854,7 +853,9 @@ int doctor_main(int argc, char **argv)
         doctor_report_summary(d.report, 0, "not ready: the config does not load");
     } else {
         doctor_report_add(d.report, DOCTOR_OK, NULL, "config: %s loads and validates", d.cfg->source);
-        doctor_report_add(d.report, DOCTOR_OK, NULL, "listen: http://%s:%u", d.cfg->listen_host, d.cfg->port);
+        char url[300];
+        netaddr_http_url(url, sizeof(url), d.cfg->listen_host, d.cfg->port);
+        doctor_report_add(d.report, DOCTOR_OK, NULL, "listen: %s", url);
         sbuf order = SBUF_INIT;
         for (size_t i = 0; i < d.cfg->order_len; i++)
             sbuf_printf(&order, "%s%s", i ? " \u2192 " : "", d.cfg->providers[d.cfg->order[i]]->name);

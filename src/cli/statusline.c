@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "core/config.h"
 #include "core/provider_state.h"
+#include "common/netaddr.h"
 
 #define SESSION_MAX (256 * 1024) /* Claude Code's session JSON is a few KB */
 #define SESSION_WAIT_MS 50       /* for it to arrive on stdin */
@@ -275,21 +276,6 @@ static void read_session(FILE *in, sbuf *out)
     }
 }
 
-/* The address to ask: the listen address, its loopback twin for a wildcard one. */
-static const char *connect_host(const char *listen)
-{
-    if (strcmp(listen, "0.0.0.0") == 0 || strcmp(listen, "localhost") == 0)
-        return "127.0.0.1";
-    if (strcmp(listen, "::") == 0 || strcmp(listen, "[::]") == 0 || strcmp(listen, "[::1]") == 0)
-        return "::1";
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_flags = AI_NUMERICHOST;
-    if (getaddrinfo(listen, NULL, &hints, &ai) != 0)
-        return "127.0.0.1"; /* a name: the proxy listens on this machine anyway */
-    freeaddrinfo(ai);
-    return listen;
-}
-
 int statusline_main(const char *config_path, FILE *in, FILE *out)
 {
     sbuf session = SBUF_INIT, body = SBUF_INIT, line = SBUF_INIT;
@@ -303,7 +289,8 @@ int statusline_main(const char *config_path, FILE *in, FILE *out)
         return 1;
     }
     const char *why = NULL;
-    const char *host = connect_host(c->listen_host);
+    char dial[64];
+    const char *host = netaddr_dial_host(c->listen_host, dial, sizeof(dial));
     if (statusline_fetch_health(host, c->port, &body, &why) == 0) {
         statusline_format(body.data, body.len, session.data, session.len, time(NULL), &line);
         fprintf(out, "%.*s\n", (int)line.len, line.data ? line.data : "");

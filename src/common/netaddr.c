@@ -1,5 +1,6 @@
 #include "common/netaddr.h"
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,4 +70,29 @@ int netaddr_is_wildcard(const char *host, size_t len)
     default:
         return 0;
     }
+}
+
+const char *netaddr_dial_host(const char *listen, char *buf, size_t size)
+{
+    unsigned char b[16];
+    size_t len = strlen(listen);
+    switch (parse_ip(listen, len, b)) {
+    case IPV4:
+        return all_zero(b, 4) ? "127.0.0.1" : listen;
+    case IPV6:
+        if (all_zero(b, 16))
+            return "::1";
+        if (listen[0] != '[')
+            return listen;
+        snprintf(buf, size, "%.*s", (int)(len - 2), listen + 1);
+        return buf;
+    default:
+        return "127.0.0.1";
+    }
+}
+
+void netaddr_http_url(char *buf, size_t size, const char *host, unsigned port)
+{
+    int bracket = strchr(host, ':') != NULL && host[0] != '[';
+    snprintf(buf, size, "http://%s%s%s:%u", bracket ? "[" : "", host, bracket ? "]" : "", port);
 }

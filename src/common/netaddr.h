@@ -14,4 +14,13 @@ int netaddr_is_loopback(const char *host, size_t len);
  * brackets or not). */
 int netaddr_is_wildcard(const char *host, size_t len);
 
+/* The address a client on this machine dials to reach a listener bound to listen (a config's
+ * listen value): the loopback twin of an any-address (0.0.0.0 -> 127.0.0.1, :: -> ::1), an IP
+ * address as it is (brackets dropped), and 127.0.0.1 for a name, where the proxy binds localhost.
+ * The result is listen, a constant, or written into buf. */
+const char *netaddr_dial_host(const char *listen, char *buf, size_t size);
+
+/* "http://host:port" into buf, an IPv6 address in brackets ("http://[::1]:47000"). */
+void netaddr_http_url(char *buf, size_t size, const char *host, unsigned port);
+
 #endif

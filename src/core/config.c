@@ -464,7 +464,9 @@ void config_release(struct proxy_config *c)
 void config_describe(const struct proxy_config *c, FILE *out)
 {
     fprintf(out, "config: %s\n", c->source);
-    fprintf(out, "listen: http://%s:%u (HTTP/1.1%s)\n", c->listen_host, c->port, c->http2 ? " and HTTP/2" : "");
+    char url[300];
+    netaddr_http_url(url, sizeof(url), c->listen_host, c->port);
+    fprintf(out, "listen: %s (HTTP/1.1%s)\n", url, c->http2 ? " and HTTP/2" : "");
     fprintf(out, "request_timeout: %.3gs, ping_interval: %.3gs, stalled_client_timeout: %.3gs, max_body: %zu bytes, "
                  "log_level: %s\n",
             c->timeout_ms / 1000.0, c->ping_interval_ms / 1000.0, c->stalled_client_timeout_ms / 1000.0, c->max_body,

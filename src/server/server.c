@@ -11,6 +11,7 @@
 #include "core/exchange.h"
 #include "core/ledger.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "core/metrics.h"
 #include "core/provider.h"
 #include "core/provider_state.h"
@@ -216,7 +217,7 @@ static void handle_root(struct server *s, h2o_req_t *req)
     sbuf out = SBUF_INIT;
     sbuf_printf(&out, "{\"name\":\"claude-proxy\",\"version\":\"%s\",\"listen\":", CP_VERSION);
     char listen[300];
-    snprintf(listen, sizeof(listen), "http://%s:%u", s->config->listen_host, s->config->port);
+    netaddr_http_url(listen, sizeof(listen), s->config->listen_host, s->config->port);
     sbuf_json_string(&out, listen, strlen(listen));
     sbuf_puts(&out, ",\"started\":");
     append_time(&out, s->started_at);

@@ -122,6 +122,15 @@ describe('claude-proxy doctor', () => {
     assert.equal(sts.headers['x-amz-security-token'], SESSION_TOKEN);
   });
 
+  test('a proxy listening on every IPv6 (and IPv4) interface is found on its loopback address', async () => {
+    const port = await freePort();
+    const proxy = await startProxy({ config: { ...config(m, { port }), listen: '::' }, env: bedrockEnv() });
+    const r = await doctor(m, null, { file: proxy.configPath });
+    await stopProxy(proxy, assert);
+    line(r.stdout, new RegExp(`✓ listen: http://\\[::\\]:${port}$`, 'm'));
+    line(r.stdout, new RegExp(`✓ a proxy is running on http://\\[::\\]:${port} \\(its /health: ok`));
+  });
+
   test('--json gives the same as data', async () => {
     const r = await doctor(m, config(m), { args: ['--json', '--model', 'claude-opus-4-6'] });
     assert.equal(r.status, 0, r.stdout);

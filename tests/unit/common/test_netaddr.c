@@ -1,5 +1,6 @@
 /* Which hosts are this machine: loopback addresses in their textual forms (IPv4, IPv6, IPv4-mapped,
- * bracketed or not), localhost names, and the any-addresses, against names that only look like them. */
+ * bracketed or not), localhost names, and the any-addresses, against names that only look like them;
+ * the address to dial for a listen address, and a listener's URL with IPv6 in brackets. */
 #include "check.h"
 #include "common/netaddr.h"
 
@@ -68,9 +69,39 @@ static void test_wildcard(void)
     CHECK(netaddr_is_wildcard("0.0.0.0x", 7));
 }
 
+static void test_dial_host(void)
+{
+    char buf[64];
+    static const char *const cases[][2] = {
+        {"0.0.0.0", "127.0.0.1"}, {"::", "::1"}, {"[::]", "::1"}, {"0:0:0:0:0:0:0:0", "::1"},
+        {"127.0.0.1", "127.0.0.1"}, {"127.0.0.2", "127.0.0.2"}, {"192.168.1.5", "192.168.1.5"},
+        {"::1", "::1"}, {"[::1]", "::1"}, {"fe80::1", "fe80::1"}, {"[2001:db8::5]", "2001:db8::5"},
+        {"localhost", "127.0.0.1"}, {"proxy.internal", "127.0.0.1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        CHECK_STR_EQ(netaddr_dial_host(cases[i][0], buf, sizeof(buf)), cases[i][1]);
+}
+
+static void test_http_url(void)
+{
+    char url[64];
+    netaddr_http_url(url, sizeof(url), "127.0.0.1", 47000);
+    CHECK_STR_EQ(url, "http://127.0.0.1:47000");
+    netaddr_http_url(url, sizeof(url), "::1", 47000);
+    CHECK_STR_EQ(url, "http://[::1]:47000");
+    netaddr_http_url(url, sizeof(url), "::", 8080);
+    CHECK_STR_EQ(url, "http://[::]:8080");
+    netaddr_http_url(url, sizeof(url), "[::1]", 1);
+    CHECK_STR_EQ(url, "http://[::1]:1");
+    netaddr_http_url(url, sizeof(url), "localhost", 80);
+    CHECK_STR_EQ(url, "http://localhost:80");
+}
+
 int main(void)
 {
     test_loopback();
     test_wildcard();
+    test_dial_host();
+    test_http_url();
     CHECK_DONE();
 }
