@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-asan clean bench bench-docs bench-readme fuzz
+.PHONY: all deps build run test test-asan clean bench bench-docs bench-readme fuzz brew-formula release
 
 all: build
 
@@ -41,6 +41,15 @@ bench: deps
 # after `make bench`: its figures into docs/benchmarks.md (bench-readme: the old name)
 bench-docs bench-readme:
 	bench/docs-figures.sh
+
+# A Homebrew formula for this clone (build/homebrew/claude-proxy.rb); DIRTY=1 includes uncommitted
+# changes to tracked files. release: VERSION=x.y.z, the tarball and the committed formula's checksum.
+brew-formula:
+	scripts/brew-formula.sh $(if $(filter 1,$(DIRTY)),--dirty)
+
+release:
+	@test -n "$(VERSION)" || { echo "make release VERSION=x.y.z" >&2; exit 2; }
+	scripts/release.sh $(VERSION)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

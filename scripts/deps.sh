@@ -13,7 +13,8 @@ missing_pkgconfig() {
 # npm too: Debian's nodejs comes without it, and `make test` needs it for `npm ci`
 if command -v pkg-config >/dev/null 2>&1 && [ -z "$(missing_pkgconfig)" ] \
    && command -v cmake >/dev/null 2>&1 && command -v node >/dev/null 2>&1 \
-   && command -v npm >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+   && command -v npm >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 \
+   && command -v ruby >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -23,8 +24,8 @@ Linux)
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev libsqlite3-dev openssl curl"
-        # headless Chromium for the dashboard's browser test
-        PKGS="$PKGS chromium"
+        # headless Chromium for the dashboard's browser test; ruby parses the Homebrew formula
+        PKGS="$PKGS chromium ruby"
         # keep an existing Node.js: NodeSource's nodejs brings npm (and conflicts with Debian's
         # npm package); Debian's nodejs needs the npm package beside it
         if ! command -v node >/dev/null 2>&1; then
@@ -46,7 +47,7 @@ Darwin)
         brew install cmake pkg-config libuv openssl@3 lua cjson sqlite node
         if ! pkg-config --exists libh2o; then
             echo "libh2o (libuv build) is not packaged by Homebrew; install it with our formula:" >&2
-            echo "  brew install --build-from-source packaging/homebrew/claude-proxy.rb" >&2
+            echo "  make brew-formula && brew install --build-from-source ./build/homebrew/claude-proxy.rb" >&2
             echo "or build h2o 2.2.6 (-DWITH_BUNDLED_SSL=OFF; it builds libh2o for libuv when pkg-config finds libuv) and install it." >&2
             exit 1
         fi

@@ -1,4 +1,8 @@
-# Homebrew formula for claude-proxy.
+# Not released yet. To install from a clone: make brew-formula, then brew install --build-from-source ./build/homebrew/claude-proxy.rb
+#
+# Written from packaging/homebrew/claude-proxy.rb.in by scripts/brew-formula.sh (make brew-formula:
+# a formula for a clone; make release VERSION=x.y.z: the committed one). Edit the template, not
+# a written formula: CTest e2e.homebrew checks that the two agree.
 #
 # Why h2o is built here: Homebrew's own h2o formula builds the server with its evloop backend
 # and ships no libuv build of libh2o, which claude-proxy links against (Debian's libh2o-dev is
@@ -10,12 +14,10 @@
 class ClaudeProxy < Formula
   desc "Keeps Claude Code working when the Anthropic rate limit hits: falls back to AWS Bedrock"
   homepage "https://github.com/claude-proxy/claude-proxy"
-  url "https://github.com/claude-proxy/claude-proxy/archive/refs/tags/v0.1.0.tar.gz"
-  # Release step: fill in the checksum of the release tarball (`brew fetch --build-from-source`
-  # prints it); it cannot be known before the tag exists.
-  sha256 "RELEASE_CHECKSUM_OF_THE_SOURCE_TARBALL"
+  url "https://github.com/claude-proxy/claude-proxy/releases/download/v0.1.0/claude-proxy-0.1.0.tar.gz"
+  version "0.1.0"
+  sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   license "MIT"
-  head "https://github.com/claude-proxy/claude-proxy.git", branch: "main"
 
   depends_on "cmake" => :build
   depends_on "pkgconf" => :build
@@ -70,8 +72,13 @@ class ClaudeProxy < Formula
     (etc/"claude-proxy").install "etc/claude-proxy.lua"
   end
 
+  # The token stays out of the plist: the proxy reads it from ~/.config/claude-proxy/token (mode
+  # 0600, see caveats) at start and on reload. No --config either: the service finds its config
+  # the way `claude-proxy --check`, `reload`, `doctor` and scripts/service.sh do
+  # (CLAUDE_PROXY_CONFIG, ~/.config/claude-proxy/claude-proxy.lua, then #{etc}/claude-proxy/), so
+  # the file those commands edit is the one it runs; /health's "config" says which.
   service do
-    run [opt_bin/"claude-proxy", "--config", etc/"claude-proxy/claude-proxy.lua"]
+    run [opt_bin/"claude-proxy"]
     keep_alive true
     log_path var/"log/claude-proxy.log"
     error_log_path var/"log/claude-proxy.error.log"
