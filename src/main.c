@@ -30,7 +30,7 @@ static const char usage[] =
     "usage: claude-proxy [--config FILE]           run the proxy (foreground, logs to stderr)\n"
     "       claude-proxy --check [--config FILE]   validate the config and print what it would do\n"
     "       claude-proxy reload [--config FILE]    make the running proxy re-read its config (SIGHUP)\n"
-    "       claude-proxy usage [--since 5h|24h|7d|30d|YYYY-MM-DD] [--by provider|model|day|session]\n"
+    "       claude-proxy usage [--since 5h|24h|7d|30d|YYYY-MM-DD|TIME] [--by provider|model|day|session]\n"
     "                          [--json|--csv] [--config FILE]   tokens and cost from the usage ledger\n"
     "       claude-proxy statusline [--config FILE]  one line for Claude Code's statusLine (JSON on stdin)\n"
     "       claude-proxy doctor [--config FILE] [--probe] [--model M ...] [--json]\n"
@@ -162,7 +162,9 @@ static int cmd_usage(int argc, char **argv)
         }
     }
     if (usage_parse_since(since, usage_clock_ms(), &q.since_ms) != 0) {
-        fprintf(stderr, "claude-proxy usage: --since %s: use 5h, 24h, 7d, 30d (m, h, d) or a date YYYY-MM-DD\n",
+        fprintf(stderr,
+                "claude-proxy usage: --since %s: use 5h, 24h, 7d, 30d (m, h, d), a date YYYY-MM-DD or a time "
+                "2026-12-01T09:00:00Z\n",
                 since);
         return 2;
     }

@@ -22,8 +22,47 @@ static void bad_request(h2o_req_t *req, const char *msg)
     send_error(req, API_ANTHROPIC, 400, "invalid_request_error", msg, NULL, NULL);
 }
 
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+#define DECODE_MALFORMED -1
+#define DECODE_TOO_LONG -2
+
+/* Percent-decodes src[0..len) into out (outsize counts the NUL). Strict: a '%' takes exactly two
+ * hex digits and may not make a NUL; '+' stays '+' (no valid value holds a space, and a time's
+ * offset is written with a '+'). Returns 0 or DECODE_*. */
+static int percent_decode(const char *src, size_t len, char *out, size_t outsize)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_digit((unsigned char)src[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit((unsigned char)src[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
+                return DECODE_MALFORMED;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (n + 1 >= outsize)
+            return DECODE_TOO_LONG;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 /* since=, by=, recent= from the query string; anything else is refused so that a typo is not
- * silently ignored. Values are plain characters (no percent-decoding needed for any valid one). */
+ * silently ignored. Names and values are percent-decoded (a browser's URLSearchParams writes
+ * since=2026-12-01T00%3A00%3A00Z). */
 static const char *parse_params(h2o_req_t *req, struct usage_params *p)
 {
     strcpy(p->since, "24h");
@@ -38,25 +77,30 @@ static const char *parse_params(h2o_req_t *req, struct usage_params *p)
             amp = end;
         const char *eq = memchr(q, '=', (size_t)(amp - q));
         if (eq != NULL) {
-            size_t klen = (size_t)(eq - q), vlen = (size_t)(amp - eq - 1);
-            char v[40];
-            if (vlen >= sizeof(v))
+            char k[16], v[40];
+            int kr = percent_decode(q, (size_t)(eq - q), k, sizeof(k));
+            int vr = percent_decode(eq + 1, (size_t)(amp - eq - 1), v, sizeof(v));
+            if (kr == DECODE_MALFORMED || vr == DECODE_MALFORMED)
+                return "a /usage parameter has a malformed %-escape (a % takes two hex digits, and %00 is refused)";
+            if (kr == DECODE_TOO_LONG) /* longer than any known name */
+                return "unknown /usage parameter (use since, by, recent)";
+            if (vr == DECODE_TOO_LONG)
                 return "a /usage parameter's value is too long";
-            memcpy(v, eq + 1, vlen);
-            v[vlen] = '\0';
-            if (h2o_memis(q, klen, H2O_STRLIT("since"))) {
+            size_t klen = strlen(k);
+            if (h2o_memis(k, klen, H2O_STRLIT("since"))) {
                 int64_t ignored;
                 if (usage_parse_since(v, 0, &ignored) != 0)
-                    return "since must be a duration (5h, 24h, 7d, 30d, 90m) or a date YYYY-MM-DD";
+                    return "since must be a duration (5h, 24h, 7d, 30d, 90m), a date YYYY-MM-DD or a time "
+                           "2026-12-01T09:00:00Z";
                 strcpy(p->since, v);
-            } else if (h2o_memis(q, klen, H2O_STRLIT("by"))) {
+            } else if (h2o_memis(k, klen, H2O_STRLIT("by"))) {
                 p->by = -1;
                 for (int i = 0; i < 5; i++)
                     if (strcmp(v, by_names[i]) == 0)
                         p->by = i;
                 if (p->by < 0)
                     return "by must be provider, model, day, hour or session";
-            } else if (h2o_memis(q, klen, H2O_STRLIT("recent"))) {
+            } else if (h2o_memis(k, klen, H2O_STRLIT("recent"))) {
                 char *e;
                 long n = strtol(v, &e, 10);
                 if (e == v || *e != '\0' || n < 0 || n > USAGE_RECENT_MAX)

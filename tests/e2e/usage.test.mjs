@@ -254,6 +254,52 @@ describe('the usage ledger', () => {
     }
   });
 
+  test('GET /usage percent-decodes its parameters (strictly) and takes a time with its zone; so does usage --since', async () => {
+    const up = await startMock(usageHandler());
+    const db = path.join(tmpdir('cp-ledger-'), 'usage.db');
+    const proxy = await startProxy({ config: { usage_db: db, order: ['anthropic'], providers: {
+      anthropic: { type: 'anthropic', base_url: up.url, token: OAUTH_TOKEN } } } });
+    try {
+      assert.equal((await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() })).status, 200);
+      for (let i = 0; i < 100 && (await request(`${proxy.url}/health`)).json.usage_ledger.rows_written < 1; i++) await sleep(50);
+      const hourAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600e3);
+      const iso = hourAgo.toISOString().replace(/\.\d+Z$/, 'Z');
+      // as a browser's URLSearchParams writes it: the colons encoded
+      const q = new URLSearchParams({ since: iso, by: 'model' }).toString();
+      assert.match(q, /%3A/);
+      let r = await request(`${proxy.url}/usage?${q}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.since, iso);
+      assert.equal(r.json.since_ms, hourAgo.getTime());
+      assert.equal(r.json.by, 'model');
+      assert.equal(r.json.total.requests, 1);
+      // an offset, encoded or not ('+' stays '+'), and escapes in names
+      const local = new Date(hourAgo.getTime() + 3600e3).toISOString().slice(0, 19) + '+01:00';
+      for (const query of [`since=${encodeURIComponent(local)}`, `since=${local}`, `%73ince=${local.replace(/:/g, '%3a')}&%62y=%70rovider`]) {
+        r = await request(`${proxy.url}/usage?${query}`);
+        assert.equal(r.status, 200, `${query}: ${r.text}`);
+        assert.equal(r.json.since_ms, hourAgo.getTime(), query);
+        assert.equal(r.json.by, 'provider');
+      }
+      for (const query of ['since=24h%3', 'since=%zz24h', 'since=24h%00', 'by=%', 'b%y=day', 'since=%E2%82']) {
+        r = await request(`${proxy.url}/usage?${query}`);
+        assert.equal(r.status, 400, query);
+        assert.equal(r.json.type, 'error');
+        assert.equal(r.json.error.type, 'invalid_request_error');
+        assert.match(r.json.error.message, query === 'since=%E2%82' ? /since must be/ : /malformed %-escape/, query);
+      }
+      // a time must say its zone
+      r = await request(`${proxy.url}/usage?since=${iso.slice(0, -1)}`);
+      assert.equal(r.status, 400);
+      assert.match(r.json.error.message, /since must be .*2026-12-01T09:00:00Z/);
+      await sleep(1200); // the row is on disk for the command as well
+      const u = usageCommand(proxy.configPath, '--json', '--since', iso);
+      assert.equal(u.status, 0, u.err);
+      assert.equal(JSON.parse(u.out).total.requests, 1);
+      assert.equal(usageCommand(proxy.configPath, '--since', iso.slice(0, -1)).status, 2);
+    } finally { await stopProxy(proxy, assert); await up.close(); }
+  });
+
   test('a corrupt or unusable file: requests are served, it is logged once; usage_db = false keeps none', async () => {
     const up = await startMock(anthropicHandler());
     const dir = tmpdir('cp-ledger-');
