@@ -85,6 +85,9 @@ return {
       -- Preferred inference profile (us, eu, apac, jp, au, global, us-gov), used for a model that
       -- has it; else the region's geography, else global, else a profile the model has.
       region_prefix = util.env("ANTHROPIC_BEDROCK_REGION_PREFIX"),
+      -- Bedrock's service tier (default, flex, priority), sent as X-Amzn-Bedrock-Service-Tier.
+      -- Unset: ANTHROPIC_BEDROCK_SERVICE_TIER, as Claude Code's Bedrock mode reads it; else none.
+      -- service_tier = "flex",
       cooldown = util.env_number("COOLDOWN_SECONDS", 300),
       fallback_on = { 429, 529, "connect" },
       -- Stop using Bedrock (as if it were cooling) once its spend this local day / month

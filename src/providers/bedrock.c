@@ -38,6 +38,7 @@
 struct bedrock {
     char *region, *profile, *ca_file;
     char *region_prefix; /* preferred inference profile prefix, or NULL */
+    char *service_tier;  /* default, flex or priority: sent as x-amzn-bedrock-service-tier; NULL: none */
     char *runtime_url, *mantle_url;
     struct upstream_url runtime_parsed, mantle_parsed;
     struct upstream *runtime, *mantle;
@@ -153,6 +154,28 @@ static const char *nonempty_env(const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* service_tier, else ANTHROPIC_BEDROCK_SERVICE_TIER (what Claude Code's Bedrock mode sends as
+ * X-Amzn-Bedrock-Service-Tier), else none: Bedrock's standard tier. */
+static int read_service_tier(struct bedrock *b, lua_State *L, int idx, char *err, size_t errlen)
+{
+    static const char *const tiers[] = {"default", "flex", "priority"};
+    if (config_field_string(L, idx, "service_tier", &b->service_tier, NULL, err, errlen) != 0)
+        return -1;
+    const char *source = "service_tier";
+    if (b->service_tier == NULL) {
+        const char *env = nonempty_env("ANTHROPIC_BEDROCK_SERVICE_TIER");
+        if (env == NULL)
+            return 0;
+        b->service_tier = strdup(env);
+        source = "ANTHROPIC_BEDROCK_SERVICE_TIER";
+    }
+    for (size_t i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++)
+        if (strcmp(b->service_tier, tiers[i]) == 0)
+            return 0;
+    snprintf(err, errlen, "config: %s \"%.40s\" is not one of default, flex, priority", source, b->service_tier);
+    return -1;
+}
+
 /* The config's URL, else the first AWS variable that is set, else the region's default. */
 static char *endpoint_or_env(char *configured, const char *env1, const char *env2, const char *fmt, const char *region)
 {
@@ -230,7 +253,7 @@ static int bedrock_configure(struct provider *p, lua_State *L, int idx, char *er
         config_field_string(L, idx, "ca_file", &b->ca_file, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "region_prefix", &b->region_prefix, NULL, err, errlen) != 0 ||
         check_region_prefix(b->region_prefix, err, errlen) != 0 || check_moved_settings(L, idx, err, errlen) != 0 ||
-        read_api_key(b, L, idx, err, errlen) != 0) {
+        read_service_tier(b, L, idx, err, errlen) != 0 || read_api_key(b, L, idx, err, errlen) != 0) {
         free(region), free(endpoint), free(mantle), free(control);
         return -1;
     }
@@ -287,6 +310,8 @@ static void bedrock_describe(struct provider *p, sbuf *out)
     sbuf_json_field(out, "control_endpoint", b->control_parsed.origin);
     if (b->region_prefix != NULL)
         sbuf_json_field(out, "region_prefix", b->region_prefix);
+    if (b->service_tier != NULL)
+        sbuf_json_field(out, "service_tier", b->service_tier);
     if (b->api_key != NULL) {
         char tail[REDACT_BUFSZ], kind[96];
         snprintf(kind, sizeof(kind), "%s %s", b->api_key_source, redact_secret(b->api_key, strlen(b->api_key), tail));
@@ -313,8 +338,8 @@ static void bedrock_destroy(struct provider *p)
     if (b->creds != NULL)
         aws_cred_source_free(b->creds);
     free(b->control_url);
-    free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->runtime_url),
-        free(b->mantle_url);
+    free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->service_tier),
+        free(b->runtime_url), free(b->mantle_url);
     if (b->api_key != NULL)
         OPENSSL_cleanse(b->api_key, strlen(b->api_key));
     free(b->api_key);
@@ -361,19 +386,23 @@ static void append_header(sbuf *h, const char *name, const char *value)
 
 static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct sigv4_result *r)
 {
-    struct sigv4_header headers[3] = {
+    struct bedrock *b = ps->p->impl;
+    /* the service tier is signed, as the AWS SDKs sign it: it decides what the request costs */
+    struct sigv4_header headers[4] = {
         {"host", ps->target->host_header},
         {"content-type", ps->content_type},
         {"accept", ps->accept},
+        {"x-amzn-bedrock-service-tier", b->service_tier},
     };
+    size_t num_headers = b->service_tier != NULL ? 4 : 3;
     const char *path = ps->path.data;
     const char *q = strchr(path, '?');
     char path_only[2048];
     snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
     struct upstream_request *out = ps->out;
-    struct sigv4_request req = {"POST", path_only, q ? q + 1 : NULL, headers, 3, out->body.base, out->body.len};
+    struct sigv4_request req = {"POST", path_only, q ? q + 1 : NULL, headers, num_headers, out->body.base,
+                                out->body.len};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
-    struct bedrock *b = ps->p->impl;
     struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
     memset(r, 0, sizeof(*r));
     return sigv4_sign(&req, &c, &opt, r);
@@ -387,6 +416,9 @@ static void write_head(struct pending_sign *ps, const struct aws_creds *creds, c
     append_header(h, "host", ps->target->host_header);
     append_header(h, "content-type", ps->content_type);
     append_header(h, "accept", ps->accept);
+    const char *tier = ((struct bedrock *)ps->p->impl)->service_tier;
+    if (tier != NULL)
+        append_header(h, "x-amzn-bedrock-service-tier", tier);
     sbuf_printf(h, "content-length: %zu\r\nconnection: keep-alive\r\n", ps->out->body.len);
     if (r != NULL) {
         append_header(h, "x-amz-date", r->amz_date);

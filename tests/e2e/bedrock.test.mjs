@@ -715,3 +715,79 @@ describe('Bedrock API keys', () => {
     } finally { await stopProxy(proxy, assert); await stopProxy(wrong, assert); await bedrock.close(); }
   });
 });
+
+describe('the Bedrock service tier', () => {
+  const TIER = 'x-amzn-bedrock-service-tier';
+  const signed = (q) => /SignedHeaders=([^,]+)/.exec(q.headers.authorization ?? '')?.[1].split(';') ?? [];
+
+  test('service_tier goes as X-Amzn-Bedrock-Service-Tier on every route, signed; none when unset', async () => {
+    // this account: InvokeModel lacks Opus 5.5, the runtime Messages route lacks Fable 5.2
+    const bedrock = await startBedrockMock({ invokeLineup: Object.keys(CATALOG).filter((id) => !/opus-5-5|fable-5-2/.test(id)),
+      runtimeLineup: Object.keys(CATALOG).filter((id) => !id.includes('fable-5-2')) });
+    let proxy = await startProxy({ config: bedrockOnly(bedrock, { service_tier: 'flex' }),
+      env: bedrockEnv({ ANTHROPIC_BEDROCK_SERVICE_TIER: 'priority' }) }); // the config's wins
+    try {
+      for (const extra of [{}, { stream: true }, { model: 'claude-opus-5-5' }, { model: 'claude-fable-5-2', stream: true }]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(extra) });
+        assert.equal(r.status, 200, r.text);
+      }
+      const r = await request(`${proxy.url}/v1/messages/count_tokens`, { method: 'POST', body: countBody() });
+      assert.equal(r.status, 200, r.text);
+      const hosts = new Set(bedrock.requests.map((q) => `${q.host} ${q.url.replace(/\/model\/[^/]+\//, '/model/ID/')}`));
+      for (const route of ['runtime /model/ID/invoke', 'runtime /model/ID/invoke-with-response-stream',
+        'runtime /anthropic/v1/messages', 'mantle /anthropic/v1/messages', 'runtime /model/ID/count-tokens'])
+        assert.ok(hosts.has(route), `${route} in ${[...hosts]}`);
+      for (const q of bedrock.requests) {
+        assert.equal(q.headers[TIER], 'flex', `${q.host} ${q.url}`);
+        assert.ok(signed(q).includes(TIER), `signed: ${signed(q)}`);
+        assert.deepEqual(q.verdict, { ok: true });
+      }
+      const h = (await request(`${proxy.url}/health`)).json.providers[0];
+      assert.equal(h.service_tier, 'flex');
+    } finally { await stopProxy(proxy, assert); }
+    // from Claude Code's variable when the config says nothing
+    proxy = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv({ ANTHROPIC_BEDROCK_SERVICE_TIER: 'priority' }) });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.at(-1).headers[TIER], 'priority');
+      assert.deepEqual(bedrock.requests.at(-1).verdict, { ok: true });
+    } finally { await stopProxy(proxy, assert); }
+    // neither: no header at all (Bedrock's standard tier)
+    proxy = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv({ ANTHROPIC_BEDROCK_SERVICE_TIER: '' }) });
+    try {
+      const before = bedrock.requests.length;
+      for (const extra of [{}, { stream: true }, { model: 'claude-opus-5-5' }, { model: 'claude-fable-5-2' }]) {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body(extra) });
+        assert.equal(r.status, 200, r.text);
+      }
+      for (const q of bedrock.requests.slice(before)) {
+        assert.equal(q.headers[TIER], undefined, `${q.host} ${q.url}`);
+        assert.ok(!signed(q).includes(TIER));
+        assert.deepEqual(q.verdict, { ok: true });
+      }
+      assert.equal((await request(`${proxy.url}/health`)).json.providers[0].service_tier, undefined);
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+  });
+
+  test('with a Bedrock API key too; a tier that is not default, flex or priority is a config error', async () => {
+    const KEY = 'ABSKQmVkcm9ja0FQSUtleS10ZXN0OnNlY3JldHZhbHVlMDEyMzQ1Njc4OQ==';
+    const bedrock = await startBedrockMock({ apiKey: KEY });
+    const proxy = await startProxy({ config: bedrockOnly(bedrock, { service_tier: 'default', api_key: KEY }), env: bedrockEnv() });
+    try {
+      const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(bedrock.requests.at(-1).headers[TIER], 'default');
+      assert.deepEqual(bedrock.requests.at(-1).verdict, { ok: true, apiKey: true });
+    } finally { await stopProxy(proxy, assert); await bedrock.close(); }
+    let bad = await startProxy({ config: bedrockOnly(bedrock, { service_tier: 'fast' }), env: bedrockEnv(), expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /service_tier "fast" is not one of default, flex, priority/);
+    bad = await startProxy({ config: bedrockOnly(bedrock), env: bedrockEnv({ ANTHROPIC_BEDROCK_SERVICE_TIER: 'Flex' }), expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /ANTHROPIC_BEDROCK_SERVICE_TIER "Flex" is not one of default, flex, priority/);
+    bad = await startProxy({ config: bedrockOnly(bedrock, { service_tier: 2 }), env: bedrockEnv(), expectFail: true });
+    assert.notEqual(bad.result.code, 0);
+    assert.match(bad.output, /service_tier/);
+  });
+});
