@@ -166,7 +166,7 @@ static int read_service_tier(struct bedrock *b, lua_State *L, int idx, char *err
         const char *env = nonempty_env("ANTHROPIC_BEDROCK_SERVICE_TIER");
         if (env == NULL)
             return 0;
-        b->service_tier = strdup(env);
+        b->service_tier = xstrdup(env);
         source = "ANTHROPIC_BEDROCK_SERVICE_TIER";
     }
     for (size_t i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++)
