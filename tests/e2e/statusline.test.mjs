@@ -48,6 +48,8 @@ function run(args, stdin = SESSION) {
     const child = spawn(PROXY_BIN, args, { env: { ...process.env, TZ: 'UTC' }, stdio: ['pipe', 'ignore', 'ignore'] });
     child.on('error', reject);
     child.on('exit', () => resolve(performance.now() - t0));
+    // --version exits without reading its input: a write after that is EPIPE, not a failure
+    child.stdin.on('error', () => {});
     child.stdin.end(stdin);
   });
 }
