@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-asan clean bench bench-docs bench-readme fuzz brew-formula release
+.PHONY: all deps build run test test-asan clean bench bench-docs bench-readme fuzz brew-formula release format
 
 all: build
 
@@ -41,6 +41,10 @@ bench: deps
 # after `make bench`: its figures into docs/benchmarks.md (bench-readme: the old name)
 bench-docs bench-readme:
 	bench/docs-figures.sh
+
+# the C sources in .clang-format's style (make test checks it: style.clang_format)
+format:
+	scripts/format.sh
 
 # A Homebrew formula for this clone (build/homebrew/claude-proxy.rb); DIRTY=1 includes uncommitted
 # changes to tracked files. release: VERSION=x.y.z, the tarball and the committed formula's checksum.

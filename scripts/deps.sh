@@ -24,8 +24,8 @@ Linux)
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         PKGS="build-essential cmake pkg-config libh2o-dev libuv1-dev libssl-dev liblua5.4-dev libcjson-dev zlib1g-dev libsqlite3-dev openssl curl"
-        # headless Chromium for the dashboard's browser test; ruby parses the Homebrew formula
-        PKGS="$PKGS chromium ruby"
+        # headless Chromium for the dashboard's browser test; ruby parses the Homebrew formula; clang-format checks the style
+        PKGS="$PKGS chromium ruby clang-format"
         # keep an existing Node.js: NodeSource's nodejs brings npm (and conflicts with Debian's
         # npm package); Debian's nodejs needs the npm package beside it
         if ! command -v node >/dev/null 2>&1; then
