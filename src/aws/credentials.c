@@ -64,10 +64,7 @@ void aws_creds_clear(struct aws_creds *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int valid_region(const char *r)
-{
-    return r != NULL && r[0] != '\0' && strpbrk(r, "/. \t") == NULL;
-}
+static int valid_region(const char *r) { return r != NULL && r[0] != '\0' && strpbrk(r, "/. \t") == NULL; }
 
 static void file_paths(char *creds, char *config, size_t n)
 {
@@ -149,13 +146,15 @@ static void resolve_profile(struct aws_cred_source *s, const char *profile, int 
         process = NULL;
         snprintf(s->kind_text, sizeof(s->kind_text), "process:%s", profile);
     } else if (role) {
-        snprintf(s->problem, sizeof(s->problem),
-                 "profile '%.64s' uses role_arn, which needs STS AssumeRole (not supported); set credential_process = aws "
-                 "configure export-credentials --profile %.64s --format process",
-                 profile, profile);
+        snprintf(
+            s->problem, sizeof(s->problem),
+            "profile '%.64s' uses role_arn, which needs STS AssumeRole (not supported); set credential_process = aws "
+            "configure export-credentials --profile %.64s --format process",
+            profile, profile);
     } else if (sso || sso_session) {
         snprintf(s->problem, sizeof(s->problem),
-                 "profile '%.64s' is an SSO profile; set credential_process = aws configure export-credentials --profile %.64s "
+                 "profile '%.64s' is an SSO profile; set credential_process = aws configure export-credentials "
+                 "--profile %.64s "
                  "--format process (after aws sso login)",
                  profile, profile);
     } else if (source && depth < MAX_SOURCE_PROFILE_DEPTH && strcmp(source, profile) != 0) {
@@ -194,10 +193,7 @@ struct aws_cred_source *aws_cred_source_new(uv_loop_t *loop, const char *profile
 
 const char *aws_cred_source_kind(struct aws_cred_source *s) { return s->kind_text; }
 
-static uint64_t now_ms(struct aws_cred_source *s)
-{
-    return uv_now(s->loop);
-}
+static uint64_t now_ms(struct aws_cred_source *s) { return uv_now(s->loop); }
 
 const char *aws_cred_source_problem(struct aws_cred_source *s)
 {
@@ -230,7 +226,8 @@ int aws_parse_process_output(const char *json, size_t len, struct aws_creds *out
                  cJSON_IsNumber(version) ? "other than 1" : "missing");
     else if (!cJSON_IsString(id) || !cJSON_IsString(secret) || !*id->valuestring || !*secret->valuestring)
         snprintf(err, errlen, "credential_process output lacks AccessKeyId or SecretAccessKey");
-    else if (exp != NULL && !cJSON_IsNull(exp) && (!cJSON_IsString(exp) || time_parse_rfc3339(exp->valuestring, &out->expiration) != 0))
+    else if (exp != NULL && !cJSON_IsNull(exp) &&
+             (!cJSON_IsString(exp) || time_parse_rfc3339(exp->valuestring, &out->expiration) != 0))
         snprintf(err, errlen, "credential_process output has an unreadable Expiration");
     else
         ok = 1;
@@ -306,12 +303,13 @@ static void process_done(struct aws_cred_source *s)
         /* only the first line of stderr: tools may print more than they should */
         size_t n = s->err.len ? strcspn(s->err.data, "\r\n") : 0;
         snprintf(err, sizeof(err), "credential_process failed (exit %lld%s)%s%.*s", (long long)s->exit_status,
-                 s->term_signal ? ", killed" : "", n ? ": " : "", (int)(n > 200 ? 200 : n), s->err.data ? s->err.data : "");
+                 s->term_signal ? ", killed" : "", n ? ": " : "", (int)(n > 200 ? 200 : n),
+                 s->err.data ? s->err.data : "");
     } else if (aws_parse_process_output(s->out.data ? s->out.data : "", s->out.len, &fresh, err, sizeof(err)) == 0) {
         aws_creds_clear(&s->creds);
         s->creds = fresh;
-        s->cached_until = fresh.expiration ? fresh.expiration - REFRESH_BEFORE_EXPIRY
-                                           : time(NULL) + NO_EXPIRY_CACHE_SECONDS;
+        s->cached_until =
+            fresh.expiration ? fresh.expiration - REFRESH_BEFORE_EXPIRY : time(NULL) + NO_EXPIRY_CACHE_SECONDS;
         s->failed_at_ms = 0;
         s->last_error[0] = '\0';
     }

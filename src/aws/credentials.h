@@ -14,7 +14,7 @@
 
 struct aws_creds {
     char *access_key_id, *secret_access_key, *session_token; /* session_token may be NULL */
-    time_t expiration;                                         /* 0: none */
+    time_t expiration;                                       /* 0: none */
 };
 
 struct aws_cred_source;

@@ -13,10 +13,7 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t crc(const uint8_t *p, size_t n)
-{
-    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
-}
+static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n); }
 
 void es_decoder_init(struct es_decoder *d, size_t max_message_len)
 {
@@ -85,8 +82,7 @@ static int parse_headers(const uint8_t *p, size_t len, struct es_message *m, con
             h->value = p + i;
             i += h->value_len;
             break;
-        default:
-            goto Bad;
+        default: goto Bad;
         }
         if (fixed) {
             if (i + fixed > len)

@@ -24,7 +24,8 @@ int aws_request_head(sbuf *head, const struct upstream *u, const struct aws_requ
                     r->query ? "?" : "", r->query ? r->query : "", u->host_header);
         if (r->content_type != NULL)
             sbuf_printf(head, "content-type: %s\r\n", r->content_type);
-        sbuf_printf(head, "content-length: %zu\r\nconnection: keep-alive\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n",
+        sbuf_printf(head,
+                    "content-length: %zu\r\nconnection: keep-alive\r\nx-amz-date: %s\r\nx-amz-content-sha256: %s\r\n",
                     r->body_len, s.amz_date, s.payload_hash);
         if (creds->session_token != NULL)
             sbuf_printf(head, "x-amz-security-token: %s\r\n", creds->session_token);

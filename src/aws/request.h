@@ -10,8 +10,8 @@ struct upstream;
 
 struct aws_request {
     const char *method;
-    const char *path;  /* the operation's path, URI-encoded, without the endpoint's base path */
-    const char *query; /* URI-encoded, without '?', or NULL */
+    const char *path;         /* the operation's path, URI-encoded, without the endpoint's base path */
+    const char *query;        /* URI-encoded, without '?', or NULL */
     const char *content_type; /* NULL: no body */
     const char *body;
     size_t body_len;

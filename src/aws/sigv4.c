@@ -32,10 +32,7 @@ static void hmac(const void *key, size_t keylen, const char *msg, unsigned char 
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n);
 }
 
-static int unreserved(unsigned char c)
-{
-    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
+static int unreserved(unsigned char c) { return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'; }
 
 void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash)
 {
@@ -273,8 +270,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     char creq_hash[65];
     sha256_hex(creq.data, creq.len, creq_hash);
     sbuf sts = SBUF_INIT;
-    sbuf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date, date, opt->region,
-                opt->service, creq_hash);
+    sbuf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date, date, opt->region, opt->service,
+                creq_hash);
 
     sbuf key = SBUF_INIT;
     sbuf_printf(&key, "AWS4%s", creds->secret_access_key);

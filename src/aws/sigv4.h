@@ -12,8 +12,8 @@ struct sigv4_header {
 
 struct sigv4_request {
     const char *method;
-    const char *path;  /* as sent on the wire (URI-encoded once) */
-    const char *query; /* raw query without '?', or NULL */
+    const char *path;                   /* as sent on the wire (URI-encoded once) */
+    const char *query;                  /* raw query without '?', or NULL */
     const struct sigv4_header *headers; /* must contain host; x-amz-* are added by sigv4_sign */
     size_t num_headers;
     const void *body;
@@ -27,7 +27,7 @@ struct sigv4_credentials {
 struct sigv4_options {
     const char *region, *service;
     time_t now;
-    int sign_body;                  /* add (and sign) x-amz-content-sha256 */
+    int sign_body;      /* add (and sign) x-amz-content-sha256 */
     int normalize_path; /* remove dot segments and empty segments: every service but S3 */
     int double_encode;  /* encode the (already encoded) path again: every service but S3 */
 };

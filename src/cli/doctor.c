@@ -37,8 +37,7 @@ void doctor_answer_take(struct answer *a, const struct http_fetch_result *r)
         if (n->len > sizeof(prefix) - 1 && memcmp(n->base, prefix, sizeof(prefix) - 1) == 0) {
             snprintf(a->unified[a->num_unified][0], 64, "%.*s", (int)(n->len - sizeof(prefix) + 1),
                      n->base + sizeof(prefix) - 1);
-            snprintf(a->unified[a->num_unified][1], 64, "%.*s", (int)r->headers[i].value.len,
-                     r->headers[i].value.base);
+            snprintf(a->unified[a->num_unified][1], 64, "%.*s", (int)r->headers[i].value.len, r->headers[i].value.base);
             a->num_unified++;
         }
     }
@@ -194,7 +193,8 @@ static int run_checks(struct doctor *d)
     for (size_t i = 0; i < c->order_len; i++) {
         struct provider *p = c->providers[c->order[i]];
         char section[128];
-        snprintf(section, sizeof(section), "provider %s (%s)%s", p->name, p->ops->type, i == 0 ? ", first" : ", fallback");
+        snprintf(section, sizeof(section), "provider %s (%s)%s", p->name, p->ops->type,
+                 i == 0 ? ", first" : ", fallback");
         doctor_report_section(r, section);
         int usable = 0, serves_default = 0;
         if (anth[i].p != NULL) {
@@ -223,7 +223,7 @@ static int run_checks(struct doctor *d)
     } else {
         snprintf(summary, sizeof(summary), "not ready: %s%s%s", first_usable ? "" : "the first provider is not usable",
                  !first_usable && !fallback_ready ? "; " : "",
-                 fallback_ready ? ""
+                 fallback_ready     ? ""
                  : c->order_len < 2 ? "no fallback provider is configured"
                                     : "no fallback provider serves Claude Code's default model " DEFAULT_MODEL);
     }

@@ -15,13 +15,15 @@ static void anthropic_request(struct doctor *d, struct provider *p, const char *
     struct upstream *u = provider_anthropic_upstream(p);
     enum credential_kind kind = credential_classify(token, strlen(token));
     sbuf head = SBUF_INIT;
-    sbuf_printf(&head, "POST %s%s HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
-                       "anthropic-version: 2023-06-01\r\naccept-encoding: identity\r\nconnection: keep-alive\r\n",
+    sbuf_printf(&head,
+                "POST %s%s HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
+                "anthropic-version: 2023-06-01\r\naccept-encoding: identity\r\nconnection: keep-alive\r\n",
                 u->base_path, path, u->host_header, strlen(body));
     if (kind == CREDENTIAL_API_KEY)
         sbuf_printf(&head, "x-api-key: %s\r\n", token);
     else
-        sbuf_printf(&head, "authorization: Bearer %s\r\nanthropic-beta: " OAUTH_BETA ",claude-code-20250219\r\n", token);
+        sbuf_printf(&head, "authorization: Bearer %s\r\nanthropic-beta: " OAUTH_BETA ",claude-code-20250219\r\n",
+                    token);
     sbuf_puts(&head, "\r\n");
     doctor_fetch(d, u, &head, body, strlen(body), a);
     sbuf_free(&head);
@@ -60,8 +62,8 @@ static void token_source(const char *token, char *out, size_t outlen)
     FILE *f = fopen(path, "r");
     if (f != NULL) {
         char line[4096] = "";
-        int same = fgets(line, sizeof(line), f) != NULL && (line[strcspn(line, "\r\n")] = '\0', 1) &&
-                   strcmp(line, token) == 0;
+        int same =
+            fgets(line, sizeof(line), f) != NULL && (line[strcspn(line, "\r\n")] = '\0', 1) && strcmp(line, token) == 0;
         fclose(f);
         struct stat st;
         if (same && stat(path, &st) == 0) {
@@ -120,20 +122,22 @@ int doctor_anthropic_report(struct doctor *d, struct anthropic_check *ac)
     redact_secret(token, strlen(token), masked);
     enum credential_kind kind = credential_classify(token, strlen(token));
     if (kind == CREDENTIAL_OAUTH || kind == CREDENTIAL_API_KEY) {
-        doctor_report_add(r, DOCTOR_OK, NULL, "token: %s %s %s", kind == CREDENTIAL_OAUTH ? "an OAuth token" : "an API key",
-                          masked, src);
+        doctor_report_add(r, DOCTOR_OK, NULL, "token: %s %s %s",
+                          kind == CREDENTIAL_OAUTH ? "an OAuth token" : "an API key", masked, src);
     } else {
         doctor_report_add(r, DOCTOR_FAIL,
                           "run `claude setup-token` and put the sk-ant-oat01-... token it prints in "
                           "~/.config/claude-proxy/token (chmod 600)",
                           "token: %s %s has the shape of neither an OAuth token (sk-ant-oat...) nor an API key "
-                          "(sk-ant-api...)", masked, src);
+                          "(sk-ant-api...)",
+                          masked, src);
     }
     int usable = 0;
     char msg[400];
     doctor_answer_message(&ac->count, msg, sizeof(msg));
     if (ac->count.status == 200) {
-        doctor_report_add(r, DOCTOR_OK, NULL, "Anthropic accepts the token (count_tokens answered 200; no quota spent)");
+        doctor_report_add(r, DOCTOR_OK, NULL,
+                          "Anthropic accepts the token (count_tokens answered 200; no quota spent)");
         usable = 1;
     } else if (ac->count.status == 0) {
         doctor_report_add(r, DOCTOR_FAIL, "check the network and base_url (CLAUDE_PROXY_ANTHROPIC_URL)",

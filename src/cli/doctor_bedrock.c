@@ -68,8 +68,9 @@ static void on_bedrock_creds(void *ud, const struct aws_creds *creds, const char
         snprintf(bc->sts.err, sizeof(bc->sts.err), "%s", uerr);
         return;
     }
-    struct aws_request req = {"POST", "/", NULL, "application/x-www-form-urlencoded; charset=utf-8", STS_BODY,
-                              strlen(STS_BODY), bc->f.region, "sts"};
+    struct aws_request req = {
+        "POST",           "/",          NULL, "application/x-www-form-urlencoded; charset=utf-8", STS_BODY,
+        strlen(STS_BODY), bc->f.region, "sts"};
     sbuf head = SBUF_INIT;
     if (aws_request_head(&head, u, &req, creds) == 0)
         doctor_fetch(d, u, &head, STS_BODY, strlen(STS_BODY), &bc->sts);
@@ -197,15 +198,18 @@ void doctor_bedrock_start_probe(struct doctor *d, struct model_check *mc)
     if (mc->id[0] == '\0')
         return;
     d->pending++;
-    sbuf_printf(&mc->body, "{\"model\":\"%s\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}",
+    sbuf_printf(&mc->body,
+                "{\"model\":\"%s\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}",
                 mc->model);
     mc->scan = xmalloc(sizeof(*mc->scan));
     mc->req = xcalloc(1, sizeof(*mc->req)); /* a request without headers: what the provider reads of the client's */
     mc->req->method = h2o_iovec_init(H2O_STRLIT("POST"));
     const char *err;
     json_scan_object(mc->body.data, mc->body.len, mc->scan, &err);
-    mc->cr = (struct client_request){.req = mc->req, .endpoint = ENDPOINT_MESSAGES,
-                                     .body = h2o_iovec_init(mc->body.data, mc->body.len), .scan = mc->scan,
+    mc->cr = (struct client_request){.req = mc->req,
+                                     .endpoint = ENDPOINT_MESSAGES,
+                                     .body = h2o_iovec_init(mc->body.data, mc->body.len),
+                                     .scan = mc->scan,
                                      .path = h2o_iovec_init(H2O_STRLIT("/v1/messages"))};
     snprintf(mc->cr.model, sizeof(mc->cr.model), "%s", mc->model);
     probe_send(mc);
@@ -286,7 +290,8 @@ static void report_listing(struct doctor *d, struct bedrock_check *bc)
 {
     struct doctor_report *r = d->report;
     if (bc->f.profiles == NULL) {
-        doctor_report_add(r, DOCTOR_SKIP, NULL, "inference profiles: not listed (list_profiles = false): the static "
+        doctor_report_add(r, DOCTOR_SKIP, NULL,
+                          "inference profiles: not listed (list_profiles = false): the static "
                           "model table decides the ids");
         return;
     }
@@ -303,8 +308,10 @@ static void report_listing(struct doctor *d, struct bedrock_check *bc)
                                                         "network (meanwhile the static model table is used)",
                           "inference profiles: cannot be listed: %s", err);
     else
-        doctor_report_add(r, DOCTOR_FAIL, "check the network to the control plane", "inference profiles: %s did not "
-                          "answer in time", bc->f.control_origin);
+        doctor_report_add(r, DOCTOR_FAIL, "check the network to the control plane",
+                          "inference profiles: %s did not "
+                          "answer in time",
+                          bc->f.control_origin);
 }
 
 /* Returns 1 if the default model is served (as far as the checks can tell). */
@@ -359,10 +366,9 @@ int doctor_bedrock_report(struct doctor *d, struct bedrock_check *bc, int *usabl
     struct doctor_report *r = d->report;
     report_credentials(d, bc);
     int identity = report_identity(d, bc);
-    doctor_report_add(r, DOCTOR_OK, NULL, "region %s%s%s; InvokeModel %s, mantle %s, control plane %s",
-                      bc->f.region, bc->f.region_prefix ? ", region_prefix " : "",
-                      bc->f.region_prefix ? bc->f.region_prefix : "", bc->f.runtime_origin,
-                      bc->f.mantle_origin, bc->f.control_origin);
+    doctor_report_add(r, DOCTOR_OK, NULL, "region %s%s%s; InvokeModel %s, mantle %s, control plane %s", bc->f.region,
+                      bc->f.region_prefix ? ", region_prefix " : "", bc->f.region_prefix ? bc->f.region_prefix : "",
+                      bc->f.runtime_origin, bc->f.mantle_origin, bc->f.control_origin);
     report_listing(d, bc);
     int serves_default = report_models(d, bc, identity);
     *usable = identity;

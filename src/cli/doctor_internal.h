@@ -73,7 +73,7 @@ struct model_check {
     const char *model;
     char id[256], route[32], err[400];
     char later[64]; /* the model's other routes, in order */
-    int listed; /* 1 the listing has the id, 0 not, -1 nothing to compare with */
+    int listed;     /* 1 the listing has the id, 0 not, -1 nothing to compare with */
     /* --probe */
     struct bedrock_check *bc;
     struct doctor *d;

@@ -199,14 +199,15 @@ static void append_serving(sbuf *line, const cJSON *h, const char *model, time_t
     sbuf_printf(line, "→ %s", string_of(serving, "name"));
     if (first != NULL && first != serving) {
         const char *until = string_of(first, "cooling_until") ? string_of(first, "cooling_until")
-                                                               : string_of(first, "over_budget_until");
+                                                              : string_of(first, "over_budget_until");
         struct tm tm = {0};
         if (until != NULL && strptime(until, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL) {
             char when[32];
             local_time(timegm(&tm), now, when, sizeof(when));
             sbuf_printf(line, " (%s back %s)", string_of(first, "name"), when);
         } else {
-            sbuf_printf(line, " (%s %s)", string_of(first, "name"), string_of(first, "state") ? string_of(first, "state") : "");
+            sbuf_printf(line, " (%s %s)", string_of(first, "name"),
+                        string_of(first, "state") ? string_of(first, "state") : "");
         }
     }
 }

@@ -87,8 +87,9 @@ static void print_table(FILE *out, const char *by, const struct usage_line *line
         const struct usage_line *l = i < n ? &lines[i] : total;
         char a[32], b[32], c[24], d[24], e[24], f[24], g[24], h[24];
         if (i == n && n > 1)
-            fprintf(out, "%.*s\n", w + 92, "--------------------------------------------------------------------------"
-                                          "--------------------------------------------------------------------------");
+            fprintf(out, "%.*s\n", w + 92,
+                    "--------------------------------------------------------------------------"
+                    "--------------------------------------------------------------------------");
         if (i == n && n <= 1)
             break;
         fprintf(out, "%-*s %9s %9s %8s %8s %8s %8s %5.0f%% %11s %11s\n", w, i < n ? l->key : "total",
@@ -220,8 +221,9 @@ int usage_report(const char *db_path, const struct usage_query *q, FILE *out, FI
         free(text);
         cJSON_Delete(o);
     } else if (q->format == USAGE_CSV) {
-        fprintf(out, "%s,requests,fell_back,input_tokens,output_tokens,cache_write_tokens,cache_read_tokens,"
-                     "cache_hit_share,spend_usd,subscription_value_usd,unpriced_requests\n",
+        fprintf(out,
+                "%s,requests,fell_back,input_tokens,output_tokens,cache_write_tokens,cache_read_tokens,"
+                "cache_hit_share,spend_usd,subscription_value_usd,unpriced_requests\n",
                 by);
         for (size_t i = 0; i < n; i++) {
             const struct usage_line *l = &lines[i];

@@ -36,9 +36,9 @@ struct client {
     int keepalive;
     int reused; /* the connection came from the pool */
     int paused;
-    int closed_early; /* the upstream closed a reused connection while the request was written */
-    int got_interim;  /* a 1xx came: the upstream has the request */
-    uint64_t written_at;  /* when the request was fully written (ms, the loop's clock) */
+    int closed_early;    /* the upstream closed a reused connection while the request was written */
+    int got_interim;     /* a 1xx came: the upstream has the request */
+    uint64_t written_at; /* when the request was fully written (ms, the loop's clock) */
 };
 
 /* an idle pooled connection */
@@ -150,7 +150,8 @@ static void on_head_timeout(h2o_timeout_entry_t *entry)
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION, "connection timeout");
+    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION,
+                     "connection timeout");
 }
 
 static void on_body_timeout(h2o_timeout_entry_t *entry)
@@ -225,8 +226,7 @@ static void on_read_body(h2o_socket_t *sock, const char *err)
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (in->size != 0 || c->body != BODY_CHUNKED)
         deliver(c, NULL);
@@ -261,10 +261,7 @@ static int retry_if_stale(struct client *c)
     return 1;
 }
 
-static void fail_invalid(struct client *c, const char *why)
-{
-    fail_before_head(c, HTTP_CLIENT_INVALID_RESPONSE, why);
-}
+static void fail_invalid(struct client *c, const char *why) { fail_before_head(c, HTTP_CLIENT_INVALID_RESPONSE, why); }
 
 /* Reads how the body of a final response is framed, and whether its connection can be reused.
  * Returns NULL, or why the head is not a response to relay. */
@@ -340,7 +337,8 @@ static void on_read_head(h2o_socket_t *sock, const char *err)
         size_t n = MAX_HEADERS, msg_len;
         int minor, status;
         const char *msg;
-        int rlen = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, src, &n, 0);
+        int rlen =
+            phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, src, &n, 0);
         if (rlen == -2) {
             if (sock->input->size > MAX_HEAD_SIZE)
                 fail_invalid(c, "failed to parse the response (head too large)");
@@ -490,7 +488,8 @@ static void on_connect(h2o_socket_t *sock, const char *err)
 
 static void on_socket_create_failed(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION, "socket create error");
+    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION,
+                     "socket create error");
 }
 
 static void start_connect(struct client *c, struct sockaddr *addr, socklen_t len)
@@ -557,10 +556,7 @@ static void connect_fresh(struct client *c)
                                       AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
 }
 
-void http_client_cancel(struct http_client *client)
-{
-    finish((struct client *)client, 0);
-}
+void http_client_cancel(struct http_client *client) { finish((struct client *)client, 0); }
 
 void http_client_pause(struct http_client *client)
 {

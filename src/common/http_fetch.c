@@ -35,8 +35,8 @@ static void free_fetch(struct http_fetch *f)
 
 static void complete(struct http_fetch *f, const char *err)
 {
-    struct http_fetch_result r = {err ? 0 : f->status, err, f->headers, f->num_headers,
-                                  f->body.data ? f->body.data : "", f->body.len};
+    struct http_fetch_result r = {
+        err ? 0 : f->status, err, f->headers, f->num_headers, f->body.data ? f->body.data : "", f->body.len};
     f->client = NULL;
     f->cb(f->ud, &r);
     free_fetch(f);

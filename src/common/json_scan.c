@@ -99,20 +99,24 @@ static size_t escape_len(struct scanner *s, const char *q)
     if (q + 1 >= s->end)
         return fail(s, "body is not valid JSON: unterminated escape"), 0;
     switch (q[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        return 2;
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't': return 2;
     case 'u':
         if (q + 6 > s->end || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
             return fail(s, "body is not valid JSON: bad \\u escape"), 0;
         return 6;
-    default:
-        return fail(s, "body is not valid JSON: bad escape"), 0;
+    default: return fail(s, "body is not valid JSON: bad escape"), 0;
     }
 }
 
 /* At an opening quote; leaves p after the closing quote. Inlined into one function per vector width. */
-static inline __attribute__((always_inline)) int scan_string_with(struct scanner *s,
-                                                                  uint64_t (*mask)(const char *))
+static inline __attribute__((always_inline)) int scan_string_with(struct scanner *s, uint64_t (*mask)(const char *))
 {
     const char *window = s->p + 1;
     for (;;) {
@@ -431,8 +435,8 @@ static int key_in(const struct json_member *m, const char *const *keys, size_t n
 }
 
 void json_splice(const struct json_object_scan *o, const char *const *drop, size_t ndrop,
-                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace,
-                 const char *extra, sbuf *out)
+                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace, const char *extra,
+                 sbuf *out)
 {
     int first = 1;
     sbuf_putc(out, '{');

@@ -43,8 +43,8 @@ int json_span_is(struct json_span v, const char *literal); /* e.g. "true" */
 /* Rebuilds the object: members whose key is in drop[] are left out, members in replace_keys[]
  * get replace_values[] (raw JSON), then extra (raw `"k":v,...` text, may be NULL) is appended. */
 void json_splice(const struct json_object_scan *o, const char *const *drop, size_t ndrop,
-                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace,
-                 const char *extra, sbuf *out);
+                 const char *const *replace_keys, const char *const *replace_values, size_t nreplace, const char *extra,
+                 sbuf *out);
 
 int json_member_key_is(const struct json_member *m, const char *key);
 

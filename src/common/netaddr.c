@@ -48,14 +48,12 @@ int netaddr_is_loopback(const char *host, size_t len)
 {
     unsigned char b[16];
     switch (parse_ip(host, len, b)) {
-    case IPV4:
-        return b[0] == 127;
+    case IPV4: return b[0] == 127;
     case IPV6: {
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         return (all_zero(b, 15) && b[15] == 1) || (memcmp(b, mapped, sizeof(mapped)) == 0 && b[12] == 127);
     }
-    default:
-        return is_localhost_name(host, len);
+    default: return is_localhost_name(host, len);
     }
 }
 
@@ -63,12 +61,9 @@ int netaddr_is_wildcard(const char *host, size_t len)
 {
     unsigned char b[16];
     switch (parse_ip(host, len, b)) {
-    case IPV4:
-        return all_zero(b, 4);
-    case IPV6:
-        return all_zero(b, 16);
-    default:
-        return 0;
+    case IPV4: return all_zero(b, 4);
+    case IPV6: return all_zero(b, 16);
+    default: return 0;
     }
 }
 
@@ -77,8 +72,7 @@ const char *netaddr_dial_host(const char *listen, char *buf, size_t size)
     unsigned char b[16];
     size_t len = strlen(listen);
     switch (parse_ip(listen, len, b)) {
-    case IPV4:
-        return all_zero(b, 4) ? "127.0.0.1" : listen;
+    case IPV4: return all_zero(b, 4) ? "127.0.0.1" : listen;
     case IPV6:
         if (all_zero(b, 16))
             return "::1";
@@ -86,8 +80,7 @@ const char *netaddr_dial_host(const char *listen, char *buf, size_t size)
             return listen;
         snprintf(buf, size, "%.*s", (int)(len - 2), listen + 1);
         return buf;
-    default:
-        return "127.0.0.1";
+    default: return "127.0.0.1";
     }
 }
 

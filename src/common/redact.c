@@ -13,10 +13,7 @@ const char *redact_secret(const char *s, size_t len, char buf[REDACT_BUFSZ])
     return buf;
 }
 
-static int is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+static int is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 static int token_char(char c) { return is_alnum(c) || c == '-' || c == '_'; }
 
@@ -132,8 +129,8 @@ void redact_tokens_in_text(char *text)
 
 int redact_header_is_secret(const char *name, size_t len)
 {
-    static const char *const secret_headers[] = {"authorization", "x-api-key", "proxy-authorization",
-                                                 "x-amz-security-token", "cookie", "set-cookie"};
+    static const char *const secret_headers[] = {"authorization",        "x-api-key", "proxy-authorization",
+                                                 "x-amz-security-token", "cookie",    "set-cookie"};
     for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++) {
         size_t n = strlen(secret_headers[i]);
         if (n == len && strncasecmp(name, secret_headers[i], len) == 0)

@@ -10,7 +10,8 @@ int request_method_is_token(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == '\0')
+              strchr("!#$%&'*+-.^_`|~", c) != NULL) ||
+            c == '\0')
             return 0;
     }
     return 1;

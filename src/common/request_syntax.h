@@ -10,7 +10,7 @@
 const char *request_syntax_problem(h2o_req_t *req);
 
 /* The pieces, for unit tests. */
-int request_method_is_token(const char *s, size_t len);  /* RFC 9110 5.6.2 token */
+int request_method_is_token(const char *s, size_t len);       /* RFC 9110 5.6.2 token */
 int request_target_is_origin_form(const char *s, size_t len); /* "/" then visible ASCII only */
 /* 0 if the path (before any query) holds a dot segment, "." or "..", with dots plain or %2e (and
  * before any ";params"), or %2f, %5c or a backslash, which an upstream may take for a slash. */

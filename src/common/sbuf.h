@@ -11,7 +11,10 @@ typedef struct sbuf {
     size_t cap;
 } sbuf;
 
-#define SBUF_INIT {NULL, 0, 0}
+#define SBUF_INIT                                                                                                      \
+    {                                                                                                                  \
+        NULL, 0, 0                                                                                                     \
+    }
 
 void sbuf_reserve(sbuf *b, size_t extra);
 void sbuf_append(sbuf *b, const void *data, size_t len);
@@ -21,7 +24,7 @@ void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2,
 void sbuf_json_string(sbuf *b, const char *s, size_t len); /* appends a quoted, escaped JSON string */
 /* Appends "key":"value" (JSON-escaped), preceded by a comma unless b is empty. */
 void sbuf_json_field(sbuf *b, const char *key, const char *value);
-void sbuf_reset(sbuf *b);                                   /* len = 0, keeps memory */
+void sbuf_reset(sbuf *b); /* len = 0, keeps memory */
 void sbuf_free(sbuf *b);
 char *sbuf_steal(sbuf *b); /* returns data (malloc'd, NUL-terminated), leaves b empty */
 

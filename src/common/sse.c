@@ -132,10 +132,7 @@ void sse_append_event(sbuf *out, const char *event, const char *data, size_t dat
     sbuf_putc(out, '\n');
 }
 
-void sse_event_watch_init(struct sse_event_watch *w)
-{
-    memset(w, 0, sizeof(*w));
-}
+void sse_event_watch_init(struct sse_event_watch *w) { memset(w, 0, sizeof(*w)); }
 
 static int watch_dispatch(struct sse_event_watch *w, const char *const *names)
 {
@@ -202,7 +199,4 @@ int sse_event_watch_feed(struct sse_event_watch *w, const char *data, size_t len
     return hit;
 }
 
-int sse_event_watch_at_boundary(const struct sse_event_watch *w)
-{
-    return w->line_len == 0 && !w->has_fields;
-}
+int sse_event_watch_at_boundary(const struct sse_event_watch *w) { return w->line_len == 0 && !w->has_fields; }

@@ -16,12 +16,12 @@
 typedef int (*sse_event_cb)(void *ud, const char *event, size_t event_len, const char *data, size_t data_len);
 
 struct sse_parser {
-    sbuf line;        /* the current, incomplete line */
-    sbuf event;       /* the event name of the event being assembled */
-    sbuf data;        /* its data lines, joined with '\n' */
-    int has_data;     /* a data: line was seen (the data may still be empty) */
-    int in_comment;   /* discarding the rest of a comment line that spans feeds */
-    int stopped;      /* sticky result once an error or a callback stopped the parser */
+    sbuf line;      /* the current, incomplete line */
+    sbuf event;     /* the event name of the event being assembled */
+    sbuf data;      /* its data lines, joined with '\n' */
+    int has_data;   /* a data: line was seen (the data may still be empty) */
+    int in_comment; /* discarding the rest of a comment line that spans feeds */
+    int stopped;    /* sticky result once an error or a callback stopped the parser */
     size_t max_event;
 };
 

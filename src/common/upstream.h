@@ -41,5 +41,4 @@ int upstream_parse_url(const char *url, struct upstream_url *out, char *err, siz
 struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *ca_file, uint64_t timeout_ms, char *err,
                               size_t errlen);
 
-
 #endif

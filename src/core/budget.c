@@ -94,7 +94,8 @@ void budget_load(const char *ledger_path)
     void *db = ledger_open_read(ledger_path, err, sizeof(err));
     if (db == NULL)
         return; /* nothing recorded yet, or the writer will say what is wrong with the file */
-    if (ledger_spend_since(db, day_start, add_today, NULL) != 0 || ledger_spend_since(db, month_start, add_month, NULL) != 0)
+    if (ledger_spend_since(db, day_start, add_today, NULL) != 0 ||
+        ledger_spend_since(db, month_start, add_month, NULL) != 0)
         log_warn("budgets: cannot sum today's spend from %s; counting from zero", ledger_path);
     ledger_close_read(db);
 }

@@ -36,8 +36,7 @@ void client_http2_end_stalled(h2o_req_t *req, enum client_http2_stall remedy)
 {
     h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
     switch (remedy) {
-    case CLIENT_HTTP2_NOT_HTTP2:
-        return;
+    case CLIENT_HTTP2_NOT_HTTP2: return;
     case CLIENT_HTTP2_RESET_STREAM: {
         h2o_http2_stream_t *stream = stream_of(req);
         /* what H2O's own stream_send_error does (it is static), then the stream is closed, its

@@ -31,8 +31,8 @@ const char *config_default_path(char *buf, size_t bufsize)
     const char *env = getenv("CLAUDE_PROXY_CONFIG");
     if (env != NULL && env[0] != '\0')
         return env;
-    if (readable_at(buf, bufsize, getenv("XDG_CONFIG_HOME"), "") || readable_at(buf, bufsize, getenv("HOME"), "/.config") ||
-        readable_at(buf, bufsize, CP_INSTALL_SYSCONFDIR, ""))
+    if (readable_at(buf, bufsize, getenv("XDG_CONFIG_HOME"), "") ||
+        readable_at(buf, bufsize, getenv("HOME"), "/.config") || readable_at(buf, bufsize, CP_INSTALL_SYSCONFDIR, ""))
         return buf;
     buf[0] = '\0';
     return NULL;
@@ -62,12 +62,9 @@ static const struct {
     const char *name;
     unsigned flag;
 } fallback_names[] = {
-    {"connect", FALLBACK_CONNECT},
-    {"timeout", FALLBACK_TIMEOUT},
-    {"5xx", FALLBACK_5XX},
-    {"plan_limit", FALLBACK_PLAN_LIMIT},
-    {"throttle", FALLBACK_THROTTLE},
-    {"extra_usage_required", FALLBACK_EXTRA_USAGE_REQUIRED},
+    {"connect", FALLBACK_CONNECT},   {"timeout", FALLBACK_TIMEOUT},
+    {"5xx", FALLBACK_5XX},           {"plan_limit", FALLBACK_PLAN_LIMIT},
+    {"throttle", FALLBACK_THROTTLE}, {"extra_usage_required", FALLBACK_EXTRA_USAGE_REQUIRED},
 };
 
 static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err, size_t errlen)
@@ -98,9 +95,11 @@ static int read_fallback_on(lua_State *L, int idx, struct provider *p, char *err
             while (k < count && strcmp(s, fallback_names[k].name) != 0)
                 k++;
             if (k == count) {
-                snprintf(err, errlen, "config: providers.%s.fallback_on: unknown outcome \"%s\" (use a status, "
+                snprintf(err, errlen,
+                         "config: providers.%s.fallback_on: unknown outcome \"%s\" (use a status, "
                          "\"plan_limit\", \"throttle\", \"extra_usage_required\", \"connect\", \"timeout\" or "
-                         "\"5xx\")", p->name, s);
+                         "\"5xx\")",
+                         p->name, s);
                 lua_pop(L, 2);
                 return -1;
             }
@@ -147,7 +146,8 @@ static int add_provider(struct proxy_config *c, lua_State *L, const char *name, 
         return -1;
     const struct provider_ops *ops = provider_ops_find(type);
     if (ops == NULL) {
-        snprintf(err, errlen, "config: provider \"%s\" has unknown type \"%s\" (known: anthropic, bedrock)", name, type);
+        snprintf(err, errlen, "config: provider \"%s\" has unknown type \"%s\" (known: anthropic, bedrock)", name,
+                 type);
         free(type);
         return -1;
     }
@@ -193,7 +193,8 @@ static int read_providers(struct proxy_config *c, lua_State *L, int cidx, char *
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, pidx, i);
             char *name = NULL;
-            if (!lua_istable(L, -1) || config_field_string(L, -1, "name", &name, NULL, err, errlen) != 0 || name == NULL) {
+            if (!lua_istable(L, -1) || config_field_string(L, -1, "name", &name, NULL, err, errlen) != 0 ||
+                name == NULL) {
                 if (err[0] == '\0')
                     snprintf(err, errlen, "config: providers[%d] needs a name", (int)i);
                 free(name);
@@ -349,8 +350,8 @@ static int read_top_level(struct proxy_config *c, lua_State *L, int cidx, char *
         config_field_number(L, cidx, "request_timeout", &timeout, 60, 0.05, 86400, err, errlen) != 0 ||
         config_field_number(L, cidx, "ping_interval", &ping, 15, 0.05, 3600, err, errlen) != 0 ||
         config_field_number(L, cidx, "stalled_client_timeout", &stalled, 300, 0.05, 86400, err, errlen) != 0 ||
-        config_field_number(L, cidx, "max_body", &max_body, 32.0 * 1024 * 1024, 1024, 1024.0 * 1024 * 1024, err, errlen) !=
-            0 ||
+        config_field_number(L, cidx, "max_body", &max_body, 32.0 * 1024 * 1024, 1024, 1024.0 * 1024 * 1024, err,
+                            errlen) != 0 ||
         config_field_number(L, cidx, "cooldown_min", &cmin, 1, 0, 7 * 86400, err, errlen) != 0 ||
         config_field_number(L, cidx, "cooldown_max", &cmax, 6 * 3600, 0, 30 * 86400, err, errlen) != 0 ||
         config_field_string(L, cidx, "log_level", &level, "info", err, errlen) != 0 ||
@@ -467,8 +468,9 @@ void config_describe(const struct proxy_config *c, FILE *out)
     char url[300];
     netaddr_http_url(url, sizeof(url), c->listen_host, c->port);
     fprintf(out, "listen: %s (HTTP/1.1%s)\n", url, c->http2 ? " and HTTP/2" : "");
-    fprintf(out, "request_timeout: %.3gs, ping_interval: %.3gs, stalled_client_timeout: %.3gs, max_body: %zu bytes, "
-                 "log_level: %s\n",
+    fprintf(out,
+            "request_timeout: %.3gs, ping_interval: %.3gs, stalled_client_timeout: %.3gs, max_body: %zu bytes, "
+            "log_level: %s\n",
             c->timeout_ms / 1000.0, c->ping_interval_ms / 1000.0, c->stalled_client_timeout_ms / 1000.0, c->max_body,
             log_level_name(c->log_level));
     fprintf(out, "order:");

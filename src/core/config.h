@@ -24,8 +24,8 @@ struct provider_state;
 /* The call into the config's code under way, and its limits (bounded_pcall in config_lua.c). */
 enum { LUA_LIMIT_INSTRUCTIONS = 1, LUA_LIMIT_CPU, LUA_LIMIT_WALL };
 struct lua_call_limits {
-    int active;   /* inside a call: the memory budget and these limits apply */
-    int stopping; /* the LUA_LIMIT_* passed: every further instruction fails */
+    int active;                              /* inside a call: the memory budget and these limits apply */
+    int stopping;                            /* the LUA_LIMIT_* passed: every further instruction fails */
     uint64_t instructions, max_instructions; /* max 0: no count */
     uint64_t start_wall_ms, start_cpu_ms;    /* CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID */
     unsigned cpu_limit_ms, wall_limit_ms;
@@ -40,7 +40,7 @@ struct proxy_config {
     char *listen_host;
     uint16_t port;
     uint64_t timeout_ms;
-    uint64_t ping_interval_ms; /* silence after which a translated stream gets a ping */
+    uint64_t ping_interval_ms;          /* silence after which a translated stream gets a ping */
     uint64_t stalled_client_timeout_ms; /* how long a client that reads nothing holds the upstream */
     size_t max_body;
     enum log_level log_level;
@@ -52,8 +52,8 @@ struct proxy_config {
     size_t num_providers;
     size_t order[CONFIG_MAX_PROVIDERS]; /* indexes into providers */
     size_t order_len;
-    int models_ref; /* the `models` table (for_anthropic, to_bedrock, list) */
-    int route_ref;  /* route(req) or LUA_NOREF */
+    int models_ref;               /* the `models` table (for_anthropic, to_bedrock, list) */
+    int route_ref;                /* route(req) or LUA_NOREF */
     unsigned route_errors_logged; /* a broken route() is logged once per config generation */
     int started;
     /* who gets in (see README, SECURITY) */
@@ -66,7 +66,7 @@ struct proxy_config {
     char *usage_db;            /* the ledger's file; NULL: the default place */
     int usage_db_off;          /* usage_db = false */
     unsigned usage_retention_days;
-    int http2;                 /* accept HTTP/2 (prior knowledge, h2c upgrade) */
+    int http2; /* accept HTTP/2 (prior knowledge, h2c upgrade) */
 };
 
 /* Where the config comes from when --config is absent: $CLAUDE_PROXY_CONFIG,

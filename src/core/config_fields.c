@@ -10,16 +10,14 @@
 #include "core/config_internal.h"
 #include "common/memory.h"
 
-/* Why raw access: the config's code runs only inside bounded_pcall (config_lua.c: a protected call with the memory budget and
- * the instruction and time limits on). What it leaves, the config table and the results of
- * route() and of the models functions, the C side reads with raw access only (lua_rawget,
- * lua_rawgeti, lua_rawlen, lua_next), outside any protected call: no metamethod runs there, so a
- * table whose __index or __len errors or loops (a "strict table" config, a hostile route()
- * result) can neither raise an unprotected error, which aborts the process, nor freeze the event
- * loop. Raw reads are simpler than running every reader inside a protected call (where an error
- * could strike between any two API calls, leaking what the C side had copied so far), and they
- * cover every reader at once. The price: values a metatable would supply (__index defaults) are
- * not seen; the tables must hold them. */
+/* Why raw access: the config's code runs only inside bounded_pcall (config_lua.c: a protected call with the memory
+ * budget and the instruction and time limits on). What it leaves, the config table and the results of route() and of
+ * the models functions, the C side reads with raw access only (lua_rawget, lua_rawgeti, lua_rawlen, lua_next), outside
+ * any protected call: no metamethod runs there, so a table whose __index or __len errors or loops (a "strict table"
+ * config, a hostile route() result) can neither raise an unprotected error, which aborts the process, nor freeze the
+ * event loop. Raw reads are simpler than running every reader inside a protected call (where an error could strike
+ * between any two API calls, leaking what the C side had copied so far), and they cover every reader at once. The
+ * price: values a metatable would supply (__index defaults) are not seen; the tables must hold them. */
 
 int config_rawfield(lua_State *L, int idx, const char *key)
 {

@@ -101,10 +101,12 @@ void config_warn_if_secret_readable(const struct proxy_config *c, const char *pa
     fclose(f);
     if (token)
         log_warn("%s contains a token but other users can read it: move the token to ~/.config/claude-proxy/token "
-                 "(mode 0600) or run chmod 600 %s", path, path);
+                 "(mode 0600) or run chmod 600 %s",
+                 path, path);
     if (keys)
         log_warn("%s contains client keys but other users can read it: move them to a client_keys_file (mode 0600) "
-                 "or run chmod 600 %s", path, path);
+                 "or run chmod 600 %s",
+                 path, path);
 }
 
 /* A Lua syntax error ends by quoting the token it stopped at: "file:3: '}' expected near

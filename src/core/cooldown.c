@@ -63,8 +63,8 @@ long long cooldown_retry_after(const h2o_header_t *headers, size_t num_headers, 
     return -1;
 }
 
-unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback,
-                          unsigned min, unsigned max, const char **source)
+unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback, unsigned min,
+                          unsigned max, const char **source)
 {
     const h2o_iovec_t *v;
     long long secs;
@@ -79,7 +79,8 @@ unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_
             return cooldown_clamp((long long)(at - now), min, max);
         }
     }
-    if ((v = http_header_find(headers, num_headers, "anthropic-ratelimit-unified-reset")) != NULL && parse_uint(v, &secs) == 0) {
+    if ((v = http_header_find(headers, num_headers, "anthropic-ratelimit-unified-reset")) != NULL &&
+        parse_uint(v, &secs) == 0) {
         *source = "anthropic-ratelimit-unified-reset";
         return cooldown_clamp(secs - (long long)now, min, max);
     }

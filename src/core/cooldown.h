@@ -8,8 +8,8 @@
  * Anthropic's `anthropic-ratelimit-unified-reset` (epoch seconds, subscriptions), else the
  * earliest `anthropic-ratelimit-*-reset` (RFC 3339), else `fallback`; the header-derived value
  * is kept within [min, max]. *source names the header used (for the log line). */
-unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback,
-                          unsigned min, unsigned max, const char **source);
+unsigned cooldown_seconds(const h2o_header_t *headers, size_t num_headers, time_t now, unsigned fallback, unsigned min,
+                          unsigned max, const char **source);
 
 /* The seconds `retry-after` asks for (delta seconds or an HTTP date); -1 if absent or unreadable. */
 long long cooldown_retry_after(const h2o_header_t *headers, size_t num_headers, time_t now);

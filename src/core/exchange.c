@@ -89,12 +89,12 @@ struct exchange {
 
     /* the response */
     int status;
-    int started;    /* h2o_start_response called */
+    int started; /* h2o_start_response called */
     int is_sse;
     int upstream_sse; /* the upstream's own body is SSE (before any filter) */
-    int error_mode; /* collecting an upstream error body to convert it */
-    int deciding;   /* ... or to tell what a 429/400 means before relaying it or falling back */
-    int error_raw;  /* ... only to ask the provider whether to retry: relayed as it came */
+    int error_mode;   /* collecting an upstream error body to convert it */
+    int deciding;     /* ... or to tell what a 429/400 means before relaying it or falling back */
+    int error_raw;    /* ... only to ask the provider whether to retry: relayed as it came */
     sbuf error_body;
     int retries;     /* same-provider retries the provider asked for */
     sbuf retry_body; /* the request without thinking blocks, once a retry needed it */
@@ -117,14 +117,14 @@ struct exchange {
 
     uint64_t started_ms, ttfb_ms;
     uint64_t attempt_started_ms; /* when the current provider's request went out */
-    int sent_any; /* for the time to first byte */
+    int sent_any;                /* for the time to first byte */
     /* token usage read from a successful answer as it passes (unless its filter reads it) */
     int reading_usage;
     struct usage_reader usage_reader;
 
     h2o_timeout_entry_t client_check; /* while no response has started (see below) */
     h2o_timeout_entry_t ping;
-    h2o_timeout_entry_t stall; /* while the upstream is paused for a client that does not read */
+    h2o_timeout_entry_t stall;          /* while the upstream is paused for a client that does not read */
     h2o_timeout_entry_t error_deadline; /* while an error body is read whole (error_mode) */
 
     /* last, and not zeroed: 6 KB that json_scan_object fills (count first) when a body is read */
@@ -200,9 +200,9 @@ static const char *endpoint_label(const struct exchange *ex)
 {
     if (ex->params.format.api == API_OPENAI)
         return "chat_completions";
-    return ex->cr.endpoint == ENDPOINT_MESSAGES ? "messages"
-         : ex->cr.endpoint == ENDPOINT_COUNT_TOKENS ? "count_tokens"
-                                                    : "passthrough";
+    return ex->cr.endpoint == ENDPOINT_MESSAGES       ? "messages"
+           : ex->cr.endpoint == ENDPOINT_COUNT_TOKENS ? "count_tokens"
+                                                      : "passthrough";
 }
 
 /* Claude Code's session id, when it sent one: kept only if it looks like one (an id, no text). */
@@ -227,10 +227,12 @@ static void record_in_ledger(struct exchange *ex, const struct answer_cost *cost
     struct ledger_row row;
     memset(&row, 0, sizeof(row));
     row.time_ms = usage_clock_ms();
-    snprintf(row.provider, sizeof(row.provider), "%.*s", (int)sizeof(row.provider) - 1, ex->provider ? ex->provider->name : "proxy");
+    snprintf(row.provider, sizeof(row.provider), "%.*s", (int)sizeof(row.provider) - 1,
+             ex->provider ? ex->provider->name : "proxy");
     snprintf(row.route, sizeof(row.route), "%.*s", (int)sizeof(row.route) - 1, ex->ur.route ? ex->ur.route : "");
     snprintf(row.client_model, sizeof(row.client_model), "%.*s", (int)sizeof(row.client_model) - 1, ex->cr.model);
-    snprintf(row.upstream_model, sizeof(row.upstream_model), "%.*s", (int)sizeof(row.upstream_model) - 1, ex->ur.model_sent);
+    snprintf(row.upstream_model, sizeof(row.upstream_model), "%.*s", (int)sizeof(row.upstream_model) - 1,
+             ex->ur.model_sent);
     snprintf(row.endpoint, sizeof(row.endpoint), "%.*s", (int)sizeof(row.endpoint) - 1, endpoint_label(ex));
     session_id(ex->req, row.session, sizeof(row.session));
     row.status = ex->req->res.status;
@@ -277,9 +279,8 @@ static void log_request(struct exchange *ex)
     log_info("%.*s %.*s model=%s%s%s provider=%s status=%d %llums ttfb=%llums bytes=%zu%s%s%s", (int)req->method.len,
              req->method.base, (int)req->path.len, req->path.base, ex->cr.model[0] ? ex->cr.model : "-",
              renamed ? " upstream_model=" : "", renamed ? sent : "", ex->provider ? ex->provider->name : "-",
-             req->res.status, (unsigned long long)dur,
-             (unsigned long long)ex->ttfb_ms, req->bytes_sent, ex->fallbacks ? " fallback=" : "",
-             ex->fallbacks ? "yes" : "", tokens);
+             req->res.status, (unsigned long long)dur, (unsigned long long)ex->ttfb_ms, req->bytes_sent,
+             ex->fallbacks ? " fallback=" : "", ex->fallbacks ? "yes" : "", tokens);
     record_in_ledger(ex, &cost, dur);
     metrics_record_request(ex->provider ? ex->provider->name : NULL, ex->cr.endpoint, ex->params.format.api,
                            req->res.status, dur);
@@ -485,8 +486,7 @@ static void respond_error(struct exchange *ex, int status, const char *type, con
                           const char *retry_after)
 {
     stop_checking_client(ex);
-    send_error(ex->req, ex->params.format.api, status, type, message, retry_after ? "retry-after" : NULL,
-               retry_after);
+    send_error(ex->req, ex->params.format.api, status, type, message, retry_after ? "retry-after" : NULL, retry_after);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -611,7 +611,8 @@ static int retry_if_asked(struct exchange *ex)
         ex->cr.body = h2o_iovec_init(ex->retry_body.data, ex->retry_body.len);
         ex->cr.without_thinking = 1;
         log_warn("%s: a thinking block's signature was refused (%d); once more without the %zu thinking block%s of "
-                 "earlier turns", p->name, ex->status, dropped, dropped == 1 ? "" : "s");
+                 "earlier turns",
+                 p->name, ex->status, dropped, dropped == 1 ? "" : "s");
     }
     ex->retries++;
     ex->status = 0;
@@ -640,8 +641,8 @@ static void finish_error_response(struct exchange *ex)
     const char *body = ex->error_body.data ? ex->error_body.data : "";
     size_t len = ex->error_body.len;
     if (ex->provider->ops->convert_error != NULL &&
-        ex->provider->ops->convert_error(ex->provider, ex->status, ex->up_headers, ex->num_up_headers, body, len, &status,
-                                         &converted) == 1) {
+        ex->provider->ops->convert_error(ex->provider, ex->status, ex->up_headers, ex->num_up_headers, body, len,
+                                         &status, &converted) == 1) {
         body = converted.data;
         len = converted.len;
     }
@@ -901,7 +902,9 @@ static void on_failure_before_response(struct exchange *ex, enum outcome outcome
     snprintf(ex->last_error, sizeof(ex->last_error), "%s: %s", p->name, errstr);
     log_upstream_failure(ex, errstr);
     /* an invalid response falls back as a 5xx would: the upstream may have acted on the request */
-    unsigned flag = outcome == OUTCOME_TIMEOUT ? FALLBACK_TIMEOUT : outcome == OUTCOME_INVALID ? FALLBACK_5XX : FALLBACK_CONNECT;
+    unsigned flag = outcome == OUTCOME_TIMEOUT   ? FALLBACK_TIMEOUT
+                    : outcome == OUTCOME_INVALID ? FALLBACK_5XX
+                                                 : FALLBACK_CONNECT;
     /* A network failure cools the provider only when another one can take over: with no
      * alternative the client is better served by the real error than by a cooldown. */
     if ((p->fallback_flags & flag) && later_provider_available(ex)) {
@@ -1019,7 +1022,8 @@ static int limit_fallback(struct exchange *ex, int status, enum quota_answer_kin
             else
                 snprintf(source, sizeof(source), "anthropic-ratelimit-unified-reset");
         }
-        unsigned cool = secs >= 0 ? cooldown_clamp(secs, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s) : p->cooldown_s;
+        unsigned cool =
+            secs >= 0 ? cooldown_clamp(secs, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s) : p->cooldown_s;
         if (secs < 0)
             snprintf(source, sizeof(source), "the configured cooldown");
         if (strcmp(window, "unified") != 0)
@@ -1061,11 +1065,13 @@ static void note_quota(struct exchange *ex, const struct quota *q)
     const char *window = "unified";
     int64_t reset = quota_limit_reset(q, &window);
     time_t now = time(NULL);
-    unsigned secs = reset > now ? cooldown_clamp(reset - now, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s)
-                                : p->cooldown_s;
+    unsigned secs =
+        reset > now ? cooldown_clamp(reset - now, ex->cfg->cooldown_min_s, ex->cfg->cooldown_max_s) : p->cooldown_s;
     char why[200];
-    snprintf(why, sizeof(why), "served as extra usage, which extra_usage = \"avoid\" refuses (plan limit; cooldown %us "
-             "from %s)", secs, reset > now ? "the reset" : "the configured cooldown");
+    snprintf(why, sizeof(why),
+             "served as extra usage, which extra_usage = \"avoid\" refuses (plan limit; cooldown %us "
+             "from %s)",
+             secs, reset > now ? "the reset" : "the configured cooldown");
     cool_provider(ex, secs, why);
 }
 
@@ -1147,8 +1153,9 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
         decide_limit_answer(ex);
         return NULL;
     }
-    if (status == 429 ? limit_fallback(ex, status, quota_classify(status, q, NULL, 0), q, headers, num_headers)
-                      : provider_should_fallback_status(p, status) && status_fallback(ex, status, headers, num_headers)) {
+    if (status == 429
+            ? limit_fallback(ex, status, quota_classify(status, q, NULL, 0), q, headers, num_headers)
+            : provider_should_fallback_status(p, status) && status_fallback(ex, status, headers, num_headers)) {
         ex->client = NULL;
         return NULL;
     }
@@ -1157,7 +1164,8 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
     h2o_req_t *req = ex->req;
     req->res.status = status;
     const h2o_iovec_t *ctype = http_header_find(headers, num_headers, "content-type");
-    int upstream_sse = ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
+    int upstream_sse =
+        ctype != NULL && h2o_strstr(ctype->base, ctype->len, H2O_STRLIT("text/event-stream")) != SIZE_MAX;
     ex->upstream_sse = upstream_sse && status >= 200 && status <= 299;
 
     if (status < 200 || status > 299) {
@@ -1182,15 +1190,15 @@ static http_client_body_cb on_head(struct http_client *client, const char *errst
                                                     strstr(ex->filter->content_type, "event-stream") != NULL
                                               : upstream_sse;
         if (ex->params.format.make_filter != NULL)
-            ex->filter =
-                body_filter_chain(ex->filter, ex->params.format.make_filter(ex->params.format.ctx, status, provider_sse));
+            ex->filter = body_filter_chain(ex->filter,
+                                           ex->params.format.make_filter(ex->params.format.ctx, status, provider_sse));
         copy_response_headers(ex, headers, num_headers, ex->filter != NULL);
         if (ex->filter != NULL && ex->filter->content_type != NULL)
             h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, ex->filter->content_type,
                            strlen(ex->filter->content_type), 1);
-        ex->is_sse = ex->filter != NULL ? ex->filter->content_type != NULL &&
-                                              strstr(ex->filter->content_type, "event-stream") != NULL
-                                        : upstream_sse;
+        ex->is_sse = ex->filter != NULL
+                         ? ex->filter->content_type != NULL && strstr(ex->filter->content_type, "event-stream") != NULL
+                         : upstream_sse;
         /* an Anthropic-format answer whose filter does not read its usage: read it here */
         if (ex->cr.endpoint == ENDPOINT_MESSAGES && ex->ur.response_format == RESPONSE_NATIVE &&
             (ex->filter == NULL || ex->filter->usage == NULL)) {
@@ -1244,8 +1252,9 @@ static void on_prepared(void *ud, const char *error_type, const char *error)
     ex->attempt_started_ms = monotonic_ms();
     ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
     ex->reqbufs[1] = ex->ur.body;
-    ex->client = http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,
-                                     h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD")), on_head, ex);
+    ex->client =
+        http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,
+                            h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD")), on_head, ex);
 }
 
 /* Every provider in the chain is cooling or failed for this request. */

@@ -19,9 +19,9 @@ struct client_format {
 };
 
 struct exchange_params {
-    int endpoint;          /* ENDPOINT_* (provider.h) */
-    h2o_iovec_t body;      /* Anthropic-format request body (lives in the req pool) */
-    h2o_iovec_t path;      /* upstream path + query, Anthropic form */
+    int endpoint;     /* ENDPOINT_* (provider.h) */
+    h2o_iovec_t body; /* Anthropic-format request body (lives in the req pool) */
+    h2o_iovec_t path; /* upstream path + query, Anthropic form */
     struct client_format format;
 };
 

@@ -22,8 +22,8 @@ int headers_is_hop_by_hop(const char *name, size_t len)
 /* Hop-by-hop, plus those the proxy always sets itself upstream. */
 static int is_never_forwarded(const char *name, size_t len)
 {
-    static const char *const names[] = {"proxy-authorization", "proxy-authenticate", "host", "content-length",
-                                        "expect", "accept-encoding", "http2-settings"};
+    static const char *const names[] = {"proxy-authorization", "proxy-authenticate", "host", "content-length", "expect",
+                                        "accept-encoding",     "http2-settings"};
     return headers_is_hop_by_hop(name, len) || in_names(names, sizeof(names) / sizeof(names[0]), name, len);
 }
 

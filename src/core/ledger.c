@@ -127,7 +127,7 @@ static struct {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    struct row_queue queue; /* guarded by lock */
+    struct row_queue queue;    /* guarded by lock */
     struct ledger_stats stats; /* guarded by lock */
     /* the worker's own */
     sqlite3 *db;

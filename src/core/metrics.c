@@ -364,9 +364,12 @@ static void render_quota(sbuf *out, struct proxy_config *cfg)
         if (!s->quota.present)
             continue;
         for (int j = -1; j <= (int)s->quota.num_windows; j++) {
-            const char *window = j < 0 ? "overall" : j < (int)s->quota.num_windows ? s->quota.windows[j].name : "extra_usage";
-            enum quota_status st = j < 0 ? s->quota.status : j < (int)s->quota.num_windows ? s->quota.windows[j].status
-                                                                                            : s->quota.extra_usage.status;
+            const char *window = j < 0                           ? "overall"
+                                 : j < (int)s->quota.num_windows ? s->quota.windows[j].name
+                                                                 : "extra_usage";
+            enum quota_status st = j < 0                           ? s->quota.status
+                                   : j < (int)s->quota.num_windows ? s->quota.windows[j].status
+                                                                   : s->quota.extra_usage.status;
             if (st == QUOTA_STATUS_NONE)
                 continue;
             for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++) {
@@ -380,14 +383,16 @@ static void render_quota(sbuf *out, struct proxy_config *cfg)
     for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
         const struct provider_state *s = cfg->providers[i]->state;
         if (s->quota.present)
-            sample_u64(out, "claude_proxy_quota_extra_usage_in_use", "", s->name, NULL, quota_serving_extra_usage(&s->quota));
+            sample_u64(out, "claude_proxy_quota_extra_usage_in_use", "", s->name, NULL,
+                       quota_serving_extra_usage(&s->quota));
     }
     family(out, "claude_proxy_quota_last_seen_timestamp_seconds", "gauge",
            "When an answer of the provider last carried quota headers (Unix time).");
     for (size_t i = 0; cfg && i < cfg->num_providers; i++) {
         const struct provider_state *s = cfg->providers[i]->state;
         if (s->quota.present)
-            sample_u64(out, "claude_proxy_quota_last_seen_timestamp_seconds", "", s->name, NULL, (uint64_t)s->quota.seen);
+            sample_u64(out, "claude_proxy_quota_last_seen_timestamp_seconds", "", s->name, NULL,
+                       (uint64_t)s->quota.seen);
     }
 }
 

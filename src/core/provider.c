@@ -7,10 +7,7 @@
 
 static const struct provider_ops *const *registered_types;
 
-void provider_types_register(const struct provider_ops *const *types)
-{
-    registered_types = types;
-}
+void provider_types_register(const struct provider_ops *const *types) { registered_types = types; }
 
 const struct provider_ops *provider_ops_find(const char *type)
 {
@@ -32,10 +29,7 @@ int provider_should_fallback_status(const struct provider *p, int status)
     return 0;
 }
 
-const char *provider_problem(struct provider *p)
-{
-    return p->ops->problem != NULL ? p->ops->problem(p) : NULL;
-}
+const char *provider_problem(struct provider *p) { return p->ops->problem != NULL ? p->ops->problem(p) : NULL; }
 
 int provider_thinking_refused(const struct client_request *cr, int status, const char *body, size_t len,
                               enum provider_retry *verdict)
@@ -48,8 +42,9 @@ int provider_thinking_refused(const struct client_request *cr, int status, const
 }
 
 enum provider_retry provider_retry_on_thinking(struct provider *p, const struct client_request *cr,
-                                               const struct upstream_request *ur, int status, const h2o_header_t *headers,
-                                               size_t num_headers, const char *body, size_t len)
+                                               const struct upstream_request *ur, int status,
+                                               const h2o_header_t *headers, size_t num_headers, const char *body,
+                                               size_t len)
 {
     (void)p, (void)ur, (void)headers, (void)num_headers;
     enum provider_retry verdict = PROVIDER_RETRY_NO;

@@ -22,26 +22,26 @@ struct client_request {
         ENDPOINT_COUNT_TOKENS, /* POST /v1/messages/count_tokens */
         ENDPOINT_PASSTHROUGH,  /* any other /v1/... request, relayed unchanged */
     } endpoint;
-    h2o_iovec_t body;                   /* Anthropic-format JSON (translated for OpenAI clients) */
-    struct json_object_scan *scan;      /* top-level members of body (NULL for passthrough) */
-    char model[256];                    /* the model the client asked for ("" if none) */
-    const char *model_override;         /* from route(); NULL if none */
-    int stream;                         /* "stream": true */
-    h2o_iovec_t path;                   /* Anthropic path + query to request ("/v1/messages?beta=true") */
-    int without_thinking;               /* the exchange left out the history's thinking blocks (a retry) */
+    h2o_iovec_t body;              /* Anthropic-format JSON (translated for OpenAI clients) */
+    struct json_object_scan *scan; /* top-level members of body (NULL for passthrough) */
+    char model[256];               /* the model the client asked for ("" if none) */
+    const char *model_override;    /* from route(); NULL if none */
+    int stream;                    /* "stream": true */
+    h2o_iovec_t path;              /* Anthropic path + query to request ("/v1/messages?beta=true") */
+    int without_thinking;          /* the exchange left out the history's thinking blocks (a retry) */
 };
 
 /* One attempt's upstream request, built by the provider. */
 struct upstream_request {
     struct upstream *target;
-    sbuf head;          /* request line + headers + blank line */
-    h2o_iovec_t body;   /* points into the client request or into owned_body */
+    sbuf head;        /* request line + headers + blank line */
+    h2o_iovec_t body; /* points into the client request or into owned_body */
     sbuf owned_body;
     enum {
-        RESPONSE_NATIVE,           /* Anthropic's format, relayed as is */
-        RESPONSE_EVENTSTREAM,      /* AWS event-stream (InvokeModel streaming) */
-        RESPONSE_TOKEN_COUNT,      /* Anthropic's {"input_tokens":N}, checked before it is relayed */
-        RESPONSE_AWS_TOKEN_COUNT,  /* Bedrock CountTokens' {"inputTokens":N} */
+        RESPONSE_NATIVE,          /* Anthropic's format, relayed as is */
+        RESPONSE_EVENTSTREAM,     /* AWS event-stream (InvokeModel streaming) */
+        RESPONSE_TOKEN_COUNT,     /* Anthropic's {"input_tokens":N}, checked before it is relayed */
+        RESPONSE_AWS_TOKEN_COUNT, /* Bedrock CountTokens' {"inputTokens":N} */
     } response_format;
     char model_sent[256]; /* for the log line */
     int subscription;     /* served under a subscription (OAuth): its cost is a value, not spend */
@@ -120,9 +120,9 @@ struct provider {
     int fallback_statuses[FALLBACK_MAX_STATUSES];
     size_t num_fallback_statuses;
     struct provider_state *state;
-    struct price_table *prices; /* its own `prices` over the config's, or NULL: the config's */
+    struct price_table *prices;                      /* its own `prices` over the config's, or NULL: the config's */
     double budget_usd_per_day, budget_usd_per_month; /* 0: no budget */
-    struct proxy_config *config; /* the config this provider belongs to */
+    struct proxy_config *config;                     /* the config this provider belongs to */
     void *impl;
 };
 
@@ -149,7 +149,8 @@ int provider_thinking_refused(const struct client_request *cr, int status, const
                               enum provider_retry *verdict);
 /* A retry_on_error slot that makes only that retry (the Anthropic provider's). */
 enum provider_retry provider_retry_on_thinking(struct provider *p, const struct client_request *cr,
-                                               const struct upstream_request *ur, int status, const h2o_header_t *headers,
-                                               size_t num_headers, const char *body, size_t len);
+                                               const struct upstream_request *ur, int status,
+                                               const h2o_header_t *headers, size_t num_headers, const char *body,
+                                               size_t len);
 
 #endif

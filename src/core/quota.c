@@ -217,8 +217,8 @@ int quota_serving_extra_usage(const struct quota *q)
         return 0;
     if (q->extra_usage.in_use)
         return 1;
-    return q->status == QUOTA_STATUS_REJECTED && (q->extra_usage.status == QUOTA_STATUS_ALLOWED ||
-                                                  q->extra_usage.status == QUOTA_STATUS_ALLOWED_WARNING);
+    return q->status == QUOTA_STATUS_REJECTED &&
+           (q->extra_usage.status == QUOTA_STATUS_ALLOWED || q->extra_usage.status == QUOTA_STATUS_ALLOWED_WARNING);
 }
 
 int64_t quota_limit_reset(const struct quota *q, const char **window)

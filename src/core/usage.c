@@ -40,8 +40,8 @@ void usage_apply_event(struct usage_counts *u, const cJSON *event)
     if (!cJSON_IsString(type))
         return;
     if (strcmp(type->valuestring, "message_start") == 0)
-        apply_usage_object(u, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(event, "message"),
-                                                               "usage"));
+        apply_usage_object(
+            u, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(event, "message"), "usage"));
     else if (strcmp(type->valuestring, "message_delta") == 0)
         apply_usage_object(u, cJSON_GetObjectItemCaseSensitive(event, "usage"));
 }
@@ -213,8 +213,7 @@ static void feed_json(struct usage_reader *r, const char *p, const char *end)
         case ' ':
         case '\t':
         case '\r':
-        case '\n':
-            break;
+        case '\n': break;
         case '"':
             r->in_string = 1;
             r->key_len = 0;
@@ -247,9 +246,7 @@ static void feed_json(struct usage_reader *r, const char *p, const char *end)
             }
             r->armed = r->key_pending = 0;
             break;
-        default:
-            r->armed = r->key_pending = 0;
-            break;
+        default: r->armed = r->key_pending = 0; break;
         }
     }
 }

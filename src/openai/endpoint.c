@@ -131,10 +131,13 @@ static struct body_filter *make_filter(void *ctx, int status, int is_sse)
     f->request = r;
     f->status = status;
     f->streaming = is_sse && status >= 200 && status <= 299;
-    f->super = (struct body_filter){.feed = filter_feed, .finish = filter_finish, .destroy = filter_destroy,
-                                    .content_type = f->streaming ? "text/event-stream; charset=utf-8" : "application/json",
-                                    /* a JSON answer goes out whole, so an unreadable one can still be a 502 */
-                                    .whole_body = !f->streaming};
+    f->super =
+        (struct body_filter){.feed = filter_feed,
+                             .finish = filter_finish,
+                             .destroy = filter_destroy,
+                             .content_type = f->streaming ? "text/event-stream; charset=utf-8" : "application/json",
+                             /* a JSON answer goes out whole, so an unreadable one can still be a 502 */
+                             .whole_body = !f->streaming};
     if (f->streaming) {
         sse_parser_init(&f->parser, MAX_SSE_EVENT);
         f->stream = openai_stream_new(r->info.model, r->info.include_usage);

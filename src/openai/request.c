@@ -121,16 +121,17 @@ static int content_blocks(struct xlate *x, int i, const cJSON *content, int kind
             if ((b = image_block(part)) == NULL)
                 return fail(x->err, "messages",
                             "messages[%d].content[%d].image_url.url must be an http(s) URL or a base64 data URL "
-                            "of an image (data:image/...;base64,...)", i, j);
+                            "of an image (data:image/...;base64,...)",
+                            i, j);
         } else if (kind == PARTS_USER && streq(type, "file")) {
             if ((b = file_block(part)) == NULL)
                 return fail(x->err, "messages",
                             "messages[%d].content[%d]: only files given inline as file_data "
-                            "\"data:application/pdf;base64,...\" are supported", i, j);
+                            "\"data:application/pdf;base64,...\" are supported",
+                            i, j);
         } else {
             return fail(x->err, "messages", "messages[%d].content[%d]: content part type \"%.40s\" is not supported%s",
-                        i, j, type ? type : "(none)",
-                        kind == PARTS_TEXT ? " here: only text parts are allowed" : "");
+                        i, j, type ? type : "(none)", kind == PARTS_TEXT ? " here: only text parts are allowed" : "");
         }
         if (b)
             cJSON_AddItemToArray(blocks, b);
@@ -284,9 +285,9 @@ static int translate_message(struct xlate *x, int i, const cJSON *m)
         sbuf_free(&text);
         role = "user"; /* tool results are a user turn; consecutive ones merge into one */
     } else {
-        status = fail(x->err, "messages",
-                      "messages[%d].role \"%.40s\" is not supported (system, developer, user, assistant, tool)", i,
-                      role);
+        status =
+            fail(x->err, "messages",
+                 "messages[%d].role \"%.40s\" is not supported (system, developer, user, assistant, tool)", i, role);
     }
     if (status != 0) {
         cJSON_Delete(blocks);
@@ -335,7 +336,10 @@ static int translate_tools(const cJSON *req, cJSON *out, sbuf *err)
     const char *type = NULL, *name = NULL;
     if (cJSON_IsString(choice)) {
         const char *c = choice->valuestring;
-        type = strcmp(c, "auto") == 0 ? "auto" : strcmp(c, "required") == 0 ? "any" : strcmp(c, "none") == 0 ? "none" : NULL;
+        type = strcmp(c, "auto") == 0       ? "auto"
+               : strcmp(c, "required") == 0 ? "any"
+               : strcmp(c, "none") == 0     ? "none"
+                                            : NULL;
         if (type == NULL)
             return fail(err, "tool_choice", "tool_choice must be \"auto\", \"required\", \"none\" or a function");
     } else if (cJSON_IsObject(choice)) {
@@ -427,7 +431,8 @@ static int sampling_number(const cJSON *req, const char *name, cJSON *o, sbuf *e
     /* OpenAI's temperature goes up to 2, Claude's only to 1: forwarding a higher value would be an
      * upstream 400 in Anthropic's words, and clamping it would silently change the sampling */
     if (strcmp(name, "temperature") == 0 && v->valuedouble > 1 && v->valuedouble <= 2)
-        return fail(err, name, "temperature %g is not supported: Claude models accept 0 to 1 (OpenAI's range is 0 to 2)",
+        return fail(err, name,
+                    "temperature %g is not supported: Claude models accept 0 to 1 (OpenAI's range is 0 to 2)",
                     v->valuedouble);
     if (!(v->valuedouble >= 0 && v->valuedouble <= 1))
         return fail(err, name, "%s must be between 0 and 1", name);
@@ -438,7 +443,8 @@ static int sampling_number(const cJSON *req, const char *name, cJSON *o, sbuf *e
 static int translate_sampling(const cJSON *req, cJSON *o, sbuf *err)
 {
     int status;
-    if ((status = sampling_number(req, "temperature", o, err)) != 0 || (status = sampling_number(req, "top_p", o, err)) != 0)
+    if ((status = sampling_number(req, "temperature", o, err)) != 0 ||
+        (status = sampling_number(req, "top_p", o, err)) != 0)
         return status;
     const cJSON *stop = GET(req, "stop");
     if (cJSON_IsString(stop)) {

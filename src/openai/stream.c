@@ -16,15 +16,15 @@ struct openai_stream {
     char id[300];
     long long created;
     int include_usage;
-    int role_sent;     /* the first chunk, with the role, was written */
-    int tool_count;    /* tool calls started so far; the next one's index */
-    int in_tool;       /* the current content block is a client tool_use ... */
-    int tool_block;    /* ... with this Anthropic block index */
-    int finish_sent;   /* the chunk with finish_reason was written */
+    int role_sent;   /* the first chunk, with the role, was written */
+    int tool_count;  /* tool calls started so far; the next one's index */
+    int in_tool;     /* the current content block is a client tool_use ... */
+    int tool_block;  /* ... with this Anthropic block index */
+    int finish_sent; /* the chunk with finish_reason was written */
     int usage_sent;
-    int stopped;       /* message_stop arrived: the answer is complete */
-    int errored;       /* an error chunk ended the stream */
-    int done_sent;     /* [DONE] was written */
+    int stopped;   /* message_stop arrived: the answer is complete */
+    int errored;   /* an error chunk ended the stream */
+    int done_sent; /* [DONE] was written */
     long long input_tokens, output_tokens;
 };
 
@@ -147,7 +147,8 @@ static void stream_error(struct openai_stream *s, const cJSON *ev, sbuf *out)
     const char *type = GET_STR(err, "type"), *message = GET_STR(err, "message");
     if (type != NULL && type[0] == '\0')
         type = NULL;
-    error_chunk(s, type ? type : "api_error", type, message && message[0] ? message : "the upstream stream failed", out);
+    error_chunk(s, type ? type : "api_error", type, message && message[0] ? message : "the upstream stream failed",
+                out);
 }
 
 void openai_stream_fail(struct openai_stream *s, const char *type, const char *message, sbuf *out)
@@ -157,8 +158,8 @@ void openai_stream_fail(struct openai_stream *s, const char *type, const char *m
     error_chunk(s, type, NULL, message, out);
 }
 
-int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data,
-                        size_t data_len, sbuf *out)
+int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data, size_t data_len,
+                        sbuf *out)
 {
     if (s->errored)
         return -1;

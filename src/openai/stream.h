@@ -10,8 +10,8 @@ struct openai_stream *openai_stream_new(const char *model, int include_usage);
 /* event need not be NUL-terminated. Returns 0, or -1 for an Anthropic `error` event: an OpenAI
  * error chunk "data: {"error":{...}}\n\n" is appended and the stream is over (later events are
  * ignored and return -1 too). */
-int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data,
-                        size_t data_len, sbuf *out);
+int openai_stream_event(struct openai_stream *s, const char *event, size_t event_len, const char *data, size_t data_len,
+                        sbuf *out);
 /* The upstream stream broke (cut off, timed out, unreadable) before message_stop: appends an error
  * chunk {"error":{"message":message,"type":type,"param":null,"code":null}} and ends the stream as an
  * error event does. Nothing once the stream has ended (message_stop, an error, or finish). */

@@ -35,8 +35,10 @@ static int anthropic_configure(struct provider *p, lua_State *L, int idx, char *
         upstream_parse_url(a->base_url, &a->url, err, errlen) != 0)
         return -1;
     if (config_url_points_at_proxy(p->config, a->url.host, a->url.port)) {
-        snprintf(err, errlen, "base_url %s points at this proxy's own address (did CLAUDE_PROXY_ANTHROPIC_URL get the "
-                 "value meant for ANTHROPIC_BASE_URL?)", a->url.origin);
+        snprintf(err, errlen,
+                 "base_url %s points at this proxy's own address (did CLAUDE_PROXY_ANTHROPIC_URL get the "
+                 "value meant for ANTHROPIC_BASE_URL?)",
+                 a->url.origin);
         return -1;
     }
     return 0;
@@ -177,10 +179,7 @@ const struct provider_ops provider_anthropic = {
 };
 
 /* For `claude-proxy doctor`: the configured token (NULL: the client's own) and the upstream. */
-const char *provider_anthropic_token(const struct provider *p)
-{
-    return ((const struct anthropic *)p->impl)->token;
-}
+const char *provider_anthropic_token(const struct provider *p) { return ((const struct anthropic *)p->impl)->token; }
 
 struct upstream *provider_anthropic_upstream(const struct provider *p)
 {

@@ -49,11 +49,11 @@ struct bedrock {
     int list_profiles;
     double list_interval_s, list_wait_s, list_min_refresh_s;
     struct bedrock_profiles *profiles;
-    int listed_ref;          /* models.to_bedrock's `listed` table in this config's state */
-    uint64_t listed_serial;  /* the listing it was built from */
-    char refused_id[256];    /* refused as invalid; a retry waits for the listing to name another */
-    char *api_key;                /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
-    const char *api_key_source;   /* where it came from, for /health */
+    int listed_ref;             /* models.to_bedrock's `listed` table in this config's state */
+    uint64_t listed_serial;     /* the listing it was built from */
+    char refused_id[256];       /* refused as invalid; a retry waits for the listing to name another */
+    char *api_key;              /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
+    const char *api_key_source; /* where it came from, for /health */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -284,8 +284,13 @@ static int bedrock_start(struct provider *p, h2o_context_t *ctx, char *err, size
         return 0; /* no AWS credentials, so no listing: the control plane takes SigV4 */
     b->creds = aws_cred_source_new(ctx->loop, b->profile, CREDENTIAL_PROCESS_TIMEOUT_MS);
     if (b->list_profiles) {
-        struct bedrock_profiles_settings s = {p->name, b->control_url, b->region, b->ca_file, timeout,
-                                              (unsigned)b->list_interval_s, (unsigned)(b->list_wait_s * 1000),
+        struct bedrock_profiles_settings s = {p->name,
+                                              b->control_url,
+                                              b->region,
+                                              b->ca_file,
+                                              timeout,
+                                              (unsigned)b->list_interval_s,
+                                              (unsigned)(b->list_wait_s * 1000),
                                               (unsigned)b->list_min_refresh_s};
         if ((b->profiles = bedrock_profiles_start(ctx, &s, b->creds, err, errlen)) == NULL)
             return -1;
@@ -358,8 +363,8 @@ struct pending_sign {
     struct bedrock_profiles_wait *listing_wait; /* for the first listing of the account's profiles */
     struct aws_creds_wait *wait;
     struct upstream *target;
-    int mantle; /* the Messages-format route, signed for service bedrock-mantle */
-    sbuf path;  /* as sent and as signed: the endpoint's path prefix, then the operation's */
+    int mantle;         /* the Messages-format route, signed for service bedrock-mantle */
+    sbuf path;          /* as sent and as signed: the endpoint's path prefix, then the operation's */
     sbuf extra_headers; /* unsigned-by-name headers also sent (anthropic-version for mantle) */
     char content_type[48], accept[64];
 };
@@ -379,10 +384,7 @@ static void pending_done(struct pending_sign *ps, const char *type, const char *
     done(ud, type, message);
 }
 
-static void append_header(sbuf *h, const char *name, const char *value)
-{
-    sbuf_printf(h, "%s: %s\r\n", name, value);
-}
+static void append_header(sbuf *h, const char *name, const char *value) { sbuf_printf(h, "%s: %s\r\n", name, value); }
 
 static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct sigv4_result *r)
 {
@@ -400,8 +402,8 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
     char path_only[2048];
     snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
     struct upstream_request *out = ps->out;
-    struct sigv4_request req = {"POST", path_only, q ? q + 1 : NULL, headers, num_headers, out->body.base,
-                                out->body.len};
+    struct sigv4_request req = {"POST",      path_only,      q ? q + 1 : NULL, headers,
+                                num_headers, out->body.base, out->body.len};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
     memset(r, 0, sizeof(*r));
@@ -826,8 +828,11 @@ static void count_destroy(struct body_filter *f)
 static struct body_filter *count_filter_new(int aws)
 {
     struct count_filter *f = xcalloc(1, sizeof(*f));
-    f->super = (struct body_filter){.feed = count_feed, .finish = count_finish, .destroy = count_destroy,
-                                    .content_type = "application/json", .whole_body = 1};
+    f->super = (struct body_filter){.feed = count_feed,
+                                    .finish = count_finish,
+                                    .destroy = count_destroy,
+                                    .content_type = "application/json",
+                                    .whole_body = 1};
     f->aws = aws;
     return &f->super;
 }
@@ -842,18 +847,17 @@ static struct body_filter *bedrock_response_filter(struct provider *p, const str
     switch (ur->response_format) {
     case RESPONSE_EVENTSTREAM: {
         struct eventstream_filter *f = xcalloc(1, sizeof(*f));
-        f->super = (struct body_filter){.feed = es_feed, .finish = es_finish, .destroy = es_destroy,
+        f->super = (struct body_filter){.feed = es_feed,
+                                        .finish = es_finish,
+                                        .destroy = es_destroy,
                                         .content_type = "text/event-stream; charset=utf-8"};
         f->stream = bedrock_stream_new();
         f->super.usage = bedrock_stream_usage(f->stream);
         return &f->super;
     }
-    case RESPONSE_AWS_TOKEN_COUNT:
-        return count_filter_new(1);
-    case RESPONSE_TOKEN_COUNT:
-        return count_filter_new(0);
-    case RESPONSE_NATIVE:
-        break;
+    case RESPONSE_AWS_TOKEN_COUNT: return count_filter_new(1);
+    case RESPONSE_TOKEN_COUNT: return count_filter_new(0);
+    case RESPONSE_NATIVE: break;
     }
     return NULL;
 }
@@ -890,6 +894,12 @@ const struct provider_ops provider_bedrock = {
 void provider_bedrock_facts(struct provider *p, struct bedrock_facts *f)
 {
     struct bedrock *b = p->impl;
-    *f = (struct bedrock_facts){b->region, b->region_prefix, b->runtime_parsed.origin, b->mantle_parsed.origin,
-                                b->control_parsed.origin, b->ca_file, b->creds, b->profiles};
+    *f = (struct bedrock_facts){b->region,
+                                b->region_prefix,
+                                b->runtime_parsed.origin,
+                                b->mantle_parsed.origin,
+                                b->control_parsed.origin,
+                                b->ca_file,
+                                b->creds,
+                                b->profiles};
 }

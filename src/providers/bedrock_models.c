@@ -86,7 +86,8 @@ static int take_routes(struct proxy_config *c, const char *model, struct bedrock
         snprintf(err, errlen, "no Bedrock model for \"%s\"%s%s", model, why ? ": " : "", why ? why : "");
         return -1;
     }
-    snprintf(out->model, sizeof(out->model), "%s", lua_type(L, served) == LUA_TSTRING ? lua_tostring(L, served) : model);
+    snprintf(out->model, sizeof(out->model), "%s",
+             lua_type(L, served) == LUA_TSTRING ? lua_tostring(L, served) : model);
     lua_pushvalue(L, entry);
     lua_pushstring(L, out->model);
     int adaptive = config_call_models(c, "is_adaptive", 2, 1) == 0 && lua_toboolean(L, -1);
@@ -99,8 +100,10 @@ static int take_routes(struct proxy_config *c, const char *model, struct bedrock
         int route = bedrock_route_parse(lua_tostring(L, -2));
         const char *id = lua_tostring(L, -1);
         if (route < 0 || id == NULL || strlen(id) >= sizeof(out->routes[0].id)) {
-            snprintf(err, errlen, "models.bedrock_routes(\"%s\"): route %d needs a route (invoke, runtime or mantle) "
-                                  "and an id", model, (int)i);
+            snprintf(err, errlen,
+                     "models.bedrock_routes(\"%s\"): route %d needs a route (invoke, runtime or mantle) "
+                     "and an id",
+                     model, (int)i);
             return -1;
         }
         struct bedrock_route_plan *rp = &out->routes[out->num_routes++];

@@ -12,10 +12,10 @@
 #include "common/upstream.h"
 #include "common/memory.h"
 
-#define PAGE_SIZE 1000                    /* ListInferenceProfiles' maximum maxResults */
-#define MAX_PAGES 50                      /* a listing that never ends is a broken one */
+#define PAGE_SIZE 1000 /* ListInferenceProfiles' maximum maxResults */
+#define MAX_PAGES 50   /* a listing that never ends is a broken one */
 #define MAX_PAGE_BYTES (4 * 1024 * 1024)
-#define RETRY_AFTER_FAILURE_S 300         /* a failed listing is tried again sooner than hourly */
+#define RETRY_AFTER_FAILURE_S 300 /* a failed listing is tried again sooner than hourly */
 
 /* The last good listing and the last failure, per provider name, region and endpoint. */
 struct kept {
@@ -167,10 +167,7 @@ void bedrock_profiles_wait_cancel(struct bedrock_profiles_wait *w)
 
 static void on_timer(uv_timer_t *t);
 
-static void schedule(struct bedrock_profiles *bp, uint64_t ms)
-{
-    uv_timer_start(bp->timer, on_timer, ms, 0);
-}
+static void schedule(struct bedrock_profiles *bp, uint64_t ms) { uv_timer_start(bp->timer, on_timer, ms, 0); }
 
 static size_t count_claude(char *const *ids, size_t n)
 {
@@ -405,10 +402,7 @@ const struct bedrock_profiles_listing *bedrock_profiles_current(struct bedrock_p
     return bp != NULL && bp->kept->listing.serial != 0 ? &bp->kept->listing : NULL;
 }
 
-int bedrock_profiles_in_flight(struct bedrock_profiles *bp)
-{
-    return bp != NULL && bp->in_flight;
-}
+int bedrock_profiles_in_flight(struct bedrock_profiles *bp) { return bp != NULL && bp->in_flight; }
 
 size_t bedrock_profiles_count_claude(const struct bedrock_profiles_listing *l)
 {

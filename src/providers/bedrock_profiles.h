@@ -22,11 +22,11 @@ struct bedrock_profiles_settings {
     const char *name;        /* the provider's: for logs, and the key of the kept listing */
     const char *control_url; /* https://bedrock.{region}.amazonaws.com or an override */
     const char *region;
-    const char *ca_file;     /* may be NULL */
+    const char *ca_file; /* may be NULL */
     uint64_t timeout_ms;
-    unsigned refresh_s;      /* between listings (3600) */
-    unsigned wait_ms;        /* how long a request may wait for a listing in flight */
-    unsigned min_refresh_s;  /* between refreshes asked for after a refused id (60) */
+    unsigned refresh_s;     /* between listings (3600) */
+    unsigned wait_ms;       /* how long a request may wait for a listing in flight */
+    unsigned min_refresh_s; /* between refreshes asked for after a refused id (60) */
 };
 
 /* The listing in use. */

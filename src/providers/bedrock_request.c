@@ -173,7 +173,8 @@ static void adapt_tool(void *ud, struct json_span item)
     char type[64] = "";
     const struct json_member *tm;
     int scanned = json_scan_object(item.p, item.len, t->scan, &err) == 0;
-    if (scanned && (tm = json_scan_find(t->scan, "type")) != NULL && json_span_string(tm->value, type, sizeof(type)) != 0)
+    if (scanned && (tm = json_scan_find(t->scan, "type")) != NULL &&
+        json_span_string(tm->value, type, sizeof(type)) != 0)
         type[0] = '\0';
     if (scanned && t->a->drop_server_tools && is_server_tool(type)) {
         t->changed = 1;
@@ -184,7 +185,8 @@ static void adapt_tool(void *ud, struct json_span item)
         sbuf_putc(t->out, ',');
     if (scanned && t->a->drop_tool_strict && json_scan_find(t->scan, "strict") != NULL) {
         static const char *const strict[] = {"strict"};
-        if (!t->changed || t->removed == NULL || strstr(t->removed->data ? t->removed->data : "", "tools[].strict") == NULL)
+        if (!t->changed || t->removed == NULL ||
+            strstr(t->removed->data ? t->removed->data : "", "tools[].strict") == NULL)
             list_removed(t->removed, "tools[].strict");
         t->changed = 1;
         json_splice(t->scan, strict, 1, NULL, NULL, 0, NULL, t->out);
@@ -258,9 +260,8 @@ static int adapt_metadata(const struct json_member *m, sbuf *value)
     return changed;
 }
 
-void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r,
-                          const struct bedrock_adaptation *a, const char *id, const char *beta, size_t beta_len,
-                          int count_tokens, sbuf *out, sbuf *removed)
+void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r, const struct bedrock_adaptation *a,
+                          const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out, sbuf *removed)
 {
     struct rewrite w;
     w.n = w.ndrop = 0;
@@ -282,15 +283,12 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
     const char *thinking_value = NULL;
     sbuf *v = replace(&w, "thinking");
     switch (adapt_thinking(scan, a->thinking_budget, v)) {
-    case 1:
-        thinking_value = v->data;
-        break;
+    case 1: thinking_value = v->data; break;
     case -1:
         w.drop[w.ndrop++] = "thinking";
         thinking_dropped = 1;
         /* fall through */
-    default:
-        sbuf_free(v), w.n--;
+    default: sbuf_free(v), w.n--;
     }
     const struct json_member *m;
     int drop = 0;
@@ -326,7 +324,8 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
 
     sbuf extra = SBUF_INIT;
     if (invoke) {
-        sbuf_printf(&extra, "\"anthropic_version\":\"%s\"", a->body_version[0] ? a->body_version : "bedrock-2023-05-31");
+        sbuf_printf(&extra, "\"anthropic_version\":\"%s\"",
+                    a->body_version[0] ? a->body_version : "bedrock-2023-05-31");
         sbuf betas = SBUF_INIT;
         struct beta_filter f = {a, &betas, 1, 0};
         comma_list_each(beta, beta_len, keep_beta, &f);

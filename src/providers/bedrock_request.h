@@ -25,26 +25,26 @@
 #define BEDROCK_THINKING_KEEP UINT_MAX
 
 struct bedrock_adaptation {
-    char body_version[40];      /* InvokeModel: anthropic_version in the body ("": none) */
-    int version_header;         /* Messages routes: anthropic-version header */
-    int version_2026;           /* the model takes anthropic-version 2026-10-21 */
-    int has_allowlist;          /* betas_allowed applies; else betas_denied */
+    char body_version[40]; /* InvokeModel: anthropic_version in the body ("": none) */
+    int version_header;    /* Messages routes: anthropic-version header */
+    int version_2026;      /* the model takes anthropic-version 2026-10-21 */
+    int has_allowlist;     /* betas_allowed applies; else betas_denied */
     char *betas_allowed[BEDROCK_MAX_LIST + 1];
     char *betas_denied[BEDROCK_MAX_LIST + 1];
     char *server_tool_betas[BEDROCK_MAX_LIST + 1]; /* left out with drop_server_tools */
     char *drop_fields[BEDROCK_MAX_LIST + 1];
     int drop_output_format, drop_tool_strict, drop_server_tools, hash_user_id;
-    unsigned thinking_budget;   /* adaptive thinking -> this budget (0: drop it), or BEDROCK_THINKING_KEEP */
-    int drop_thinking_blocks;   /* another model wrote the history's thinking blocks */
+    unsigned thinking_budget; /* adaptive thinking -> this budget (0: drop it), or BEDROCK_THINKING_KEEP */
+    int drop_thinking_blocks; /* another model wrote the history's thinking blocks */
 };
 
 /* The body for route r into out. id: the model id (the body's `model` on the Messages routes);
  * beta: the client's anthropic-beta header (may be NULL); count_tokens: a count_tokens request
  * (InvokeModel: CountTokens' inner body, which needs a max_tokens). What was removed because
  * Bedrock refuses it (server tools, output_config.format...) is listed in removed. */
-void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r,
-                          const struct bedrock_adaptation *a, const char *id, const char *beta, size_t beta_len,
-                          int count_tokens, sbuf *out, sbuf *removed);
+void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r, const struct bedrock_adaptation *a,
+                          const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out,
+                          sbuf *removed);
 
 /* The anthropic-beta header of a Messages route, comma-separated, filtered by a. */
 void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedrock_adaptation *a, sbuf *out);

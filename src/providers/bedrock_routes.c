@@ -64,10 +64,15 @@ int bedrock_error_is_route_refusal(int status, const char *error_type, const cha
         /* the model, not the request: "The provided model identifier is invalid.", "Invocation
          * of model ID ... with on-demand throughput isn't supported", an unknown model on
          * bedrock-mantle (Anthropic's not_found_error for the model, or its wording) */
-        static const char *const phrases[] = {"model identifier is invalid", "on-demand throughput",
-                                              "model not found", "unknown model", "invalid model",
-                                              "not available in this region", "model is not supported",
-                                              "not served in this region", "does not serve"};
+        static const char *const phrases[] = {"model identifier is invalid",
+                                              "on-demand throughput",
+                                              "model not found",
+                                              "unknown model",
+                                              "invalid model",
+                                              "not available in this region",
+                                              "model is not supported",
+                                              "not served in this region",
+                                              "does not serve"};
         for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]) && !refused; i++)
             refused = contains(msg, phrases[i]);
         if (!refused && status == 404 && strcmp(type, "not_found_error") == 0 && contains(msg, "model"))

@@ -180,8 +180,8 @@ static int on_message(void *ud, const struct es_message *m)
     if (es_header_is(m, ":message-type", "exception")) {
         const struct es_header *h = es_message_header(m, ":exception-type");
         int status;
-        const char *type = bedrock_exception_to_anthropic_type(h ? (const char *)h->value : NULL, h ? h->value_len : 0,
-                                                               &status);
+        const char *type =
+            bedrock_exception_to_anthropic_type(h ? (const char *)h->value : NULL, h ? h->value_len : 0, &status);
         cJSON *holder;
         const char *msg = json_message(m->payload, m->payload_len, &holder);
         char text[512];
@@ -228,7 +228,9 @@ int bedrock_stream_finish(struct bedrock_stream *s, const char *err, sbuf *out)
         return 0;
     char text[300];
     snprintf(text, sizeof(text), "the Bedrock stream ended early (%s)",
-             err ? err : es_decoder_has_partial(&s->decoder) ? "in the middle of a frame" : "before message_stop");
+             err                                   ? err
+             : es_decoder_has_partial(&s->decoder) ? "in the middle of a frame"
+                                                   : "before message_stop");
     sse_error_event(out, strstr(text, "timeout") ? "timeout_error" : "api_error", text);
     return 1;
 }
@@ -243,8 +245,8 @@ static int says_throttling(const char *msg)
     return 0;
 }
 
-void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len,
-                                int *out_status, sbuf *out_json)
+void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len, int *out_status,
+                                sbuf *out_json)
 {
     char name[128] = "";
     if (error_type != NULL) {

@@ -28,7 +28,7 @@ const char *bedrock_exception_to_anthropic_type(const char *name, size_t len, in
 
 /* A Bedrock HTTP error (status, x-amzn-ErrorType value which may carry ":extra", body with
  * "message" or "Message") -> {"type":"error","error":{"type":...,"message":...}} and a status. */
-void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len,
-                                int *out_status, sbuf *out_json);
+void bedrock_error_to_anthropic(int status, const char *error_type, const char *body, size_t body_len, int *out_status,
+                                sbuf *out_json);
 
 #endif

@@ -78,7 +78,8 @@ static h2o_iovec_t presented_key(const struct access_request *r)
 {
     if (r->api_key.base != NULL)
         return r->api_key;
-    if (r->authorization.base != NULL && r->authorization.len > 7 && strncasecmp(r->authorization.base, "Bearer ", 7) == 0)
+    if (r->authorization.base != NULL && r->authorization.len > 7 &&
+        strncasecmp(r->authorization.base, "Bearer ", 7) == 0)
         return h2o_iovec_init(r->authorization.base + 7, r->authorization.len - 7);
     return h2o_iovec_init(NULL, 0);
 }

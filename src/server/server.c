@@ -115,7 +115,10 @@ static void append_providers(sbuf *out, struct proxy_config *c)
         sbuf_puts(out, ",\"type\":");
         sbuf_json_string(out, p->ops->type, strlen(p->ops->type));
         sbuf_printf(out, ",\"state\":\"%s\"",
-                    cooling ? "cooling" : spend.over_until_ms ? "over_budget" : problem ? "unavailable" : "ok");
+                    cooling               ? "cooling"
+                    : spend.over_until_ms ? "over_budget"
+                    : problem             ? "unavailable"
+                                          : "ok");
         if (cooling) {
             sbuf_puts(out, ",\"cooling_until\":");
             append_time(out, s->cooling_until_wall);
@@ -244,7 +247,10 @@ static void handle_metrics(struct server *s, h2o_req_t *req)
 
 static int path_is(h2o_iovec_t path, const char *s) { return h2o_memis(path.base, path.len, s, strlen(s)); }
 
-static int method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
+static int method_is(h2o_req_t *req, const char *m)
+{
+    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
 
 static void method_not_allowed(h2o_req_t *req, enum api_format api, const char *allowed)
 {
@@ -275,7 +281,8 @@ static struct request_class classify(h2o_req_t *req)
         return (struct request_class){METRICS_ENDPOINT_INFO, API_ANTHROPIC};
     /* OpenAI clients list models at /v1/models (or /models, for a base URL without /v1); a
      * request with anthropic-version is an Anthropic client and goes to Anthropic. */
-    if ((path_is(path, "/v1/models") || path_is(path, "/models")) && (method_is(req, "GET") || method_is(req, "HEAD")) &&
+    if ((path_is(path, "/v1/models") || path_is(path, "/models")) &&
+        (method_is(req, "GET") || method_is(req, "HEAD")) &&
         h2o_find_header_by_str(&req->headers, H2O_STRLIT("anthropic-version"), -1) < 0)
         return (struct request_class){METRICS_ENDPOINT_MODELS, API_OPENAI};
     if (path_is(path, "/v1/messages"))
@@ -322,9 +329,7 @@ static void route(struct server *s, h2o_req_t *req)
             handle_root(s, req);
         }
         return;
-    case METRICS_ENDPOINT_MODELS:
-        endpoint_openai_models(req, cfg);
-        return;
+    case METRICS_ENDPOINT_MODELS: endpoint_openai_models(req, cfg); return;
     case ENDPOINT_MESSAGES:
     case ENDPOINT_COUNT_TOKENS:
         if (!method_is(req, "POST")) {
@@ -435,7 +440,8 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     (void)self;
     ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     const h2o_iovec_t *type = ct >= 0 ? &req->res.headers.entries[ct].value : NULL;
-    if (req->res.status >= 400 && type != NULL && type->len >= 10 && h2o_memis(type->base, 10, H2O_STRLIT("text/plain"))) {
+    if (req->res.status >= 400 && type != NULL && type->len >= 10 &&
+        h2o_memis(type->base, 10, H2O_STRLIT("text/plain"))) {
         struct json_error_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
         o->super.do_send = json_error_do_send;
         req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
@@ -530,8 +536,7 @@ int server_reload(struct server *s)
     char err[1024];
     struct proxy_config *c = config_load(s->config_path, err, sizeof(err));
     if (c != NULL && (c->port != s->config->port || strcmp(c->listen_host, s->config->listen_host) != 0)) {
-        snprintf(err, sizeof(err), "%s: listen address and port cannot change on reload (restart instead)",
-                 c->source);
+        snprintf(err, sizeof(err), "%s: listen address and port cannot change on reload (restart instead)", c->source);
         config_release(c);
         c = NULL;
     }

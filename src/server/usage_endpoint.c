@@ -136,9 +136,9 @@ static cJSON *totals_json(sqlite3_stmt *st, int first)
     return o;
 }
 
-#define SUMS                                                                                                        \
-    "COUNT(*), SUM(fell_back), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_tokens),"                     \
-    " SUM(cache_read_tokens), TOTAL(CASE WHEN billing = 'metered' THEN cost_usd END),"                              \
+#define SUMS                                                                                                           \
+    "COUNT(*), SUM(fell_back), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_tokens),"                        \
+    " SUM(cache_read_tokens), TOTAL(CASE WHEN billing = 'metered' THEN cost_usd END),"                                 \
     " TOTAL(CASE WHEN billing = 'subscription' THEN cost_usd END)"
 
 /* The groups: for day and hour a bucket start (ms) and a breakdown per provider, so that a chart

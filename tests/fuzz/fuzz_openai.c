@@ -66,8 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (j != NULL) {
             const cJSON *messages = cJSON_GetObjectItemCaseSensitive(j, "messages"), *m;
             if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "model")) ||
-                !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "max_tokens")) ||
-                cJSON_GetArraySize(messages) == 0)
+                !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "max_tokens")) || cJSON_GetArraySize(messages) == 0)
                 abort();
             /* sampling stays within Anthropic's 0..1 (OpenAI's temperature up to 2 is a 400) */
             static const char *const sampling[] = {"temperature", "top_p"};

@@ -7,7 +7,8 @@
 
 static void es_put32(sbuf *b, uint32_t v)
 {
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
     sbuf_append(b, x, 4);
 }
 
@@ -38,8 +39,8 @@ static void es_encode(sbuf *out, const char *const *headers, const char *payload
 /* A Bedrock chunk event carrying one Anthropic event JSON. */
 static void es_chunk(sbuf *out, const char *event_json)
 {
-    static const char *const headers[] = {":event-type", "chunk", ":content-type", "application/json",
-                                          ":message-type", "event", NULL};
+    static const char *const headers[] = {":event-type", "chunk", ":content-type", "application/json", ":message-type",
+                                          "event",       NULL};
     size_t n = strlen(event_json);
     char *b64 = malloc(4 * ((n + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)event_json, (int)n);

@@ -32,11 +32,11 @@ static inline int json_equal(const char *got, size_t got_len, const char *expect
     return ok;
 }
 
-#define CHECK_JSON_EQ(got, got_len, expected)                                                      \
-    do {                                                                                           \
-        check_count++;                                                                             \
-        if (!json_equal((got), (got_len), (expected), __LINE__))                                   \
-            check_failures++;                                                                      \
+#define CHECK_JSON_EQ(got, got_len, expected)                                                                          \
+    do {                                                                                                               \
+        check_count++;                                                                                                 \
+        if (!json_equal((got), (got_len), (expected), __LINE__))                                                       \
+            check_failures++;                                                                                          \
     } while (0)
 
 #endif

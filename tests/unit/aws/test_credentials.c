@@ -23,9 +23,9 @@ static char *write_file(const char *name, const char *text, int mode)
 
 static void clear_env(void)
 {
-    static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                       "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
-                                       "AWS_SHARED_CREDENTIALS_FILE"};
+    static const char *const vars[] = {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+        "AWS_REGION",        "AWS_DEFAULT_REGION",    "AWS_CONFIG_FILE",   "AWS_SHARED_CREDENTIALS_FILE"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     setenv("HOME", dir, 1);
@@ -76,22 +76,24 @@ static void test_env_and_files(uv_loop_t *loop)
     aws_cred_source_free(s);
 
     clear_env();
-    setenv("AWS_SHARED_CREDENTIALS_FILE", write_file("credentials",
-                                                     "# comment\n[default]\naws_access_key_id = AKIDDEFAULT\n"
-                                                     "aws_secret_access_key=secretdefault\n\n[work]\n"
-                                                     "aws_access_key_id=AKIDWORKCREDS\naws_secret_access_key = s1\n",
-                                                     0600),
+    setenv("AWS_SHARED_CREDENTIALS_FILE",
+           write_file("credentials",
+                      "# comment\n[default]\naws_access_key_id = AKIDDEFAULT\n"
+                      "aws_secret_access_key=secretdefault\n\n[work]\n"
+                      "aws_access_key_id=AKIDWORKCREDS\naws_secret_access_key = s1\n",
+                      0600),
            1);
-    setenv("AWS_CONFIG_FILE", write_file("config",
-                                         "[profile work]\naws_access_key_id=AKIDWORKCONFIG\naws_secret_access_key=s2\n"
-                                         "region = eu-west-3\ns3 =\n  max_concurrent_requests = 20\n"
-                                         "[profile other]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = s3\n"
-                                         "aws_session_token = tok3\nregion = ap-south-1\n"
-                                         "[profile chained]\nsource_profile = other\n"
-                                         "[profile loop1]\nsource_profile = loop2\n[profile loop2]\nsource_profile = loop1\n"
-                                         "[profile role]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = other\n"
-                                         "[profile sso]\nsso_session = corp\nsso_account_id = 1\n",
-                                         0600),
+    setenv("AWS_CONFIG_FILE",
+           write_file("config",
+                      "[profile work]\naws_access_key_id=AKIDWORKCONFIG\naws_secret_access_key=s2\n"
+                      "region = eu-west-3\ns3 =\n  max_concurrent_requests = 20\n"
+                      "[profile other]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = s3\n"
+                      "aws_session_token = tok3\nregion = ap-south-1\n"
+                      "[profile chained]\nsource_profile = other\n"
+                      "[profile loop1]\nsource_profile = loop2\n[profile loop2]\nsource_profile = loop1\n"
+                      "[profile role]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = other\n"
+                      "[profile sso]\nsso_session = corp\nsso_account_id = 1\n",
+                      0600),
            1);
     s = aws_cred_source_new(loop, NULL, 1000);
     CHECK_STR_EQ(aws_cred_source_kind(s), "profile:default");
@@ -110,8 +112,8 @@ static void test_env_and_files(uv_loop_t *loop)
     CHECK_STR_EQ(get(loop, s).id, "AKIDOTHER");
     aws_cred_source_free(s);
 
-    static const char *const problems[][2] = {{"loop1", "loops"}, {"role", "role_arn"}, {"sso", "SSO profile"},
-                                              {"missing", "no AWS credentials found"}};
+    static const char *const problems[][2] = {
+        {"loop1", "loops"}, {"role", "role_arn"}, {"sso", "SSO profile"}, {"missing", "no AWS credentials found"}};
     for (size_t i = 0; i < 4; i++) {
         s = aws_cred_source_new(loop, problems[i][0], 1000);
         const char *p = aws_cred_source_problem(s);
@@ -146,14 +148,22 @@ static void test_env_and_files(uv_loop_t *loop)
 static void test_profile_sections(void)
 {
     clear_env();
-    setenv("AWS_SHARED_CREDENTIALS_FILE", write_file("credentials", "[profile credsprefixed]\nregion = wrong-1\n"
-                                                                    "[credsplain]\nregion = eu-west-1\n", 0600), 1);
-    setenv("AWS_CONFIG_FILE", write_file("config", "[configplain]\nregion = wrong-2\n"
-                                                   "[profile configprefixed]\nregion = eu-west-2\n"
-                                                   "[profile credsplain]\nregion = wrong-3\n"
-                                                   "[default]\nregion = eu-west-3\n"
-                                                   "[profile default]\nregion = wrong-4\n", 0600), 1);
-    static const char *const cases[][2] = {{"credsplain", "eu-west-1"},  /* the credentials file first */
+    setenv("AWS_SHARED_CREDENTIALS_FILE",
+           write_file("credentials",
+                      "[profile credsprefixed]\nregion = wrong-1\n"
+                      "[credsplain]\nregion = eu-west-1\n",
+                      0600),
+           1);
+    setenv("AWS_CONFIG_FILE",
+           write_file("config",
+                      "[configplain]\nregion = wrong-2\n"
+                      "[profile configprefixed]\nregion = eu-west-2\n"
+                      "[profile credsplain]\nregion = wrong-3\n"
+                      "[default]\nregion = eu-west-3\n"
+                      "[profile default]\nregion = wrong-4\n",
+                      0600),
+           1);
+    static const char *const cases[][2] = {{"credsplain", "eu-west-1"}, /* the credentials file first */
                                            {"configprefixed", "eu-west-2"},
                                            {"credsprefixed", "us-west-2"}, /* no prefix in the credentials file */
                                            {"configplain", "us-west-2"},   /* a prefix in the config file */
@@ -180,16 +190,17 @@ static void test_process_output_parsing(void)
     CHECK_STR_EQ(c.access_key_id, "AKIDP");
     CHECK_INT_EQ(c.expiration, 1893553445);
     aws_creds_clear(&c);
-    const char *frac = "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"2030-01-02T04:04:05.123+01:00\"}";
+    const char *frac = "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"2030-01-02T04:"
+                       "04:05.123+01:00\"}";
     CHECK_INT_EQ(aws_parse_process_output(frac, strlen(frac), &c, err, sizeof(err)), 0);
     CHECK_INT_EQ(c.expiration, 1893553445);
     CHECK(c.session_token == NULL);
     aws_creds_clear(&c);
-    static const char *const bad[][2] = {{"not json", "JSON object"},
-                                         {"{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\"}", "Version"},
-                                         {"{\"Version\":1,\"AccessKeyId\":\"A\"}", "SecretAccessKey"},
-                                         {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"soon\"}",
-                                          "Expiration"}};
+    static const char *const bad[][2] = {
+        {"not json", "JSON object"},
+        {"{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\"}", "Version"},
+        {"{\"Version\":1,\"AccessKeyId\":\"A\"}", "SecretAccessKey"},
+        {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"soon\"}", "Expiration"}};
     for (size_t i = 0; i < 4; i++) {
         CHECK_INT_EQ(aws_parse_process_output(bad[i][0], strlen(bad[i][0]), &c, err, sizeof(err)), -1);
         CHECK(strstr(err, bad[i][1]) != NULL);
@@ -209,10 +220,11 @@ static void test_process(uv_loop_t *loop)
     char runs[300];
     snprintf(runs, sizeof(runs), "%s/runs", dir);
     char script[1024];
-    snprintf(script, sizeof(script),
-             "#!/bin/sh\necho run >> %s\nsleep ${DELAY:-0}\n"
-             "echo '{\"Version\":1,\"AccessKeyId\":\"AKIDPROC\",\"SecretAccessKey\":\"sproc\",\"Expiration\":\"%s\"}'\n",
-             runs, "2099-01-01T00:00:00Z");
+    snprintf(
+        script, sizeof(script),
+        "#!/bin/sh\necho run >> %s\nsleep ${DELAY:-0}\n"
+        "echo '{\"Version\":1,\"AccessKeyId\":\"AKIDPROC\",\"SecretAccessKey\":\"sproc\",\"Expiration\":\"%s\"}'\n",
+        runs, "2099-01-01T00:00:00Z");
     char *good = strdup(write_file("good.sh", script, 0700));
     snprintf(script, sizeof(script),
              "#!/bin/sh\necho run >> %s\necho '{\"Version\":1,\"AccessKeyId\":\"AKIDSOON\",\"SecretAccessKey\":\"s\","

@@ -55,8 +55,11 @@ static void compare_with_decoded(const char *name, const struct es_message *m)
         const cJSON *v = cJSON_GetObjectItem(h, "value");
         unsigned char buf[256];
         switch (type) {
-        case ES_BOOL_TRUE: case ES_BOOL_FALSE: CHECK_INT_EQ(got->int_value, cJSON_IsTrue(v)); break;
-        case ES_BYTES: case ES_STRING: case ES_UUID: {
+        case ES_BOOL_TRUE:
+        case ES_BOOL_FALSE: CHECK_INT_EQ(got->int_value, cJSON_IsTrue(v)); break;
+        case ES_BYTES:
+        case ES_STRING:
+        case ES_UUID: {
             size_t n = b64(cJSON_GetStringValue(v), buf);
             CHECK_MEM_EQ(got->value, got->value_len, buf, n);
             break;

@@ -100,9 +100,11 @@ static int run_case(const char *name)
     struct tm tm = {0};
     strptime(cJSON_GetStringValue(cJSON_GetObjectItem(ctx, "timestamp")), "%Y-%m-%dT%H:%M:%SZ", &tm);
     struct sigv4_options opt = {cJSON_GetStringValue(cJSON_GetObjectItem(ctx, "region")),
-                                cJSON_GetStringValue(cJSON_GetObjectItem(ctx, "service")), timegm(&tm),
+                                cJSON_GetStringValue(cJSON_GetObjectItem(ctx, "service")),
+                                timegm(&tm),
                                 cJSON_IsTrue(cJSON_GetObjectItem(ctx, "sign_body")),
-                                cJSON_IsTrue(cJSON_GetObjectItem(ctx, "normalize")), 1};
+                                cJSON_IsTrue(cJSON_GetObjectItem(ctx, "normalize")),
+                                1};
     struct parsed_request r;
     CHECK_INT_EQ(parse_request(req_text, &r), 0);
     struct sigv4_request req = {r.method, r.path, r.query, r.headers, r.num_headers, r.body, r.body_len};
@@ -145,21 +147,26 @@ static void test_vectors(void)
 
 static void test_bedrock_against_botocore(void)
 {
-    const char *body = "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":16,\"messages\":[{\"role\":\"user\","
-                       "\"content\":\"hi\"}]}";
+    const char *body =
+        "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":16,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"hi\"}]}";
     struct sigv4_header h[] = {{"Host", "bedrock-runtime.us-west-2.amazonaws.com"},
                                {"Content-Type", "application/json"},
                                {"Accept", "application/vnd.amazon.eventstream"}};
-    struct sigv4_request req = {"POST", "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream",
-                                NULL, h, 3, body, strlen(body)};
-    struct sigv4_credentials c = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "SESSIONTOKEN/with+chars="};
+    struct sigv4_request req = {
+        "POST",      "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream",
+        NULL,        h,
+        3,           body,
+        strlen(body)};
+    struct sigv4_credentials c = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                  "SESSIONTOKEN/with+chars="};
     struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 24, .tm_hour = 12};
     struct sigv4_options opt = {"us-west-2", "bedrock", timegm(&tm), 1, 1, 1};
     struct sigv4_result r;
     CHECK_INT_EQ(sigv4_sign(&req, &c, &opt, &r), 0);
     CHECK_STR_EQ(r.amz_date, "20261124T120000Z");
-    CHECK(strstr(r.canonical_request, "\n/model/us.anthropic.claude-sonnet-4-5-20250929-v1%253A0/invoke-with-response-stream\n") !=
-          NULL);
+    CHECK(strstr(r.canonical_request,
+                 "\n/model/us.anthropic.claude-sonnet-4-5-20250929-v1%253A0/invoke-with-response-stream\n") != NULL);
     CHECK_STR_EQ(r.signed_headers, "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token");
     CHECK_STR_EQ(r.authorization,
                  "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-west-2/bedrock/aws4_request, "

@@ -13,13 +13,32 @@ static int scan_ok(const char *s)
 static void test_validation(void)
 {
     static const char *const good[] = {
-        "{}", " { } ", "{\"a\":1}", "{\"a\":-0.5e+10,\"b\":[true,false,null,{\"c\":\"\\u00e9\\n\\\"\"}]}",
-        "{\"a\":[[[[]]]],\"b\":\"\\/\"}", "{\"model\":\"x\",\"messages\":[]}\n",
+        "{}",
+        " { } ",
+        "{\"a\":1}",
+        "{\"a\":-0.5e+10,\"b\":[true,false,null,{\"c\":\"\\u00e9\\n\\\"\"}]}",
+        "{\"a\":[[[[]]]],\"b\":\"\\/\"}",
+        "{\"model\":\"x\",\"messages\":[]}\n",
     };
     static const char *const bad[] = {
-        "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":tru}", "{\"a\":\"x}",
-        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":1} x", "{\"a\":\"tab\there\"}", "{a:1}", "{\"a\":[1 2]}",
-        "{\"a\":-}", "{\"a\":1e}",
+        "",
+        "[]",
+        "{",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":tru}",
+        "{\"a\":\"x}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":1} x",
+        "{\"a\":\"tab\there\"}",
+        "{a:1}",
+        "{\"a\":[1 2]}",
+        "{\"a\":-}",
+        "{\"a\":1e}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         if (!scan_ok(good[i]))
@@ -88,8 +107,8 @@ static void test_real_request(void)
     struct json_object_scan o;
     const char *err = NULL;
     CHECK_INT_EQ(json_scan_object(body, len, &o, &err), 0);
-    const char *want[] = {"model", "messages", "system", "tools", "max_tokens", "thinking",
-                          "context_management", "output_config", "stream"};
+    const char *want[] = {"model",    "messages",           "system",        "tools", "max_tokens",
+                          "thinking", "context_management", "output_config", "stream"};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         CHECK(json_scan_find(&o, want[i]) != NULL);
     /* splicing nothing reproduces every member byte for byte */
@@ -116,9 +135,13 @@ static void test_member_names(void)
     struct json_object_scan o;
     const char *err = NULL;
     static const char *const refused[] = {
-        "{\"m\\u006fdel\":\"x\",\"messages\":[]}", "{\"model\":\"a\",\"m\\u006fdel\":\"b\"}",
-        "{\"a\\\"b\":1}", "{\"\\/\":1}", "{\"model\":\"a\",\"messages\":[],\"model\":\"b\"}",
-        "{\"x\":1,\"x\":1}", "{\"\":1,\"\":2}",
+        "{\"m\\u006fdel\":\"x\",\"messages\":[]}",
+        "{\"model\":\"a\",\"m\\u006fdel\":\"b\"}",
+        "{\"a\\\"b\":1}",
+        "{\"\\/\":1}",
+        "{\"model\":\"a\",\"messages\":[],\"model\":\"b\"}",
+        "{\"x\":1,\"x\":1}",
+        "{\"\":1,\"\":2}",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         err = NULL;
@@ -127,7 +150,8 @@ static void test_member_names(void)
     }
     /* names nested below the top level are the upstream's business only */
     static const char *const kept[] = {
-        "{\"a\":{\"m\\u006fdel\":1,\"model\":2,\"model\":3}}", "{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}",
+        "{\"a\":{\"m\\u006fdel\":1,\"model\":2,\"model\":3}}",
+        "{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}",
         "{\"a\":[{\"x\":1,\"x\":2}],\"s\":\"\\u0041\"}",
     };
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
@@ -159,13 +183,14 @@ static int scan_string_body(const char *str, size_t len, size_t key_len, const c
  * offset across three window boundaries and with every alignment of the string's start. */
 static void test_string_windows(void)
 {
-    static const char *const escapes[] = {"\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\uD83D\\uDE00", "\\\\\\\"", "\\\\\\\\"};
+    static const char *const escapes[] = {"\\n",     "\\\"",           "\\\\",     "\\/",
+                                          "\\u00e9", "\\uD83D\\uDE00", "\\\\\\\"", "\\\\\\\\"};
     static const struct {
         const char *bytes;
         const char *message;
     } invalid[] = {
         {"\x01", "control character"}, {"\x1f", "control character"}, {"\n", "control character"},
-        {"\t", "control character"},   {"\\x", "bad escape"},          {"\\u12g4", "bad \\u escape"},
+        {"\t", "control character"},   {"\\x", "bad escape"},         {"\\u12g4", "bad \\u escape"},
         {"\\U0041", "bad escape"},     {"\\\x01", "bad escape"},
     };
     char str[300];
@@ -204,7 +229,10 @@ static void test_string_windows(void)
             struct json_object_scan o;
             const char *err = NULL;
             char body[300];
-            int n = snprintf(body, sizeof(body), "{\"k\":\"%.*s\\", (int)at, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            int n = snprintf(
+                body, sizeof(body), "{\"k\":\"%.*s\\", (int)at,
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
             char *exact = malloc((size_t)n);
             memcpy(exact, body, (size_t)n);
             if (json_scan_object(exact, (size_t)n, &o, &err) == 0 || strstr(err, "unterminated escape") == NULL)
@@ -249,8 +277,8 @@ static void test_random_strings(void)
 {
     /* mostly text and valid escapes, now and then a byte or an escape that is not valid (a lone
      * backslash joins the next piece, valid or not) */
-    static const char *const common[] = {"x", "x", "x", "x", "x", "x", "x", "x", "\\n", "\\\\", "\\\"", "\\/",
-                                         "\\u00e9", "\xc3\xa9", "\x7f", "ab"};
+    static const char *const common[] = {"x",   "x",    "x",    "x",   "x",       "x",        "x",    "x",
+                                         "\\n", "\\\\", "\\\"", "\\/", "\\u00e9", "\xc3\xa9", "\x7f", "ab"};
     static const char *const rare[] = {"\"", "\x01", "\\q", "\\u12g4", "\\", "\x1f"};
     char str[1400];
     unsigned seed = 12345;

@@ -43,13 +43,15 @@ static void test_aws_key_ids(void)
 {
     check_redacted("key AKIAIOSFODNN7EXAMPLE used", "key AKIA************MPLE used");
     check_redacted("model=ASIAQWERTYUIOPASDFGH", "model=ASIA************DFGH");
-    check_redacted("XAKIAIOSFODNN7EXAMPLE", "XAKIAIOSFODNN7EXAMPLE");   /* not the start of a word */
-    check_redacted("AKIAIOSFODNN7EXAMPLEX", "AKIAIOSFODNN7EXAMPLEX");   /* 17 characters: not a key id */
-    check_redacted("AKIAIOSFODNN7EXAMPL", "AKIAIOSFODNN7EXAMPL");       /* 15 */
-    check_redacted("AKIAIOSFODNN7EXAMPLE", "AKIA************MPLE");     /* at the very start */
+    check_redacted("XAKIAIOSFODNN7EXAMPLE", "XAKIAIOSFODNN7EXAMPLE"); /* not the start of a word */
+    check_redacted("AKIAIOSFODNN7EXAMPLEX", "AKIAIOSFODNN7EXAMPLEX"); /* 17 characters: not a key id */
+    check_redacted("AKIAIOSFODNN7EXAMPL", "AKIAIOSFODNN7EXAMPL");     /* 15 */
+    check_redacted("AKIAIOSFODNN7EXAMPLE", "AKIA************MPLE");   /* at the very start */
     /* Bedrock API keys, long-term and short-term */
-    check_redacted("key=ABSKQmVkcm9ja0FQSUtleS1leGFtcGxlOmFiYw== end", "key=ABSK********************************Yw== end");
-    check_redacted("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLw&X", "bedrock-api-key-**************************9tLw&X");
+    check_redacted("key=ABSKQmVkcm9ja0FQSUtleS1leGFtcGxlOmFiYw== end",
+                   "key=ABSK********************************Yw== end");
+    check_redacted("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLw&X",
+                   "bedrock-api-key-**************************9tLw&X");
     check_redacted("ABSKshort", "ABSKshort"); /* too short to be one */
 }
 

@@ -91,16 +91,15 @@ static void check_all_splits(const char *s, size_t max, const char *expected_log
     sbuf_free(&whole.text);
 }
 
-static const char anthropic_stream[] =
-    "event: message_start\n"
-    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n"
-    "\n"
-    "event: ping\n"
-    "data: {\"type\": \"ping\"}\n"
-    "\n"
-    "event: content_block_delta\n"
-    "data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"a:b\"}}\n"
-    "\n";
+static const char anthropic_stream[] = "event: message_start\n"
+                                       "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n"
+                                       "\n"
+                                       "event: ping\n"
+                                       "data: {\"type\": \"ping\"}\n"
+                                       "\n"
+                                       "event: content_block_delta\n"
+                                       "data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"a:b\"}}\n"
+                                       "\n";
 
 static const char anthropic_log[] =
     "13:message_start|49:{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n"
@@ -263,7 +262,8 @@ static void test_event_watch(void)
     CHECK_INT_EQ(b, 1);
     CHECK_INT_EQ(watch_all_splits("event:error\r\ndata: {}\r\n\r\n", &b), 1);
     /* named inside data: text, not an event */
-    CHECK_INT_EQ(watch_all_splits("event: content_block_delta\ndata: {\"text\":\"\\n\\nevent: message_stop\\n\"}\n\n", &b), 0);
+    CHECK_INT_EQ(
+        watch_all_splits("event: content_block_delta\ndata: {\"text\":\"\\n\\nevent: message_stop\\n\"}\n\n", &b), 0);
     CHECK_INT_EQ(watch_all_splits("data: event: message_stop\n\n", &b), 0);
     /* not dispatched: no blank line yet, or no data line */
     CHECK_INT_EQ(watch_all_splits("event: message_stop\ndata: {}\n", &b), 0);

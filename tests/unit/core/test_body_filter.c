@@ -153,10 +153,7 @@ static int swallow_feed(struct body_filter *f, const char *data, size_t len, sbu
     return 0;
 }
 
-static void swallow_finish(struct body_filter *f, const char *err, sbuf *out)
-{
-    ((struct fake *)f)->finishes++;
-}
+static void swallow_finish(struct body_filter *f, const char *err, sbuf *out) { ((struct fake *)f)->finishes++; }
 
 static void test_empty_middle_and_error(void)
 {

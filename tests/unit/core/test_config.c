@@ -70,9 +70,10 @@ static void test_errors(void)
 static void test_list_form(void)
 {
     char err[1024];
-    char *path = write_temp("return { port = 47999, order = { 'b', 'a' }, providers = {\n"
-                            "  { name = 'a', type = 'anthropic', cooldown = 5, fallback_on = { 429, 'timeout', '5xx' } },\n"
-                            "  { name = 'b', type = 'anthropic', base_url = 'http://127.0.0.1:1/gw' } } }");
+    char *path =
+        write_temp("return { port = 47999, order = { 'b', 'a' }, providers = {\n"
+                   "  { name = 'a', type = 'anthropic', cooldown = 5, fallback_on = { 429, 'timeout', '5xx' } },\n"
+                   "  { name = 'b', type = 'anthropic', base_url = 'http://127.0.0.1:1/gw' } } }");
     struct proxy_config *c = config_load(path, err, sizeof(err));
     CHECK(c != NULL);
     if (c != NULL) {

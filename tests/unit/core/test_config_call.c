@@ -47,9 +47,10 @@ static void test_model_list(void)
     if (c != NULL) {
         sbuf out = SBUF_INIT;
         CHECK_INT_EQ(config_model_list(c, &out), 3); /* a number is a string to Lua */
-        CHECK_STR_EQ(out.data, "{\"id\":\"claude-a\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"},"
-                               "{\"id\":\"claude-\\\"b\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"},"
-                               "{\"id\":\"7\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"}");
+        CHECK_STR_EQ(out.data,
+                     "{\"id\":\"claude-a\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"},"
+                     "{\"id\":\"claude-\\\"b\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"},"
+                     "{\"id\":\"7\",\"object\":\"model\",\"created\":0,\"owned_by\":\"anthropic\"}");
         sbuf_free(&out);
         config_release(c);
     } else {

@@ -15,8 +15,9 @@
 static void test_readers(void)
 {
     lua_State *L = luaL_newstate();
-    CHECK_INT_EQ(luaL_dostring(L, "local big = {} for i = 1, 100 do big[i] = 'x' .. i end\n"
-                                  "return { s = 'str', n = 5, b = true, l = { 'p', 'q' }, bad = { 'p', 3 }, big = big }"),
+    CHECK_INT_EQ(luaL_dostring(L,
+                               "local big = {} for i = 1, 100 do big[i] = 'x' .. i end\n"
+                               "return { s = 'str', n = 5, b = true, l = { 'p', 'q' }, bad = { 'p', 3 }, big = big }"),
                  LUA_OK);
     int t = lua_gettop(L);
     char err[200], *s = NULL, *list[CONFIG_MAX_LIST + 1];

@@ -90,8 +90,10 @@ static void test_token_file(void)
     char *tok = strdup(write_temp("sk-ant-oat01-secretsecretsecret\n"));
     chmod(tok, 0644);
     char text[512];
-    snprintf(text, sizeof(text), "local util = require 'util'\nreturn { providers = { anthropic = { token = "
-             "util.oauth_token{ token_file = '%s' } } } }", tok);
+    snprintf(text, sizeof(text),
+             "local util = require 'util'\nreturn { providers = { anthropic = { token = "
+             "util.oauth_token{ token_file = '%s' } } } }",
+             tok);
     unsetenv("CLAUDE_CODE_OAUTH_TOKEN");
     path = write_temp(text);
     c = config_load(path, err, sizeof(err));
@@ -107,11 +109,13 @@ static void test_token_file(void)
     unlink(path);
 
     /* no token file: token_command's output, trimmed; blank output is no token */
-    static const char *const commands[][2] = {{"printf '  sk-ant-oat01-fromcommand \\n\\n'", "sk-ant-oat01-fromcommand"},
-                                              {"printf ' \\n '", NULL}};
+    static const char *const commands[][2] = {
+        {"printf '  sk-ant-oat01-fromcommand \\n\\n'", "sk-ant-oat01-fromcommand"}, {"printf ' \\n '", NULL}};
     for (size_t i = 0; i < 2; i++) {
-        snprintf(text, sizeof(text), "local util = require 'util'\nreturn { providers = { anthropic = { token = "
-                 "util.oauth_token{ token_file = '%s.missing', token_command = \"%s\" } } } }", tok, commands[i][0]);
+        snprintf(text, sizeof(text),
+                 "local util = require 'util'\nreturn { providers = { anthropic = { token = "
+                 "util.oauth_token{ token_file = '%s.missing', token_command = \"%s\" } } } }",
+                 tok, commands[i][0]);
         path = write_temp(text);
         c = config_load(path, err, sizeof(err));
         CHECK(c != NULL);
@@ -137,8 +141,10 @@ static void test_client_keys_file(void)
     char *keys = strdup(write_temp("# the team's keys\nck-file-one\n\nck-file-two\r\n"));
     chmod(keys, 0644);
     char text[512];
-    snprintf(text, sizeof(text), "return { providers = { anthropic = {} }, client_keys = { 'ck-inline' },\n"
-             "  client_keys_file = '%s' }", keys);
+    snprintf(text, sizeof(text),
+             "return { providers = { anthropic = {} }, client_keys = { 'ck-inline' },\n"
+             "  client_keys_file = '%s' }",
+             keys);
     char *path = write_temp(text);
     struct proxy_config *c = config_load(path, err, sizeof(err));
     CHECK(c == NULL);

@@ -4,10 +4,7 @@
 #include "check.h"
 #include "core/cooldown.h"
 
-static h2o_iovec_t name_of(const char *s)
-{
-    return h2o_iovec_init(s, strlen(s));
-}
+static h2o_iovec_t name_of(const char *s) { return h2o_iovec_init(s, strlen(s)); }
 
 static void test_cooldown(void)
 {
@@ -19,7 +16,7 @@ static void test_cooldown(void)
     h[0] = (h2o_header_t){&n1, NULL, h2o_iovec_init(H2O_STRLIT("120"))};
     CHECK_INT_EQ(cooldown_seconds(h, 1, now, 300, 1, 3600, &src), 120);
     CHECK_STR_EQ(src, "retry-after");
-    CHECK_INT_EQ(cooldown_seconds(h, 1, now, 300, 1, 60, &src), 60); /* bounded by max */
+    CHECK_INT_EQ(cooldown_seconds(h, 1, now, 300, 1, 60, &src), 60);          /* bounded by max */
     h[0].value = h2o_iovec_init(H2O_STRLIT("Fri, 15 Jan 2027 08:00:30 GMT")); /* now + 30 s */
     CHECK_INT_EQ(cooldown_seconds(h, 1, now, 300, 1, 3600, &src), 30);
     h[0] = (h2o_header_t){&n2, NULL, h2o_iovec_init(H2O_STRLIT("1800007200"))};

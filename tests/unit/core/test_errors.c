@@ -25,11 +25,13 @@ static void test_bodies(void)
                  "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}");
     CHECK_STR_EQ(json(API_OPENAI, "rate_limit_error", "slow down"),
                  "{\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\",\"param\":null,\"code\":null}}");
-    CHECK_STR_EQ(openai("invalid_request_error", "bad \"model\"\n", "model", NULL),
-                 "{\"error\":{\"message\":\"bad \\\"model\\\"\\n\",\"type\":\"invalid_request_error\",\"param\":\"model\","
-                 "\"code\":null}}");
+    CHECK_STR_EQ(
+        openai("invalid_request_error", "bad \"model\"\n", "model", NULL),
+        "{\"error\":{\"message\":\"bad \\\"model\\\"\\n\",\"type\":\"invalid_request_error\",\"param\":\"model\","
+        "\"code\":null}}");
     CHECK_STR_EQ(openai("overloaded_error", "busy", NULL, "overloaded_error"),
-                 "{\"error\":{\"message\":\"busy\",\"type\":\"overloaded_error\",\"param\":null,\"code\":\"overloaded_error\"}}");
+                 "{\"error\":{\"message\":\"busy\",\"type\":\"overloaded_error\",\"param\":null,\"code\":\"overloaded_"
+                 "error\"}}");
     sbuf ev = SBUF_INIT;
     sse_error_event(&ev, "api_error", "upstream broke");
     CHECK_STR_EQ(ev.data, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"

@@ -1,7 +1,7 @@
 /* Which headers cross the proxy: the hop-by-hop names, the headers the Connection header names
- * (RFC 9110 7.6.1; its list is parsed by common/comma_list.c), the client headers forwarded upstream (in their order and
- * spelling, without the ones the proxy sets itself or was told to skip), and the upstream
- * response headers not relayed. */
+ * (RFC 9110 7.6.1; its list is parsed by common/comma_list.c), the client headers forwarded upstream (in their order
+ * and spelling, without the ones the proxy sets itself or was told to skip), and the upstream response headers not
+ * relayed. */
 #include <ctype.h>
 #include <h2o.h>
 #include "check.h"
@@ -35,12 +35,20 @@ static const char *copied(const h2o_req_t *req, const char *const *skip, size_t 
 
 static void test_hop_by_hop(void)
 {
-    static const char *const hop[] = {"connection", "Keep-Alive", "PROXY-CONNECTION", "transfer-encoding", "TE",
-                                      "Trailer",    "upgrade"};
+    static const char *const hop[] = {"connection", "Keep-Alive", "PROXY-CONNECTION", "transfer-encoding",
+                                      "TE",         "Trailer",    "upgrade"};
     for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
         CHECK(headers_is_hop_by_hop(hop[i], strlen(hop[i])));
-    static const char *const end_to_end[] = {"content-type", "trailers", "t", "tex", "connectio", "upgrade-insecure-requests",
-                                             "x-connection", "authorization", "proxy-authorization", ""};
+    static const char *const end_to_end[] = {"content-type",
+                                             "trailers",
+                                             "t",
+                                             "tex",
+                                             "connectio",
+                                             "upgrade-insecure-requests",
+                                             "x-connection",
+                                             "authorization",
+                                             "proxy-authorization",
+                                             ""};
     for (size_t i = 0; i < sizeof(end_to_end) / sizeof(end_to_end[0]); i++)
         CHECK(!headers_is_hop_by_hop(end_to_end[i], strlen(end_to_end[i])));
     /* the length given counts, not a NUL: "te" inside "tells" is hop-by-hop, "tells" is not */
@@ -146,12 +154,13 @@ static void test_client_lookup(void)
 
 static void test_not_relayed(void)
 {
-    static const char *const dropped[] = {"Content-Length", "date", "Server", "connection", "transfer-encoding",
-                                          "keep-alive", "upgrade", "trailer"};
+    static const char *const dropped[] = {"Content-Length",    "date",       "Server",  "connection",
+                                          "transfer-encoding", "keep-alive", "upgrade", "trailer"};
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
         CHECK(headers_is_not_relayed(dropped[i], strlen(dropped[i])));
-    static const char *const relayed[] = {"content-type", "request-id", "retry-after", "anthropic-ratelimit-unified-status",
-                                          "x-amzn-requestid", "content-encoding", "server-timing", "dates"};
+    static const char *const relayed[] = {
+        "content-type",     "request-id",       "retry-after",   "anthropic-ratelimit-unified-status",
+        "x-amzn-requestid", "content-encoding", "server-timing", "dates"};
     for (size_t i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
         CHECK(!headers_is_not_relayed(relayed[i], strlen(relayed[i])));
 }

@@ -193,7 +193,8 @@ static void test_throttle_and_extra_usage_required(void)
     CHECK(quota_classify_needs_body(400, &q));
     CHECK_INT_EQ(quota_classify(400, &q, b, len), QUOTA_ANSWER_EXTRA_USAGE_REQUIRED);
     free(b);
-    const char plain400[] = "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens\"}}";
+    const char plain400[] =
+        "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens\"}}";
     CHECK_INT_EQ(quota_classify(400, &q, plain400, sizeof(plain400) - 1), QUOTA_ANSWER_OTHER);
     /* a 429 whose quota headers say allowed is no plan limit: a throttle unless the body says otherwise */
     CHECK_INT_EQ(parse_file("allowed.headers", &q), 1);

@@ -15,7 +15,8 @@ static void scan(const char *json, struct json_object_scan *o)
 
 static const char *const HISTORY =
     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":["
-    "{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"c2ln\"},{\"type\":\"redacted_thinking\",\"data\":\"x\"},"
+    "{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"c2ln\"},{\"type\":\"redacted_thinking\",\"data\":\"x\"}"
+    ","
     "{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Read\",\"input\":{}}]},"
     "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"r\"},"
     "{\"type\":\"thinking\",\"thinking\":\"not an assistant's\"}]},"
@@ -28,12 +29,13 @@ static void test_strip_request(void)
     scan(HISTORY, &o);
     sbuf out = SBUF_INIT;
     CHECK_INT_EQ(thinking_blocks_strip_request(&o, &out), 2);
-    CHECK_STR_EQ(out.data,
-                 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":"
-                 "[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Read\",\"input\":{}}]},"
-                 "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"r\"},"
-                 "{\"type\":\"thinking\",\"thinking\":\"not an assistant's\"}]},"
-                 "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"only\",\"signature\":\"s\"}]}]}");
+    CHECK_STR_EQ(
+        out.data,
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":"
+        "[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Read\",\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"r\"},"
+        "{\"type\":\"thinking\",\"thinking\":\"not an assistant's\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"only\",\"signature\":\"s\"}]}]}");
     sbuf_reset(&out);
     scan("{\"messages\":[{\"role\":\"assistant\",\"content\":\"text\"}]}", &o);
     CHECK_INT_EQ(thinking_blocks_strip_request(&o, &out), 0);

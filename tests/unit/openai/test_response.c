@@ -50,25 +50,29 @@ static void test_response(void)
                     "'finish_reason':'tool_calls','logprobs':null}],"
                     "'usage':{'prompt_tokens':28,'completion_tokens':7,'total_tokens':35}}");
     /* only a tool call: content is null */
-    expect_response("{'id':'msg_02','type':'message','content':[{'type':'tool_use','id':'t','name':'f','input':{}}],"
-                    "'stop_reason':'tool_use','usage':{'input_tokens':1,'output_tokens':2}}",
-                    "{'id':'chatcmpl-msg_02','object':'chat.completion','model':'gpt-4o','choices':[{'index':0,"
-                    "'message':{'role':'assistant','content':null,'tool_calls':[{'id':'t','type':'function',"
-                    "'function':{'name':'f','arguments':'{}'}}],'refusal':null},'finish_reason':'tool_calls','logprobs':null}],"
-                    "'usage':{'prompt_tokens':1,'completion_tokens':2,'total_tokens':3}}");
+    expect_response(
+        "{'id':'msg_02','type':'message','content':[{'type':'tool_use','id':'t','name':'f','input':{}}],"
+        "'stop_reason':'tool_use','usage':{'input_tokens':1,'output_tokens':2}}",
+        "{'id':'chatcmpl-msg_02','object':'chat.completion','model':'gpt-4o','choices':[{'index':0,"
+        "'message':{'role':'assistant','content':null,'tool_calls':[{'id':'t','type':'function',"
+        "'function':{'name':'f','arguments':'{}'}}],'refusal':null},'finish_reason':'tool_calls','logprobs':null}],"
+        "'usage':{'prompt_tokens':1,'completion_tokens':2,'total_tokens':3}}");
 
     /* finish_reason for each stop_reason */
-    static const char *const stops[][2] = {{"end_turn", "stop"},         {"stop_sequence", "stop"},
-                                           {"max_tokens", "length"},     {"tool_use", "tool_calls"},
-                                           {"refusal", "content_filter"}, {"pause_turn", "stop"},
-                                           {"something_new", "stop"}};
+    static const char *const stops[][2] = {
+        {"end_turn", "stop"},          {"stop_sequence", "stop"}, {"max_tokens", "length"}, {"tool_use", "tool_calls"},
+        {"refusal", "content_filter"}, {"pause_turn", "stop"},    {"something_new", "stop"}};
     for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
         char msg[300], exp[600];
-        snprintf(msg, sizeof(msg), "{'id':'m','type':'message','content':[{'type':'text','text':'x'}],'stop_reason':'%s',"
-                 "'usage':{'input_tokens':1,'output_tokens':1}}", stops[i][0]);
-        snprintf(exp, sizeof(exp), "{'id':'chatcmpl-m','object':'chat.completion','model':'gpt-4o','choices':[{'index':0,"
+        snprintf(msg, sizeof(msg),
+                 "{'id':'m','type':'message','content':[{'type':'text','text':'x'}],'stop_reason':'%s',"
+                 "'usage':{'input_tokens':1,'output_tokens':1}}",
+                 stops[i][0]);
+        snprintf(exp, sizeof(exp),
+                 "{'id':'chatcmpl-m','object':'chat.completion','model':'gpt-4o','choices':[{'index':0,"
                  "'message':{'role':'assistant','content':'x','refusal':null},'finish_reason':'%s','logprobs':null}],"
-                 "'usage':{'prompt_tokens':1,'completion_tokens':1,'total_tokens':2}}", stops[i][1]);
+                 "'usage':{'prompt_tokens':1,'completion_tokens':1,'total_tokens':2}}",
+                 stops[i][1]);
         expect_response(msg, exp);
     }
 
@@ -98,19 +102,29 @@ static void test_error_conversion(void)
 {
     expect_error(429, "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}",
                  "{'error':{'message':'slow down','type':'rate_limit_error','param':null,'code':'rate_limit_error'}}");
-    expect_error(529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"},\"request_id\":\"r\"}",
+    expect_error(529,
+                 "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"},\"request_"
+                 "id\":\"r\"}",
                  "{'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}");
     /* not Anthropic JSON: a generic message with the status, a type from the status, no code */
     expect_error(502, "<html>bad gateway</html>",
                  "{'error':{'message':'upstream error (HTTP 502)','type':'api_error','param':null,'code':null}}");
-    expect_error(503, NULL, "{'error':{'message':'upstream error (HTTP 503)','type':'api_error','param':null,'code':null}}");
-    expect_error(401, "", "{'error':{'message':'upstream error (HTTP 401)','type':'authentication_error','param':null,'code':null}}");
-    expect_error(429, "{}", "{'error':{'message':'upstream error (HTTP 429)','type':'rate_limit_error','param':null,'code':null}}");
-    expect_error(400, "{\"error\":\"x\"}", "{'error':{'message':'upstream error (HTTP 400)','type':'invalid_request_error','param':null,'code':null}}");
+    expect_error(503, NULL,
+                 "{'error':{'message':'upstream error (HTTP 503)','type':'api_error','param':null,'code':null}}");
+    expect_error(
+        401, "",
+        "{'error':{'message':'upstream error (HTTP 401)','type':'authentication_error','param':null,'code':null}}");
+    expect_error(
+        429, "{}",
+        "{'error':{'message':'upstream error (HTTP 429)','type':'rate_limit_error','param':null,'code':null}}");
+    expect_error(
+        400, "{\"error\":\"x\"}",
+        "{'error':{'message':'upstream error (HTTP 400)','type':'invalid_request_error','param':null,'code':null}}");
     /* Bedrock's {"message": ...} keeps its message */
-    expect_error(403, "{\"message\":\"The security token included in the request is invalid.\"}",
-                 "{'error':{'message':'The security token included in the request is invalid.','type':'permission_error',"
-                 "'param':null,'code':null}}");
+    expect_error(
+        403, "{\"message\":\"The security token included in the request is invalid.\"}",
+        "{'error':{'message':'The security token included in the request is invalid.','type':'permission_error',"
+        "'param':null,'code':null}}");
 }
 
 static void expect_bad_answer_at(int line, int status, const char *body, const char *expected_sq)
@@ -127,17 +141,21 @@ static void expect_bad_answer_at(int line, int status, const char *body, const c
 static void test_bad_answer(void)
 {
     /* a 2xx that is no message: what went wrong, with the upstream's status (the client gets a 502) */
-    expect_bad_answer(200, "<html>captive portal</html>",
-                      "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
-                      "'type':'api_error','param':null,'code':null}}");
-    expect_bad_answer(200, "{\"id\":\"msg_1\",\"type\":\"message\",\"content\":[{\"type\"",
-                      "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
-                      "'type':'api_error','param':null,'code':null}}");
-    expect_bad_answer(201, "", "{'error':{'message':'the upstream answered HTTP 201 with a body that is not an Anthropic "
-                               "message','type':'api_error','param':null,'code':null}}");
+    expect_bad_answer(
+        200, "<html>captive portal</html>",
+        "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
+        "'type':'api_error','param':null,'code':null}}");
+    expect_bad_answer(
+        200, "{\"id\":\"msg_1\",\"type\":\"message\",\"content\":[{\"type\"",
+        "{'error':{'message':'the upstream answered HTTP 200 with a body that is not an Anthropic message',"
+        "'type':'api_error','param':null,'code':null}}");
+    expect_bad_answer(201, "",
+                      "{'error':{'message':'the upstream answered HTTP 201 with a body that is not an Anthropic "
+                      "message','type':'api_error','param':null,'code':null}}");
     /* an error object keeps its words */
-    expect_bad_answer(200, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
-                      "{'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}");
+    expect_bad_answer(
+        200, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+        "{'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}");
 }
 
 int main(void)

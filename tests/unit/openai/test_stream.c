@@ -64,14 +64,19 @@ static void run_stream_at(int line, const char *model, int include_usage, const 
         if (r != steps[i].result || strcmp(out.data ? out.data : "", exp) != 0) {
             check_failures++;
             fprintf(stderr, "line %d, step %zu (%s): result %d (expected %d)\n  got:      %s\n  expected: %s\n", line,
-                    i, steps[i].event ? steps[i].event : steps[i].data ? "fail" : "finish", r, steps[i].result, out.data ? out.data : "", exp);
+                    i,
+                    steps[i].event  ? steps[i].event
+                    : steps[i].data ? "fail"
+                                    : "finish",
+                    r, steps[i].result, out.data ? out.data : "", exp);
         }
         free(exp);
         sbuf_free(&out);
     }
     openai_stream_free(s);
 }
-#define run_stream(model, usage, steps) run_stream_at(__LINE__, (model), (usage), (steps), sizeof(steps) / sizeof((steps)[0]))
+#define run_stream(model, usage, steps)                                                                                \
+    run_stream_at(__LINE__, (model), (usage), (steps), sizeof(steps) / sizeof((steps)[0]))
 
 #define HEAD "data: {'id':'chatcmpl-msg_1','object':'chat.completion.chunk','created':@T,'model':'gpt-4o','choices':["
 #define NOFIN ",'finish_reason':null,'logprobs':null}]"
@@ -85,41 +90,59 @@ static void test_stream_text_and_tools(void)
          "'cache_creation_input_tokens':3,'output_tokens':1}}}",
          0, HEAD "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
         {"ping", "{'type': 'ping'}", 0, ""},
-        {"content_block_start", "{'type':'content_block_start','index':0,'content_block':{'type':'thinking','thinking':''}}", 0, ""},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'thinking_delta','thinking':'hmm'}}", 0, ""},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'signature_delta','signature':'s'}}", 0, ""},
+        {"content_block_start",
+         "{'type':'content_block_start','index':0,'content_block':{'type':'thinking','thinking':''}}", 0, ""},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':0,'delta':{'type':'thinking_delta','thinking':'hmm'}}", 0, ""},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':0,'delta':{'type':'signature_delta','signature':'s'}}", 0, ""},
         {"content_block_stop", "{'type':'content_block_stop','index':0}", 0, ""},
-        {"content_block_start", "{'type':'content_block_start','index':1,'content_block':{'type':'text','text':''}}", 0, ""},
+        {"content_block_start", "{'type':'content_block_start','index':1,'content_block':{'type':'text','text':''}}", 0,
+         ""},
         {"content_block_delta", "{'type':'content_block_delta','index':1,'delta':{'type':'text_delta','text':'Hello'}}",
          0, HEAD "{'index':0,'delta':{'content':'Hello'}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':1,'delta':{'type':'text_delta','text':' \\'world\\'\\n'}}",
-         0, HEAD "{'index':0,'delta':{'content':' \\'world\\'\\n'}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':1,'delta':{'type':'text_delta','text':' \\'world\\'\\n'}}", 0,
+         HEAD "{'index':0,'delta':{'content':' \\'world\\'\\n'}" NOFIN ",'usage':null}\n\n"},
         {"content_block_stop", "{'type':'content_block_stop','index':1}", 0, ""},
         {"content_block_start",
-         "{'type':'content_block_start','index':2,'content_block':{'type':'tool_use','id':'toolu_9','name':'get_weather','input':{}}}",
-         0, HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'id':'toolu_9','type':'function','function':"
-                 "{'name':'get_weather','arguments':''}}]}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':2,'delta':{'type':'input_json_delta','partial_json':''}}", 0, ""},
+         "{'type':'content_block_start','index':2,'content_block':{'type':'tool_use','id':'toolu_9','name':'get_"
+         "weather','input':{}}}",
+         0,
+         HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'id':'toolu_9','type':'function','function':"
+              "{'name':'get_weather','arguments':''}}]}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':2,'delta':{'type':'input_json_delta','partial_json':''}}", 0, ""},
         {"content_block_delta",
          "{'type':'content_block_delta','index':2,'delta':{'type':'input_json_delta','partial_json':'{\\'city\\':'}}",
-         0, HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'function':{'arguments':'{\\'city\\':'}}]}" NOFIN ",'usage':null}\n\n"},
+         0,
+         HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'function':{'arguments':'{\\'city\\':'}}]}" NOFIN
+              ",'usage':null}\n\n"},
         {"content_block_delta",
          "{'type':'content_block_delta','index':2,'delta':{'type':'input_json_delta','partial_json':' \\'Paris\\'}'}}",
-         0, HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'function':{'arguments':' \\'Paris\\'}'}}]}" NOFIN ",'usage':null}\n\n"},
+         0,
+         HEAD "{'index':0,'delta':{'tool_calls':[{'index':0,'function':{'arguments':' \\'Paris\\'}'}}]}" NOFIN
+              ",'usage':null}\n\n"},
         {"content_block_stop", "{'type':'content_block_stop','index':2}", 0, ""},
         {"content_block_start",
-         "{'type':'content_block_start','index':3,'content_block':{'type':'tool_use','id':'toolu_10','name':'now','input':{}}}",
-         0, HEAD "{'index':0,'delta':{'tool_calls':[{'index':1,'id':'toolu_10','type':'function','function':"
-                 "{'name':'now','arguments':''}}]}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':3,'delta':{'type':'input_json_delta','partial_json':'{}'}}",
-         0, HEAD "{'index':0,'delta':{'tool_calls':[{'index':1,'function':{'arguments':'{}'}}]}" NOFIN ",'usage':null}\n\n"},
+         "{'type':'content_block_start','index':3,'content_block':{'type':'tool_use','id':'toolu_10','name':'now','"
+         "input':{}}}",
+         0,
+         HEAD "{'index':0,'delta':{'tool_calls':[{'index':1,'id':'toolu_10','type':'function','function':"
+              "{'name':'now','arguments':''}}]}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':3,'delta':{'type':'input_json_delta','partial_json':'{}'}}", 0,
+         HEAD "{'index':0,'delta':{'tool_calls':[{'index':1,'function':{'arguments':'{}'}}]}" NOFIN
+              ",'usage':null}\n\n"},
         {"content_block_stop", "{'type':'content_block_stop','index':3}", 0, ""},
-        {"message_delta", "{'type':'message_delta','delta':{'stop_reason':'tool_use','stop_sequence':null},'usage':{'output_tokens':42}}",
+        {"message_delta",
+         "{'type':'message_delta','delta':{'stop_reason':'tool_use','stop_sequence':null},'usage':{'output_tokens':42}"
+         "}",
          0, HEAD "{'index':0,'delta':{},'finish_reason':'tool_calls','logprobs':null}],'usage':null}\n\n"},
-        {"message_stop", "{'type':'message_stop'}",
-         0, HEAD "],'usage':{'prompt_tokens':28,'completion_tokens':42,'total_tokens':70}}\n\n"},
+        {"message_stop", "{'type':'message_stop'}", 0,
+         HEAD "],'usage':{'prompt_tokens':28,'completion_tokens':42,'total_tokens':70}}\n\n"},
         {NULL, NULL, 0, "data: [DONE]\n\n"},
-        {NULL, NULL, 0, ""}, /* finish is idempotent */
+        {NULL, NULL, 0, ""},                                /* finish is idempotent */
         {"message_stop", "{'type':'message_stop'}", 0, ""}, /* nothing after the end */
     };
     run_stream("gpt-4o", 1, steps);
@@ -131,10 +154,11 @@ static void test_stream_without_usage(void)
 {
     /* no "usage" members and no usage chunk; max_tokens -> length */
     static const struct step steps[] = {
-        {"message_start", "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}",
-         0, HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}",
-         0, HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN "}\n\n"},
+        {"message_start",
+         "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}", 0,
+         HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n"},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}", 0,
+         HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN "}\n\n"},
         {"message_delta", "{'type':'message_delta','delta':{'stop_reason':'max_tokens'},'usage':{'output_tokens':9}}",
          0, HEAD2 "{'index':0,'delta':{},'finish_reason':'length','logprobs':null}]}\n\n"},
         {"message_stop", "{'type':'message_stop'}", 0, ""},
@@ -148,13 +172,16 @@ static void test_stream_error(void)
     /* an Anthropic error event mid-stream: an OpenAI error chunk, -1, and nothing after it, not even
      * [DONE] (which would say the answer is complete) */
     static const struct step steps[] = {
-        {"message_start", "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}",
-         0, HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}",
-         0, HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN ",'usage':null}\n\n"},
+        {"message_start",
+         "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}", 0,
+         HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}", 0,
+         HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN ",'usage':null}\n\n"},
         {"error", "{'type':'error','error':{'type':'overloaded_error','message':'Overloaded'}}", -1,
-         "data: {'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}", -1, ""},
+         "data: "
+         "{'error':{'message':'Overloaded','type':'overloaded_error','param':null,'code':'overloaded_error'}}\n\n"},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}",
+         -1, ""},
         {"message_stop", "{'type':'message_stop'}", -1, ""},
         {NULL, NULL, 0, ""}, /* no usage chunk and no [DONE] after an error */
     };
@@ -174,13 +201,15 @@ static void test_stream_fail(void)
 {
     /* cut off after a text delta: an error chunk, no finish_reason, no usage, no [DONE] */
     static const struct step cut[] = {
-        {"message_start", "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}",
-         0, HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}",
-         0, HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN ",'usage':null}\n\n"},
+        {"message_start",
+         "{'type':'message_start','message':{'id':'msg_2','usage':{'input_tokens':3,'output_tokens':1}}}", 0,
+         HEAD2 "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'Hi'}}", 0,
+         HEAD2 "{'index':0,'delta':{'content':'Hi'}" NOFIN ",'usage':null}\n\n"},
         {NULL, "cut off", 0, "data: {'error':{'message':'cut off','type':'api_error','param':null,'code':null}}\n\n"},
         {NULL, "again", 0, ""}, /* one error only */
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}", -1, ""},
+        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'more'}}",
+         -1, ""},
         {NULL, NULL, 0, ""},
     };
     run_stream("m", 1, cut);
@@ -188,8 +217,8 @@ static void test_stream_fail(void)
     /* after message_stop the answer is whole: a late failure changes nothing */
     static const struct step late[] = {
         {"message_stop", "{'type':'message_stop'}", 0,
-         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n"
-         HEADP "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}]}\n\n"},
+         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n" HEADP
+               "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}]}\n\n"},
         {NULL, "too late", 0, ""},
         {NULL, NULL, 0, "data: [DONE]\n\n"},
         {NULL, "after the end", 0, ""},
@@ -204,27 +233,28 @@ static void test_stream_odd_orders(void)
      * the larger (cumulative) input count of message_delta */
     static const struct step steps[] = {
         {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'text_delta','text':'x'}}", 0,
-         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n"
-         HEADP "{'index':0,'delta':{'content':'x'}" NOFIN ",'usage':null}\n\n"},
-        {"content_block_delta", "{'type':'content_block_delta','index':0,'delta':{'type':'input_json_delta','partial_json':'{}'}}", 0, ""},
+         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN ",'usage':null}\n\n" HEADP
+               "{'index':0,'delta':{'content':'x'}" NOFIN ",'usage':null}\n\n"},
+        {"content_block_delta",
+         "{'type':'content_block_delta','index':0,'delta':{'type':'input_json_delta','partial_json':'{}'}}", 0, ""},
         {"message_delta", "{'delta':{'stop_reason':'end_turn'},'usage':{'input_tokens':50,'output_tokens':4}}", 0,
          HEADP "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}],'usage':null}\n\n"},
         {"message_delta", "{'type':'message_delta','delta':{'stop_reason':'max_tokens'}}", 0, ""}, /* one finish only */
         {"bogus", "not json", 0, ""},
-        {NULL, NULL, 0, HEADP "],'usage':{'prompt_tokens':50,'completion_tokens':4,'total_tokens':54}}\n\ndata: [DONE]\n\n"},
+        {NULL, NULL, 0,
+         HEADP "],'usage':{'prompt_tokens':50,'completion_tokens':4,'total_tokens':54}}\n\ndata: [DONE]\n\n"},
     };
     run_stream("m", 1, steps);
 
     /* message_stop without a stop_reason still finishes with "stop" */
     static const struct step bare[] = {
         {"message_stop", "{'type':'message_stop'}", 0,
-         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n"
-         HEADP "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}]}\n\n"},
+         HEADP "{'index':0,'delta':{'role':'assistant','content':''}" NOFIN "}\n\n" HEADP
+               "{'index':0,'delta':{},'finish_reason':'stop','logprobs':null}]}\n\n"},
         {NULL, NULL, 0, "data: [DONE]\n\n"},
     };
     run_stream("m", 0, bare);
 }
-
 
 int main(void)
 {

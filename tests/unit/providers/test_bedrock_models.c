@@ -30,8 +30,10 @@ static void test_region_prefix(struct proxy_config *c)
         {"claude-sonnet-4-5", "us-east-1", "global", "invoke global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
         {"claude-haiku-4-5", "ap-northeast-1", "eu", "invoke eu.anthropic.claude-haiku-4-5-20251001-v1:0"},
         {"claude-haiku-4-5", "ap-northeast-1", "apac", "invoke global.anthropic.claude-haiku-4-5-20251001-v1:0"},
-        {"claude-sonnet-4-7-20270101", "eu-west-1", "global", "invoke global.anthropic.claude-sonnet-4-7-20270101-v1:0"},
-        {"eu.anthropic.claude-sonnet-4-6", "us-east-1", "global", "invoke eu.anthropic.claude-sonnet-4-6"}, /* the client's */
+        {"claude-sonnet-4-7-20270101", "eu-west-1", "global",
+         "invoke global.anthropic.claude-sonnet-4-7-20270101-v1:0"},
+        {"eu.anthropic.claude-sonnet-4-6", "us-east-1", "global",
+         "invoke eu.anthropic.claude-sonnet-4-6"}, /* the client's */
         {"claude-opus-4-8", "us-east-1", "global", "invoke global.anthropic.claude-opus-4-8"},
     };
     char err[256], got[300];
@@ -42,8 +44,9 @@ static void test_region_prefix(struct proxy_config *c)
     /* the shipped per-route adaptation: 4.6 and later keep adaptive thinking (as Claude Code sends
      * them to Bedrock) and may send the effort beta; older models get a budget and no output_config */
     struct bedrock_plan plan;
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-6", "claude-sonnet-4-6", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
+    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-6", "claude-sonnet-4-6", "us-east-1", NULL, LUA_NOREF, &plan,
+                                      err, sizeof(err)),
+                 0);
     CHECK_INT_EQ(plan.num_routes, 3);
     const struct bedrock_adaptation *a = &plan.routes[0].adapt;
     CHECK_INT_EQ(plan.routes[0].route, BEDROCK_INVOKE);
@@ -56,8 +59,9 @@ static void test_region_prefix(struct proxy_config *c)
     CHECK(!a->hash_user_id && plan.routes[1].adapt.hash_user_id && plan.routes[2].adapt.hash_user_id);
     CHECK(plan.same_model && !a->drop_thinking_blocks);
     bedrock_plan_free(&plan);
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
+    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan,
+                                      err, sizeof(err)),
+                 0);
     a = &plan.routes[0].adapt;
     CHECK(a->thinking_budget == 31999);
     int output_config = 0;
@@ -66,12 +70,14 @@ static void test_region_prefix(struct proxy_config *c)
     CHECK(output_config);
     bedrock_plan_free(&plan);
     /* route() or the map chose another model: the history's thinking blocks cannot go along */
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                      sizeof(err)), 0);
+    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, &plan,
+                                      err, sizeof(err)),
+                 0);
     CHECK(!plan.same_model && plan.routes[0].adapt.drop_thinking_blocks);
     bedrock_plan_free(&plan);
     CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5-20250929", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                                      "us-east-1", NULL, LUA_NOREF, &plan, err, sizeof(err)), 0);
+                                      "us-east-1", NULL, LUA_NOREF, &plan, err, sizeof(err)),
+                 0);
     CHECK(plan.same_model);
     bedrock_plan_free(&plan);
 }
@@ -91,8 +97,9 @@ static void test_model_overrides(void)
     CHECK(c != NULL);
     if (c != NULL) {
         struct bedrock_plan plan;
-        CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-opus-4-6", "us-east-1", NULL, LUA_NOREF, &plan, err,
-                                          sizeof(err)), 0);
+        CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-opus-4-6", "claude-opus-4-6", "us-east-1", NULL, LUA_NOREF, &plan,
+                                          err, sizeof(err)),
+                     0);
         CHECK_INT_EQ(plan.num_routes, 2);
         CHECK_INT_EQ(plan.routes[0].route, BEDROCK_MANTLE);
         CHECK_STR_EQ(plan.routes[0].id, "anthropic.claude-opus-4-6");
@@ -101,7 +108,7 @@ static void test_model_overrides(void)
         CHECK(a->has_allowlist && a->betas_allowed[0] != NULL &&
               strcmp(a->betas_allowed[0], "context-1m-2025-08-07") == 0 && a->betas_allowed[1] == NULL);
         CHECK(plan.routes[0].adapt.has_allowlist); /* every route */
-        CHECK(a->drop_fields[0] == NULL); /* an empty list: drop nothing */
+        CHECK(a->drop_fields[0] == NULL);          /* an empty list: drop nothing */
         CHECK(a->thinking_budget == 2048);
         bedrock_plan_free(&plan);
         CHECK(bedrock_plan_resolve(c, "claude-opus-4-5", "claude-opus-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
@@ -143,7 +150,8 @@ static void test_default_map(void)
         {"claude-haiku-5-5", "ap-southeast-2", "invoke au.anthropic.claude-haiku-5-5"},
         {"us.anthropic.claude-opus-4-8", "us-west-2", "invoke us.anthropic.claude-opus-4-8"},
         {"global.anthropic.claude-sonnet-5[1m]", "us-west-2", "invoke global.anthropic.claude-sonnet-5"},
-        {"us.anthropic.claude-sonnet-4-20250514-v1:0", "us-west-2", "invoke us.anthropic.claude-sonnet-4-20250514-v1:0"},
+        {"us.anthropic.claude-sonnet-4-20250514-v1:0", "us-west-2",
+         "invoke us.anthropic.claude-sonnet-4-20250514-v1:0"},
         /* unknown claude-* names by rule, with the region's profile */
         {"claude-sonnet-4-7-20270101", "us-west-2", "invoke us.anthropic.claude-sonnet-4-7-20270101-v1:0"},
         {"claude-opus-9", "sa-east-1", "invoke global.anthropic.claude-opus-9"},
@@ -165,7 +173,9 @@ static void test_default_map(void)
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         struct bedrock_plan plan;
-        CHECK_INT_EQ(bedrock_plan_resolve(c, routes[i][0], routes[i][0], "us-west-2", NULL, LUA_NOREF, &plan, err, sizeof(err)), 0);
+        CHECK_INT_EQ(
+            bedrock_plan_resolve(c, routes[i][0], routes[i][0], "us-west-2", NULL, LUA_NOREF, &plan, err, sizeof(err)),
+            0);
         CHECK_INT_EQ(plan.num_routes, 3);
         for (size_t r = 0; r < 3 && r < plan.num_routes; r++) {
             char got[300];
@@ -191,11 +201,17 @@ static void test_listed_ids(void)
         return;
     static const char *const ids[] = {
         "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        "us.anthropic.claude-opus-4-6-v1", "global.anthropic.claude-opus-4-6-v1", "jp.anthropic.claude-opus-4-6-v1",
+        "us.anthropic.claude-opus-4-6-v1",
+        "global.anthropic.claude-opus-4-6-v1",
+        "jp.anthropic.claude-opus-4-6-v1",
         "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
         "global.anthropic.claude-opus-9-9",
-        "us.anthropic.claude-fable-7-20270301-v1:0", "us.anthropic.claude-fable-7-20270101-v1:0",
-        "us.meta.llama3-70b-instruct-v1:0", "anthropic.", "x", ".anthropic.claude-nothing",
+        "us.anthropic.claude-fable-7-20270301-v1:0",
+        "us.anthropic.claude-fable-7-20270101-v1:0",
+        "us.meta.llama3-70b-instruct-v1:0",
+        "anthropic.",
+        "x",
+        ".anthropic.claude-nothing",
     };
     int ref = bedrock_listed_table(c, ids, sizeof(ids) / sizeof(ids[0]));
     static const char *const cases[][4] = {
@@ -215,8 +231,8 @@ static void test_listed_ids(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct bedrock_plan m;
-        CHECK_INT_EQ(bedrock_plan_resolve(c, cases[i][0], cases[i][0], cases[i][1], cases[i][2], ref, &m, err,
-                                          sizeof(err)), 0);
+        CHECK_INT_EQ(
+            bedrock_plan_resolve(c, cases[i][0], cases[i][0], cases[i][1], cases[i][2], ref, &m, err, sizeof(err)), 0);
         CHECK_STR_EQ(m.routes[0].id, cases[i][3]);
         CHECK_INT_EQ(m.routes[0].route, BEDROCK_INVOKE);
         CHECK_STR_EQ(m.routes[1].id, cases[i][3]); /* the runtime Messages route takes the same profile id */
@@ -224,8 +240,9 @@ static void test_listed_ids(void)
     }
     /* without a listing, the static table as before */
     struct bedrock_plan m;
-    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-west-2", NULL, LUA_NOREF, &m, err,
-                                      sizeof(err)), 0);
+    CHECK_INT_EQ(bedrock_plan_resolve(c, "claude-sonnet-4-5", "claude-sonnet-4-5", "us-west-2", NULL, LUA_NOREF, &m,
+                                      err, sizeof(err)),
+                 0);
     CHECK_STR_EQ(m.routes[0].id, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
     bedrock_plan_free(&m);
     luaL_unref(c->L, LUA_REGISTRYINDEX, ref);

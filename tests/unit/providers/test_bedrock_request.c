@@ -28,8 +28,8 @@ static const char *const SERVER_BETAS[] = {"web-search-2025-03-05", "web-fetch-2
 static void adaptation(struct bedrock_adaptation *a, enum bedrock_route r, int adaptive)
 {
     static const char *const invoke_drop[] = {"context_management", "inference_geo", "fallbacks", NULL};
-    static const char *const invoke_drop_older[] = {"context_management", "inference_geo", "fallbacks",
-                                                    "output_config", NULL};
+    static const char *const invoke_drop_older[] = {"context_management", "inference_geo", "fallbacks", "output_config",
+                                                    NULL};
     static const char *const messages_drop[] = {"inference_geo", "fallbacks", NULL};
     memset(a, 0, sizeof(*a));
     set_list(a->server_tool_betas, SERVER_BETAS);
@@ -48,8 +48,8 @@ static void adaptation(struct bedrock_adaptation *a, enum bedrock_route r, int a
     }
 }
 
-static void body(const char *in, enum bedrock_route r, const struct bedrock_adaptation *a, const char *beta,
-                 int count, sbuf *out, sbuf *removed)
+static void body(const char *in, enum bedrock_route r, const struct bedrock_adaptation *a, const char *beta, int count,
+                 sbuf *out, sbuf *removed)
 {
     struct json_object_scan o;
     scan(in, &o);
@@ -92,10 +92,11 @@ static void test_count_tokens_body(void)
 /* InvokeModel as Claude Code's Bedrock mode sends it: per model generation. */
 static void test_invoke_body(void)
 {
-    const char *in = "{\"model\":\"claude-opus-4-8\",\"max_tokens\":64000,\"stream\":true,\"thinking\":{\"type\":"
-                     "\"adaptive\",\"display\":\"omitted\"},\"output_config\":{\"effort\":\"high\"},"
-                     "\"context_management\":{\"edits\":[]},\"metadata\":{\"user_id\":\"{\\\"device_id\\\":\\\"d1\\\"}\"},"
-                     "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *in =
+        "{\"model\":\"claude-opus-4-8\",\"max_tokens\":64000,\"stream\":true,\"thinking\":{\"type\":"
+        "\"adaptive\",\"display\":\"omitted\"},\"output_config\":{\"effort\":\"high\"},"
+        "\"context_management\":{\"edits\":[]},\"metadata\":{\"user_id\":\"{\\\"device_id\\\":\\\"d1\\\"}\"},"
+        "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     const char *beta = "claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14";
     struct bedrock_adaptation a;
     adaptation(&a, BEDROCK_INVOKE, 1);
@@ -134,9 +135,10 @@ static void test_messages_body(void)
     CHECK_STR_EQ(out.data, "{\"metadata\":{\"user_id\":\"user-42@example.com\"},\"model\":\"us.anthropic.claude-x\"}");
     sbuf_reset(&out);
     char fitted[65];
-    const char *long_id = "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"";
+    const char *long_id =
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"";
     CHECK_INT_EQ(bedrock_fit_user_id(long_id, strlen(long_id), fitted), 1); /* 276 characters */
     CHECK_INT_EQ(bedrock_fit_user_id("\"a b:c_d@e$f#g=h/i+j,k-l.m\"", 27, fitted), 0);
     CHECK_INT_EQ(bedrock_fit_user_id("\"semi;colon\"", 12, fitted), 1);
@@ -156,11 +158,13 @@ static void test_refused_members(void)
     adaptation(&a, BEDROCK_MANTLE, 1);
     sbuf out = SBUF_INIT, removed = SBUF_INIT;
     body("{\"output_config\":{\"effort\":\"high\", \"format\":{\"type\":\"json_schema\"}},\"tools\":["
-         "{\"name\":\"Read\",\"strict\":true, \"input_schema\":{}},{\"type\":\"web_search_20250305\",\"name\":\"web_search\"},"
+         "{\"name\":\"Read\",\"strict\":true, "
+         "\"input_schema\":{}},{\"type\":\"web_search_20250305\",\"name\":\"web_search\"},"
          " {\"name\":\"Bash\",\"input_schema\":{ }}],\"fallbacks\":[\"x\"]}",
          BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
-    CHECK_STR_EQ(out.data, "{\"output_config\":{\"effort\":\"high\"},\"tools\":[{\"name\":\"Read\",\"input_schema\":{}},"
-                           "{\"name\":\"Bash\",\"input_schema\":{ }}],\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data,
+                 "{\"output_config\":{\"effort\":\"high\"},\"tools\":[{\"name\":\"Read\",\"input_schema\":{}},"
+                 "{\"name\":\"Bash\",\"input_schema\":{ }}],\"model\":\"us.anthropic.claude-x\"}");
     CHECK_STR_EQ(removed.data, "fallbacks, output_config.format, tools[].strict, web_search_20250305");
     sbuf_reset(&out);
     sbuf_reset(&removed);
@@ -185,7 +189,8 @@ static void test_thinking_blocks(void)
 {
     static const char *const history =
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":["
-        "{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"c2ln\"},{\"type\":\"redacted_thinking\",\"data\":\"x\"},"
+        "{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"c2ln\"},{\"type\":\"redacted_thinking\",\"data\":"
+        "\"x\"},"
         "{\"type\":\"text\",\"text\":\"a\"}]}]}";
     sbuf out = SBUF_INIT;
     struct bedrock_adaptation a;

@@ -18,17 +18,24 @@ static void test_route_refusals(void)
          "supported. Retry your request with the ID or ARN of an inference profile that contains this model.\"}",
          1},
         {404, "ResourceNotFoundException", "{\"message\":\"Model not found\"}", 1},
-        {404, NULL, "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}", 1},
-        {200, NULL, "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}", 1},
-        {404, NULL, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: anthropic.claude-fable-5 "
-                    "is not available in this region\"}}", 1},
+        {404, NULL,
+         "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}", 1},
+        {200, NULL,
+         "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},\"Version\":\"1.0\"}", 1},
+        {404, NULL,
+         "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: anthropic.claude-fable-5 "
+         "is not available in this region\"}}",
+         1},
         /* not about the route */
         {400, "ValidationException", "{\"message\":\"messages.0.content: Field required\"}", 0},
         {400, "ValidationException", "{\"message\":\"tools.0: tool type 'web_search_20250305' is not supported\"}", 0},
         {429, "ThrottlingException", "{\"message\":\"Too many requests\"}", 0},
-        {400, NULL, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"Invalid `signature` in "
-                    "`thinking` block\"}}", 0},
-        {403, "AccessDeniedException", "{\"message\":\"You don't have access to the model with the specified model ID.\"}", 0},
+        {400, NULL,
+         "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"Invalid `signature` in "
+         "`thinking` block\"}}",
+         0},
+        {403, "AccessDeniedException",
+         "{\"message\":\"You don't have access to the model with the specified model ID.\"}", 0},
         {500, "InternalServerException", "{\"message\":\"boom\"}", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -45,12 +52,16 @@ static void test_route_refusals(void)
 
 static void test_route_memory(void)
 {
-    CHECK_INT_EQ(bedrock_route_known("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE), BEDROCK_ROUTE_UNKNOWN);
+    CHECK_INT_EQ(bedrock_route_known("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE),
+                 BEDROCK_ROUTE_UNKNOWN);
     bedrock_route_note("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE, BEDROCK_ROUTE_REFUSED, "400 x");
-    bedrock_route_note("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_RUNTIME, BEDROCK_ROUTE_SERVES, "jp.anthropic");
-    CHECK_INT_EQ(bedrock_route_known("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE), BEDROCK_ROUTE_REFUSED);
+    bedrock_route_note("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_RUNTIME, BEDROCK_ROUTE_SERVES,
+                       "jp.anthropic");
+    CHECK_INT_EQ(bedrock_route_known("bedrock", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE),
+                 BEDROCK_ROUTE_REFUSED);
     CHECK_INT_EQ(bedrock_route_known("bedrock", "us-west-2", "claude-fable-5", BEDROCK_INVOKE), BEDROCK_ROUTE_UNKNOWN);
-    CHECK_INT_EQ(bedrock_route_known("other", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE), BEDROCK_ROUTE_UNKNOWN);
+    CHECK_INT_EQ(bedrock_route_known("other", "ap-northeast-1", "claude-fable-5", BEDROCK_INVOKE),
+                 BEDROCK_ROUTE_UNKNOWN);
     sbuf out = SBUF_INIT;
     bedrock_route_describe("bedrock", &out);
     CHECK_STR_EQ(out.data, ",\"routes\":[{\"model\":\"claude-fable-5\",\"region\":\"ap-northeast-1\",\"invoke\":"

@@ -10,7 +10,8 @@ static const char *const events[] = {
     "\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,"
     "\"output_tokens\":1}}}",
     "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
-    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello \\\"w\\u00f6rld\\\"\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello "
+    "\\\"w\\u00f6rld\\\"\"}}",
     "{\"type\":\"content_block_stop\",\"index\":0}",
     "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\","
     "\"name\":\"Read\",\"input\":{}}}",
@@ -63,8 +64,13 @@ static void test_exception_mid_stream(void)
     sbuf frames = SBUF_INIT, got = SBUF_INIT, want = SBUF_INIT;
     for (size_t i = 0; i < 3; i++)
         es_chunk(&frames, events[i]);
-    static const char *const exc[] = {":exception-type", "throttlingException", ":content-type", "application/json",
-                                      ":message-type", "exception", NULL};
+    static const char *const exc[] = {":exception-type",
+                                      "throttlingException",
+                                      ":content-type",
+                                      "application/json",
+                                      ":message-type",
+                                      "exception",
+                                      NULL};
     const char *msg = "{\"message\":\"Too many tokens, please wait before trying again.\"}";
     es_encode(&frames, exc, msg, strlen(msg));
     es_chunk(&frames, events[3]); /* ignored after the exception */
@@ -92,8 +98,9 @@ static void test_corrupt_and_truncated(void)
     struct bedrock_stream *s = bedrock_stream_new();
     CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 1);
     CHECK(strncmp(got.data, "event: message_start\n", 21) == 0);
-    CHECK(strstr(got.data, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"the "
-                           "Bedrock stream was corrupt (event-stream message checksum mismatch)\"}}\n\n") != NULL);
+    CHECK(strstr(got.data,
+                 "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"the "
+                 "Bedrock stream was corrupt (event-stream message checksum mismatch)\"}}\n\n") != NULL);
     CHECK(strstr(got.data, "content_block_start") == NULL);
     bedrock_stream_free(s);
 
@@ -146,16 +153,16 @@ static void test_chunk_forms(void)
         int ok;
     } cases[] = {
         {escaped.data, 1},
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}", 1},                  /* {"type":"ping"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}", 1},                    /* {"type":"ping"} */
         {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"bytes\":\"e30=\"}", 0}, /* two of them */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\u0041\"}", 0},            /* an escape that is not "\/" */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\\"}", 0},                 /* a backslash at the end */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\u0041\"}", 0},             /* an escape that is not "\/" */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\\\"}", 0},                  /* a backslash at the end */
         {"{\"bytes\":12}", 0},
-        {"{\"bytes\":\"e30=\"}", 0},                                   /* {}: no type */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZ1xuIn0=\"}", 0},              /* {"type":"ping\n"} */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"", 0},                   /* the chunk is not JSON */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9IA==\"}", 1},              /* {"type":"ping"} and a space */
-        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9fQ==\"}", 0},              /* {"type":"ping"}}: trailing */
+        {"{\"bytes\":\"e30=\"}", 0},                     /* {}: no type */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZ1xuIn0=\"}", 0}, /* {"type":"ping\n"} */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"", 0},      /* the chunk is not JSON */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9IA==\"}", 1}, /* {"type":"ping"} and a space */
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9fQ==\"}", 0}, /* {"type":"ping"}}: trailing */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sbuf frames = SBUF_INIT, got = SBUF_INIT;
@@ -191,23 +198,26 @@ static void test_http_errors(void)
          "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"messages: Input should be a "
          "valid list (ValidationException)\"}}"},
         {403, "AccessDeniedException:extra", "{\"Message\":\"You don't have access to the model\"}", 403,
-         "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"You don't have access to the model "
+         "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"You don't have access to the "
+         "model "
          "(AccessDeniedException)\"}}"},
         {503, "ServiceUnavailableException", "{\"message\":\"Bedrock is unable to process your request.\"}", 529,
          "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Bedrock is unable to process your "
          "request. (ServiceUnavailableException)\"}}"},
-        {403, NULL, "{\"message\":\"The security token included in the request is invalid.\",\"__type\":"
-                    "\"com.amazon.coral.service#UnrecognizedClientException\"}", 403,
+        {403, NULL,
+         "{\"message\":\"The security token included in the request is invalid.\",\"__type\":"
+         "\"com.amazon.coral.service#UnrecognizedClientException\"}",
+         403,
          "{\"type\":\"error\",\"error\":{\"type\":\"permission_error\",\"message\":\"The security token included in "
          "the request is invalid. (UnrecognizedClientException)\"}}"},
-        {502, NULL, "", 502, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Bedrock returned HTTP 502\"}}"},
+        {502, NULL, "", 502,
+         "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Bedrock returned HTTP 502\"}}"},
         /* the model is being readied (Bedrock says 429): transient capacity, like Anthropic's 529 */
         {429, "ModelNotReadyException", "{\"message\":\"Model is not ready for inference.\"}", 529,
          "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Model is not ready for "
          "inference. (ModelNotReadyException)\"}}"},
         /* a quota the request exceeds is Bedrock's 400, unless its wording is about a rate */
-        {400, "ServiceQuotaExceededException", "{\"message\":\"The maximum number of model units is exceeded.\"}",
-         400,
+        {400, "ServiceQuotaExceededException", "{\"message\":\"The maximum number of model units is exceeded.\"}", 400,
          "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"The maximum number of "
          "model units is exceeded. (ServiceQuotaExceededException)\"}}"},
         {400, "ServiceQuotaExceededException", "{\"message\":\"Too many tokens per day, please wait.\"}", 429,

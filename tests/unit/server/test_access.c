@@ -11,8 +11,8 @@ static h2o_iovec_t iov(const char *s) { return s ? h2o_iovec_init(s, strlen(s)) 
 /* A JSON POST with a body from a loopback client: what Claude Code sends. */
 static struct access_request claude_code(void)
 {
-    return (struct access_request){.host = iov("127.0.0.1:47000"), .content_type = iov("application/json"),
-                                   .is_post = 1, .has_body = 1};
+    return (struct access_request){
+        .host = iov("127.0.0.1:47000"), .content_type = iov("application/json"), .is_post = 1, .has_body = 1};
 }
 
 static int status_of(const struct access_request *r, int needs_key)
@@ -23,13 +23,24 @@ static int status_of(const struct access_request *r, int needs_key)
 
 static void test_host(void)
 {
-    static const char *const ok[] = {"localhost", "localhost:47000", "127.0.0.1", "127.1.2.3:1", "[::1]:47000",
-                                     "[::1]", "::1", "[::ffff:127.0.0.1]:47000", "app.localhost:47000",
-                                     "proxy.internal", "PROXY.internal:8"};
+    static const char *const ok[] = {
+        "localhost", "localhost:47000",          "127.0.0.1",           "127.1.2.3:1",    "[::1]:47000",     "[::1]",
+        "::1",       "[::ffff:127.0.0.1]:47000", "app.localhost:47000", "proxy.internal", "PROXY.internal:8"};
     /* 127.1 is a shorthand some clients expand, not an address in a Host header */
-    static const char *const refused[] = {"evil.example", "localhost.evil.example", "127.0.0.1.evil", "10.0.0.1",
-                                          "", ":47000", "127.", "[::1", "127.1", "127.0.0.1.5:47000",
-                                          "[127.0.0.1]:47000", "::1:47000", "[::2]:47000", "0.0.0.0:47000"};
+    static const char *const refused[] = {"evil.example",
+                                          "localhost.evil.example",
+                                          "127.0.0.1.evil",
+                                          "10.0.0.1",
+                                          "",
+                                          ":47000",
+                                          "127.",
+                                          "[::1",
+                                          "127.1",
+                                          "127.0.0.1.5:47000",
+                                          "[127.0.0.1]:47000",
+                                          "::1:47000",
+                                          "[::2]:47000",
+                                          "0.0.0.0:47000"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         CHECK(access_host_allowed(ok[i], strlen(ok[i]), &cfg));
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
