@@ -304,6 +304,76 @@ static int json_member_key_is_span(const struct json_member *m, const char *key,
     return m->key.len == n && memcmp(m->key.p, key, n) == 0;
 }
 
+/* The members of the object at s->p ('{'), recorded into out, their values at depth; s->p ends after
+ * the '}'. Returns 0, or -1 with s->err. */
+static int scan_members(struct scanner *s, struct json_object_scan *out, int depth)
+{
+    out->count = 0;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+    } else {
+        for (;;) {
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != '"') {
+                fail(s, "body is not valid JSON: expected a member name");
+                return -1;
+            }
+            struct json_member m;
+            const char *key_start = s->p;
+            if (scan_string(s) != 0)
+                return -1;
+            m.key.p = key_start + 1;
+            m.key.len = (size_t)(s->p - key_start) - 2;
+            /* The proxy reads and drops members by their raw names; an upstream decodes them. No member of
+             * the API needs an escape in its name, so refusing them keeps both views the same. */
+            if (memchr(m.key.p, '\\', m.key.len) != NULL) {
+                fail(s, "request body has an escaped top-level member name (write member names without escapes)");
+                return -1;
+            }
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':') {
+                fail(s, "body is not valid JSON: expected ':'");
+                return -1;
+            }
+            s->p++;
+            skip_ws(s);
+            const char *value_start = s->p;
+            if (scan_value(s, depth) != 0)
+                return -1;
+            m.value.p = value_start;
+            m.value.len = (size_t)(s->p - value_start);
+            m.whole.p = key_start;
+            m.whole.len = (size_t)(s->p - key_start);
+            if (out->count == JSON_SCAN_MAX_MEMBERS) {
+                fail(s, "request body has too many top-level members");
+                return -1;
+            }
+            /* which of two equal names an upstream keeps is its choice (RFC 8259 4): refuse them */
+            for (size_t i = 0; i < out->count; i++) {
+                if (json_member_key_is_span(&out->members[i], m.key.p, m.key.len)) {
+                    fail(s, "request body has a duplicate top-level member name");
+                    return -1;
+                }
+            }
+            out->members[out->count++] = m;
+            skip_ws(s);
+            if (s->p < s->end && *s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (s->p < s->end && *s->p == '}') {
+                s->p++;
+                break;
+            }
+            fail(s, "body is not valid JSON: expected ',' or '}'");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
 {
     struct scanner s = {str, str + len, NULL};
@@ -313,68 +383,8 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
         *err = s.p >= s.end ? "body is empty; expected a JSON object" : "body must be a JSON object";
         return -1;
     }
-    s.p++;
-    skip_ws(&s);
-    if (s.p < s.end && *s.p == '}') {
-        s.p++;
-    } else {
-        for (;;) {
-            skip_ws(&s);
-            if (s.p >= s.end || *s.p != '"') {
-                fail(&s, "body is not valid JSON: expected a member name");
-                goto Error;
-            }
-            struct json_member m;
-            const char *key_start = s.p;
-            if (scan_string(&s) != 0)
-                goto Error;
-            m.key.p = key_start + 1;
-            m.key.len = (size_t)(s.p - key_start) - 2;
-            /* The proxy reads and drops members by their raw names; an upstream decodes them. No member of
-             * the API needs an escape in its name, so refusing them keeps both views the same. */
-            if (memchr(m.key.p, '\\', m.key.len) != NULL) {
-                fail(&s, "request body has an escaped top-level member name (write member names without escapes)");
-                goto Error;
-            }
-            skip_ws(&s);
-            if (s.p >= s.end || *s.p != ':') {
-                fail(&s, "body is not valid JSON: expected ':'");
-                goto Error;
-            }
-            s.p++;
-            skip_ws(&s);
-            const char *value_start = s.p;
-            if (scan_value(&s, 1) != 0)
-                goto Error;
-            m.value.p = value_start;
-            m.value.len = (size_t)(s.p - value_start);
-            m.whole.p = key_start;
-            m.whole.len = (size_t)(s.p - key_start);
-            if (out->count == JSON_SCAN_MAX_MEMBERS) {
-                fail(&s, "request body has too many top-level members");
-                goto Error;
-            }
-            /* which of two equal names an upstream keeps is its choice (RFC 8259 4): refuse them */
-            for (size_t i = 0; i < out->count; i++) {
-                if (json_member_key_is_span(&out->members[i], m.key.p, m.key.len)) {
-                    fail(&s, "request body has a duplicate top-level member name");
-                    goto Error;
-                }
-            }
-            out->members[out->count++] = m;
-            skip_ws(&s);
-            if (s.p < s.end && *s.p == ',') {
-                s.p++;
-                continue;
-            }
-            if (s.p < s.end && *s.p == '}') {
-                s.p++;
-                break;
-            }
-            fail(&s, "body is not valid JSON: expected ',' or '}'");
-            goto Error;
-        }
-    }
+    if (scan_members(&s, out, 1) != 0)
+        goto Error;
     skip_ws(&s);
     if (s.p != s.end) {
         fail(&s, "body is not valid JSON: trailing characters after the object");
@@ -482,6 +492,41 @@ int json_array_each(struct json_span array, void (*each)(void *ud, struct json_s
         if (scan_value(&s, 1) != 0)
             return -1;
         each(ud, (struct json_span){start, (size_t)(s.p - start)});
+        count++;
+        skip_ws(&s);
+        if (s.p < s.end && *s.p == ',')
+            s.p++;
+    }
+}
+
+int json_array_each_object(struct json_span array, struct json_object_scan *scan,
+                           void (*each)(void *ud, struct json_span item, const struct json_object_scan *scan), void *ud)
+{
+    struct scanner s = {array.p, array.p + array.len, NULL};
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p != '[')
+        return -1;
+    s.p++;
+    int count = 0;
+    for (;;) {
+        skip_ws(&s);
+        if (s.p >= s.end)
+            return -1;
+        if (*s.p == ']')
+            return count;
+        const char *start = s.p;
+        const struct json_object_scan *got = NULL;
+        /* an object's members are recorded as the scan goes; one json_scan_object refuses (an escaped
+         * or duplicate name, too many members) is scanned again as a plain value */
+        if (*s.p == '{' && scan_members(&s, scan, 2) == 0) {
+            got = scan;
+        } else {
+            s.p = start;
+            s.err = NULL;
+            if (scan_value(&s, 1) != 0)
+                return -1;
+        }
+        each(ud, (struct json_span){start, (size_t)(s.p - start)}, got);
         count++;
         skip_ws(&s);
         if (s.p < s.end && *s.p == ',')

@@ -52,6 +52,13 @@ int json_member_key_is(const struct json_member *m, const char *key);
  * Returns the number of items, or -1 if the value is not a valid array. */
 int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud);
 
+/* json_array_each for an array of objects, in one pass: each(ud, item, scan) gets every item's raw
+ * text and, for an object json_scan_object would take, its members (in *scan, which the next item
+ * reuses), else NULL. Returns the number of items, or -1 if the value is not a valid array. */
+int json_array_each_object(struct json_span array, struct json_object_scan *scan,
+                           void (*each)(void *ud, struct json_span item, const struct json_object_scan *scan),
+                           void *ud);
+
 /* The string scanner uses the widest vectors the CPU has (chosen when the program starts). For tests
  * and benchmarks: "baseline" (SSE2, NEON or portable, as built), "avx2", or NULL for the best;
  * returns -1 if this build or CPU lacks it. */

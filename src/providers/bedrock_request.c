@@ -158,53 +158,81 @@ static int is_server_tool(const char *type)
     return 0;
 }
 
+/* The tools are written out only once one changes (Claude Code's never do: 80 KB of the body would be
+ * copied for nothing): until then only where each item is. */
 struct tools_pass {
     const struct bedrock_adaptation *a;
-    struct json_object_scan *scan;
     sbuf *out, *removed;
+    struct json_span *items; /* the items so far, while none changed */
+    size_t nitems, cap;
     size_t kept;
     int changed;
 };
 
-static void adapt_tool(void *ud, struct json_span item)
+static void keep_tool(struct tools_pass *t, const char *p, size_t len)
+{
+    if (t->kept++)
+        sbuf_putc(t->out, ',');
+    sbuf_append(t->out, p, len);
+}
+
+/* The first change: what came before it is written out */
+static void tools_changed(struct tools_pass *t)
+{
+    if (t->changed)
+        return;
+    t->changed = 1;
+    for (size_t i = 0; i < t->nitems; i++)
+        keep_tool(t, t->items[i].p, t->items[i].len);
+}
+
+static void adapt_tool(void *ud, struct json_span item, const struct json_object_scan *scan)
 {
     struct tools_pass *t = ud;
-    const char *err;
     char type[64] = "";
     const struct json_member *tm;
-    int scanned = json_scan_object(item.p, item.len, t->scan, &err) == 0;
-    if (scanned && (tm = json_scan_find(t->scan, "type")) != NULL &&
+    if (scan != NULL && (tm = json_scan_find(scan, "type")) != NULL &&
         json_span_string(tm->value, type, sizeof(type)) != 0)
         type[0] = '\0';
-    if (scanned && t->a->drop_server_tools && is_server_tool(type)) {
-        t->changed = 1;
+    if (scan != NULL && t->a->drop_server_tools && is_server_tool(type)) {
+        tools_changed(t);
         list_removed(t->removed, type);
         return;
     }
-    if (t->kept++)
-        sbuf_putc(t->out, ',');
-    if (scanned && t->a->drop_tool_strict && json_scan_find(t->scan, "strict") != NULL) {
+    if (scan != NULL && t->a->drop_tool_strict && json_scan_find(scan, "strict") != NULL) {
         static const char *const strict[] = {"strict"};
         if (!t->changed || t->removed == NULL ||
             strstr(t->removed->data ? t->removed->data : "", "tools[].strict") == NULL)
             list_removed(t->removed, "tools[].strict");
-        t->changed = 1;
-        json_splice(t->scan, strict, 1, NULL, NULL, 0, NULL, t->out);
+        tools_changed(t);
+        if (t->kept++)
+            sbuf_putc(t->out, ',');
+        json_splice(scan, strict, 1, NULL, NULL, 0, NULL, t->out);
         return;
     }
-    sbuf_append(t->out, item.p, item.len);
+    if (t->changed) {
+        keep_tool(t, item.p, item.len);
+        return;
+    }
+    if (t->nitems == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->items = xrealloc(t->items, t->cap * sizeof(*t->items));
+    }
+    t->items[t->nitems++] = item;
 }
 
-/* tools without server tools and `strict`. Returns 1 if changed (*drop when none is left). */
+/* tools without server tools and `strict`. Returns 1 if changed (value written, or *drop when none
+ * is left). */
 static int adapt_tools(const struct json_member *m, const struct bedrock_adaptation *a, sbuf *value, int *drop,
                        sbuf *removed)
 {
     struct json_object_scan *scan = xmalloc(sizeof(*scan));
+    struct tools_pass t = {a, value, removed, NULL, 0, 0, 0, 0};
     sbuf_putc(value, '[');
-    struct tools_pass t = {a, scan, value, removed, 0, 0};
-    int n = json_array_each(m->value, adapt_tool, &t);
+    int n = json_array_each_object(m->value, scan, adapt_tool, &t);
     sbuf_putc(value, ']');
     free(scan);
+    free(t.items);
     if (n < 0 || !t.changed)
         return 0;
     if (t.kept == 0)
@@ -341,6 +369,14 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
     const char *values[8];
     for (size_t i = 0; i < w.n; i++)
         values[i] = w.values[i].data ? w.values[i].data : "null";
+    /* one allocation for the body (it is the request's size, give or take what changed) */
+    if (scan->count > 0) {
+        const struct json_member *last = &scan->members[scan->count - 1];
+        size_t size = (size_t)(last->whole.p + last->whole.len - scan->members[0].whole.p) + extra.len + 16;
+        for (size_t i = 0; i < w.n; i++)
+            size += w.values[i].len;
+        sbuf_reserve(out, size);
+    }
     json_splice(scan, w.drop, w.ndrop, w.keys, values, w.n, extra.data, out);
     for (size_t i = 0; i < w.n; i++)
         sbuf_free(&w.values[i]);

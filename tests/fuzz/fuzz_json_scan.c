@@ -8,12 +8,55 @@
 #include "providers/bedrock_request.h"
 #include "common/json_scan.h"
 
+/* json_array_each_object against json_array_each and json_scan_object on each item */
+struct items {
+    struct json_span spans[64];
+    size_t n;
+    int diff;
+};
+
+static void plain_item(void *ud, struct json_span item)
+{
+    struct items *it = ud;
+    if (it->n < 64)
+        it->spans[it->n] = item;
+    it->n++;
+}
+
+static void object_item(void *ud, struct json_span item, const struct json_object_scan *scan)
+{
+    struct items *it = ud;
+    struct json_object_scan alone;
+    const char *err;
+    if (it->n < 64 && (it->spans[it->n].p != item.p || it->spans[it->n].len != item.len))
+        it->diff = 1;
+    it->n++;
+    int ok = json_scan_object(item.p, item.len, &alone, &err) == 0;
+    if (ok != (scan != NULL) || (ok && (alone.count != scan->count ||
+                                        memcmp(alone.members, scan->members, alone.count * sizeof(alone.members[0])))))
+        it->diff = 1;
+}
+
+static void check_arrays(const struct json_object_scan *o)
+{
+    static struct json_object_scan scan;
+    for (size_t i = 0; i < o->count; i++) {
+        struct items plain = {0}, objects = {0};
+        int n = json_array_each(o->members[i].value, plain_item, &plain);
+        memcpy(objects.spans, plain.spans, sizeof(plain.spans));
+        int m = json_array_each_object(o->members[i].value, &scan, object_item, &objects);
+        if (n != m || (n >= 0 && (objects.n != plain.n || objects.diff)))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct json_object_scan o, o2;
     const char *err;
     if (json_scan_object((const char *)data, size, &o, &err) != 0)
         return 0;
+    check_arrays(&o);
     sbuf out = SBUF_INIT;
     const char *keys[] = {"model"}, *values[] = {"\"claude-sonnet-4-5\""};
     const char *drop[] = {"stream", "x"}; /* "x" is added back: top-level names are unique */

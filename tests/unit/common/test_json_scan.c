@@ -97,6 +97,54 @@ static void test_members_and_splice(void)
     CHECK(json_span_string(json_scan_find(&o, "model")->value, model, sizeof(model)) != 0);
 }
 
+struct items {
+    sbuf seen;
+};
+
+static void record_item(void *ud, struct json_span item, const struct json_object_scan *scan)
+{
+    struct items *it = ud;
+    sbuf_printf(&it->seen, "[%.*s]", (int)item.len, item.p);
+    if (scan == NULL) {
+        sbuf_puts(&it->seen, "-");
+        return;
+    }
+    for (size_t i = 0; i < scan->count; i++)
+        sbuf_printf(&it->seen, "%s%.*s=%.*s", i ? "," : "", (int)scan->members[i].key.len, scan->members[i].key.p,
+                    (int)scan->members[i].value.len, scan->members[i].value.p);
+    sbuf_putc(&it->seen, ';');
+}
+
+/* An array of objects in one pass: each object's members as json_scan_object gives them, NULL for
+ * what it refuses (not an object, an escaped or duplicate name, too many members). */
+static void test_array_each_object(void)
+{
+    struct json_object_scan scan;
+    struct items it = {SBUF_INIT};
+    const char *a =
+        " [ {\"a\":1, \"b\" : [1,{\"c\":\"}\"}]} ,{}, 3,\"s\",{\"\\u0061\":1},{\"x\":1,\"x\":2},[{\"y\":1}],"
+        "{ \"z\" :null } ] ";
+    CHECK_INT_EQ(json_array_each_object((struct json_span){a, strlen(a)}, &scan, record_item, &it), 8);
+    CHECK_STR_EQ(it.seen.data, "[{\"a\":1, \"b\" : [1,{\"c\":\"}\"}]}]a=1,b=[1,{\"c\":\"}\"}];[{}];[3]-[\"s\"]-"
+                               "[{\"\\u0061\":1}]-[{\"x\":1,\"x\":2}]-[[{\"y\":1}]]-[{ \"z\" :null }]z=null;");
+    sbuf_reset(&it.seen);
+    CHECK_INT_EQ(json_array_each_object((struct json_span){"[]", 2}, &scan, record_item, &it), 0);
+    static const char *const bad[] = {"", "{}", "[{\"a\":}]", "[{\"a\":1}", "[{\"a\" 1}]", "[1,{\"a\":tru}]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_INT_EQ(json_array_each_object((struct json_span){bad[i], strlen(bad[i])}, &scan, record_item, &it), -1);
+    /* more members than a scan holds: refused as an object, still an item */
+    sbuf big = SBUF_INIT;
+    sbuf_puts(&big, "[{");
+    for (int i = 0; i <= JSON_SCAN_MAX_MEMBERS; i++)
+        sbuf_printf(&big, "%s\"k%d\":%d", i ? "," : "", i, i);
+    sbuf_puts(&big, "},{\"q\":1}]");
+    sbuf_reset(&it.seen);
+    CHECK_INT_EQ(json_array_each_object((struct json_span){big.data, big.len}, &scan, record_item, &it), 2);
+    CHECK(strstr(it.seen.data, "}]-[{\"q\":1}]q=1;") != NULL);
+    sbuf_free(&big);
+    sbuf_free(&it.seen);
+}
+
 static void test_real_request(void)
 {
     size_t len;
@@ -319,6 +367,7 @@ int main(void)
     test_member_names();
     test_validation();
     test_members_and_splice();
+    test_array_each_object();
     test_real_request();
     CHECK_DONE();
 }

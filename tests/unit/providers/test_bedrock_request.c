@@ -183,6 +183,43 @@ static void test_refused_members(void)
     sbuf_free(&removed);
 }
 
+/* The tools are written out only from the first that changes: those before it as they were, joined
+ * as the adapter joins them; items that are not objects json_scan_object takes stay as they are. */
+static void test_tools_changed_late(void)
+{
+    struct bedrock_adaptation a;
+    adaptation(&a, BEDROCK_MANTLE, 1);
+    sbuf out = SBUF_INIT, removed = SBUF_INIT;
+    body("{\"tools\":[ {\"name\":\"A\"} , 7,{\"n\\u0061me\":\"esc\",\"strict\":true},\n{\"name\":\"B\"},"
+         "{\"name\":\"C\",\"strict\":false},{\"type\":\"web_fetch_20250910\"},{\"name\":\"D\",\"strict\":1}]}",
+         BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
+    CHECK_STR_EQ(out.data, "{\"tools\":[{\"name\":\"A\"},7,{\"n\\u0061me\":\"esc\",\"strict\":true},{\"name\":\"B\"},"
+                           "{\"name\":\"C\"},{\"name\":\"D\"}],\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(removed.data, "tools[].strict, web_fetch_20250910");
+    sbuf_reset(&out);
+    sbuf_reset(&removed);
+    /* many tools, none changed: the member passes byte for byte */
+    sbuf many = SBUF_INIT;
+    sbuf_puts(&many, "{\"tools\":[");
+    for (int i = 0; i < 300; i++)
+        sbuf_printf(&many, "%s{\"name\":\"t%d\", \"input_schema\":{\"type\":\"object\"}}", i ? " ," : "", i);
+    sbuf_puts(&many, "]}");
+    body(many.data, BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
+    CHECK(strncmp(out.data, many.data, many.len - 1) == 0);
+    CHECK_INT_EQ(removed.len, 0);
+    sbuf_reset(&out);
+    /* ... and the last one changed: all are written out */
+    many.len -= 2;
+    sbuf_puts(&many, ",{\"name\":\"last\",\"strict\":true}]}");
+    body(many.data, BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
+    CHECK(strstr(out.data, "{\"name\":\"t0\", \"input_schema\":{\"type\":\"object\"}},{\"name\":\"t1\"") != NULL);
+    CHECK(strstr(out.data, "\"input_schema\":{\"type\":\"object\"}},{\"name\":\"last\"}],") != NULL);
+    CHECK_STR_EQ(removed.data, "tools[].strict");
+    sbuf_free(&many);
+    sbuf_free(&out);
+    sbuf_free(&removed);
+}
+
 /* The history's thinking blocks go through the Bedrock body only when the map chose another model
  * than the one that signed them (thinking_blocks.c does the stripping; tested in core/). */
 static void test_thinking_blocks(void)
@@ -211,6 +248,7 @@ int main(void)
     test_invoke_body();
     test_messages_body();
     test_refused_members();
+    test_tools_changed_late();
     test_thinking_blocks();
     CHECK_DONE();
 }
