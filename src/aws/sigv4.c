@@ -1,11 +1,13 @@
 #include "aws/sigv4.h"
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "common/memory.h"
 
 #define MAX_SIGNED_HEADERS 64
 
@@ -19,17 +21,227 @@ static void hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched once: OpenSSL 3's SHA256() and HMAC(EVP_sha256()) look the algorithm up in the
+ * provider tables (locks and all) at every call */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256;
+static void fetch_sha256(void) { md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); }
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&md_once, fetch_sha256);
+    return md_sha256 != NULL ? md_sha256 : EVP_sha256();
+}
+
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, len, md);
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, sha256_md(), NULL);
     hex(md, sizeof(md), out);
 }
 
 static void hmac(const void *key, size_t keylen, const char *msg, unsigned char out[32])
 {
     unsigned int n = 32;
-    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n);
+    HMAC(sha256_md(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n);
+}
+
+/* ---- the payload hash, resumed from a snapshot of an earlier body's hash ----
+ *
+ * A session's consecutive requests share most of their bytes (tools, system, the conversation so
+ * far), and SigV4 hashes the whole body each time. SHA-256 is a chain over 64-byte blocks: the state
+ * after the first k blocks depends on those bytes only, so a body whose first k blocks equal an
+ * earlier body's may go on from the state the earlier one had there. A few entries (LRU) each keep a
+ * copy of the first bytes of a recent body and the state every PH_STEP bytes; a new body is
+ * compared (memcmp) with each entry's copy step by step, hashing resumes after the last step that
+ * matched, and that entry is brought up to date with the new body. The copy is what is compared, not
+ * a hash of it: the result is the SHA-256 of the bytes given, whatever the cache holds. */
+#define PH_STEP 4096               /* a multiple of SHA-256's 64-byte block */
+#define PH_MIN_BODY (2 * PH_STEP)  /* shorter bodies are hashed as they are, without the cache */
+#define PH_MAX_COVER (1024 * 1024) /* an entry covers at most this much of its body */
+#define PH_ENTRIES 4               /* at most PH_ENTRIES * PH_MAX_COVER bytes of copies */
+
+struct ph_entry {
+    unsigned char *bytes; /* the first nsnap * PH_STEP bytes of the body */
+    size_t cap;
+    size_t nsnap;
+    EVP_MD_CTX *snap[PH_MAX_COVER / PH_STEP]; /* snap[i]: the state after (i + 1) * PH_STEP bytes */
+    unsigned long used;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct ph_entry e[PH_ENTRIES];
+    unsigned long clock;
+    struct sigv4_payload_stats stats;
+    int off;
+} ph = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t ph_matching_steps(const struct ph_entry *e, const unsigned char *body, size_t len)
+{
+    size_t n = 0, max = len / PH_STEP < e->nsnap ? len / PH_STEP : e->nsnap;
+    while (n < max && memcmp(body + n * PH_STEP, e->bytes + n * PH_STEP, PH_STEP) == 0)
+        n++;
+    return n;
+}
+
+static void ph_hash(const unsigned char *body, size_t len, unsigned char md[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        abort();
+    /* the entry that shares the most steps with body, else none; and the least recently used */
+    struct ph_entry *best = NULL, *lru = &ph.e[0];
+    size_t steps = 0;
+    for (size_t i = 0; i < PH_ENTRIES; i++) {
+        struct ph_entry *e = &ph.e[i];
+        size_t n = ph_matching_steps(e, body, len);
+        if (n > steps)
+            steps = n, best = e;
+        if (e->used < lru->used)
+            lru = e;
+    }
+    if (steps > 0 && EVP_MD_CTX_copy_ex(ctx, best->snap[steps - 1])) {
+        ph.stats.hits++;
+    } else {
+        steps = 0;
+        if (!EVP_DigestInit_ex(ctx, sha256_md(), NULL))
+            abort();
+        ph.stats.misses++;
+    }
+    size_t done = steps * PH_STEP;
+    ph.stats.resumed_bytes += done;
+    ph.stats.hashed_bytes += len - done;
+    /* the entry body goes into: the one it continues, unless it shares less than half of it (then
+     * it is another body with the same start, which keeps its entry) */
+    struct ph_entry *e = steps > 0 && 2 * steps >= best->nsnap ? best : lru;
+    size_t valid = e == best ? steps : 0; /* e's first steps that are already this body's */
+    size_t cover = (len < PH_MAX_COVER ? len : PH_MAX_COVER) / PH_STEP;
+    e->used = ++ph.clock;
+    if (e->cap < cover * PH_STEP) {
+        e->cap = cover * PH_STEP;
+        e->bytes = xrealloc(e->bytes, e->cap);
+    }
+    memcpy(e->bytes + valid * PH_STEP, body + valid * PH_STEP, (cover - valid) * PH_STEP);
+    for (size_t i = valid; i < cover; i++) {
+        if (e->snap[i] == NULL && (e->snap[i] = EVP_MD_CTX_new()) == NULL)
+            abort();
+        if (i < steps) { /* resumed past it from another entry's snapshots */
+            EVP_MD_CTX_copy_ex(e->snap[i], best->snap[i]);
+            continue;
+        }
+        EVP_DigestUpdate(ctx, body + i * PH_STEP, PH_STEP);
+        EVP_MD_CTX_copy_ex(e->snap[i], ctx);
+    }
+    e->nsnap = cover;
+    size_t from = cover * PH_STEP > done ? cover * PH_STEP : done;
+    EVP_DigestUpdate(ctx, body + from, len - from);
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+}
+
+void sigv4_payload_hash(const void *body, size_t len, char out[65])
+{
+    if (body == NULL)
+        body = "";
+    pthread_mutex_lock(&ph.lock);
+    if (len < PH_MIN_BODY || ph.off) {
+        pthread_mutex_unlock(&ph.lock);
+        sha256_hex(body, len, out);
+        return;
+    }
+    unsigned char md[32];
+    ph_hash(body, len, md);
+    pthread_mutex_unlock(&ph.lock);
+    hex(md, sizeof(md), out);
+}
+
+void sigv4_payload_cache(int on, struct sigv4_payload_stats *stats)
+{
+    pthread_mutex_lock(&ph.lock);
+    if (stats != NULL)
+        *stats = ph.stats;
+    if (on < 0) {
+        pthread_mutex_unlock(&ph.lock);
+        return;
+    }
+    ph.off = !on;
+    for (size_t i = 0; i < PH_ENTRIES; i++) {
+        struct ph_entry *e = &ph.e[i];
+        for (size_t j = 0; j < PH_MAX_COVER / PH_STEP; j++)
+            EVP_MD_CTX_free(e->snap[j]);
+        free(e->bytes);
+        memset(e, 0, sizeof(*e));
+    }
+    memset(&ph.stats, 0, sizeof(ph.stats));
+    pthread_mutex_unlock(&ph.lock);
+}
+
+/* ---- the signing key, derived once a day per secret, region and service ----
+ *
+ * kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") is the
+ * same all day (UTC) for the same secret, region and service (AWS's SigV4 documentation says so:
+ * the derived key may be cached and reused for that day); four HMACs per request otherwise. */
+#define SK_ENTRIES 4
+static struct {
+    pthread_mutex_t lock;
+    struct sk_entry {
+        char date[9], region[64], service[32], secret[128];
+        unsigned char key[32];
+        unsigned long used;
+    } e[SK_ENTRIES];
+    unsigned long clock;
+} sk = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void derive_signing_key(const char *secret, const char *date, const char *region, const char *service,
+                               unsigned char out[32])
+{
+    sbuf key = SBUF_INIT;
+    sbuf_printf(&key, "AWS4%s", secret);
+    unsigned char k_date[32], k_region[32], k_service[32];
+    hmac(key.data, key.len, date, k_date);
+    hmac(k_date, 32, region, k_region);
+    hmac(k_region, 32, service, k_service);
+    hmac(k_service, 32, "aws4_request", out);
+    OPENSSL_cleanse(key.data, key.len);
+    sbuf_free(&key);
+    OPENSSL_cleanse(k_date, sizeof(k_date));
+    OPENSSL_cleanse(k_region, sizeof(k_region));
+    OPENSSL_cleanse(k_service, sizeof(k_service));
+}
+
+static void signing_key(const char *secret, const char *date, const char *region, const char *service,
+                        unsigned char out[32])
+{
+    if (strlen(secret) >= sizeof(sk.e[0].secret) || strlen(region) >= sizeof(sk.e[0].region) ||
+        strlen(service) >= sizeof(sk.e[0].service)) {
+        derive_signing_key(secret, date, region, service, out);
+        return;
+    }
+    pthread_mutex_lock(&sk.lock);
+    struct sk_entry *lru = &sk.e[0];
+    for (size_t i = 0; i < SK_ENTRIES; i++) {
+        struct sk_entry *e = &sk.e[i];
+        if (e->used && strcmp(e->date, date) == 0 && strcmp(e->region, region) == 0 &&
+            strcmp(e->service, service) == 0 && CRYPTO_memcmp(e->secret, secret, strlen(secret) + 1) == 0) {
+            e->used = ++sk.clock;
+            memcpy(out, e->key, 32);
+            pthread_mutex_unlock(&sk.lock);
+            return;
+        }
+        if (e->used < lru->used)
+            lru = e;
+    }
+    derive_signing_key(secret, date, region, service, out);
+    OPENSSL_cleanse(lru, sizeof(*lru));
+    memcpy(lru->date, date, 9);
+    snprintf(lru->region, sizeof(lru->region), "%s", region);
+    snprintf(lru->service, sizeof(lru->service), "%s", service);
+    snprintf(lru->secret, sizeof(lru->secret), "%s", secret);
+    memcpy(lru->key, out, 32);
+    lru->used = ++sk.clock;
+    pthread_mutex_unlock(&sk.lock);
 }
 
 static int unreserved(unsigned char c) { return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'; }
@@ -240,7 +452,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     char date[9];
     memcpy(date, out->amz_date, 8);
     date[8] = '\0';
-    sha256_hex(req->body ? req->body : "", req->body_len, out->payload_hash);
+    sigv4_payload_hash(req->body, req->body_len, out->payload_hash);
 
     struct canon_header hs[MAX_SIGNED_HEADERS];
     size_t n = 0;
@@ -273,16 +485,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     sbuf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date, date, opt->region, opt->service,
                 creq_hash);
 
-    sbuf key = SBUF_INIT;
-    sbuf_printf(&key, "AWS4%s", creds->secret_access_key);
-    unsigned char k_date[32], k_region[32], k_service[32], k_signing[32], sig[32];
-    hmac(key.data, key.len, date, k_date);
-    hmac(k_date, 32, opt->region, k_region);
-    hmac(k_region, 32, opt->service, k_service);
-    hmac(k_service, 32, "aws4_request", k_signing);
+    unsigned char k_signing[32], sig[32];
+    signing_key(creds->secret_access_key, date, opt->region, opt->service, k_signing);
     hmac(k_signing, 32, sts.data, sig);
-    OPENSSL_cleanse(key.data, key.len);
-    sbuf_free(&key);
     char sig_hex[65];
     hex(sig, 32, sig_hex);
     OPENSSL_cleanse(k_signing, sizeof(k_signing));

@@ -50,4 +50,17 @@ void sigv4_result_free(struct sigv4_result *r);
  * '/' kept unless encode_slash. */
 void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash);
 
+/* The hex SHA-256 of a body, as sigv4_sign computes it: bodies of 8 KiB and more resume from the
+ * hash of an earlier body that starts with the same bytes (a few recent bodies are kept, see
+ * sigv4.c). The result is the same as without. */
+void sigv4_payload_hash(const void *body, size_t len, char out[65]);
+
+/* For tests and benchmarks: the cache's counters (into stats, may be NULL); on 1 empties it and
+ * resets the counters, 0 empties it and hashes without it from then on, -1 only reads. */
+struct sigv4_payload_stats {
+    unsigned long hits, misses; /* bodies that resumed from a snapshot, or not */
+    unsigned long long resumed_bytes, hashed_bytes;
+};
+void sigv4_payload_cache(int on, struct sigv4_payload_stats *stats);
+
 #endif

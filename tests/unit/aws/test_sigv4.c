@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include "check.h"
+#include <openssl/sha.h>
 #include "aws/sigv4.h"
 
 struct parsed_request {
@@ -189,10 +190,133 @@ static void test_uri_encode(void)
     sbuf_free(&b);
 }
 
+static void reference_hash(const unsigned char *body, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(body, len, md);
+    for (size_t i = 0; i < sizeof(md); i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int hash_matches(const unsigned char *body, size_t len)
+{
+    char got[65], want[65];
+    sigv4_payload_hash(body, len, got);
+    reference_hash(body, len, want);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "payload hash of %zu bytes: %s, want %s\n", len, got, want);
+        return 0;
+    }
+    return 1;
+}
+
+/* The payload hash resumes from an earlier body's state where the bytes are the same: never a
+ * different result than SHA-256 of the bytes, for bodies that share a prefix of every length around
+ * the snapshots' steps, shorter and longer bodies, more bodies than entries, and bodies past what an
+ * entry covers. */
+static void test_payload_hash_cache(void)
+{
+    size_t size = 48 * 1024 + 77, big = 1024 * 1024 + 3 * 4096 + 5;
+    unsigned char *base = malloc(big), *v = malloc(big);
+    unsigned x = 12345;
+    for (size_t i = 0; i < big; i++)
+        base[i] = (unsigned char)((x = x * 1103515245 + 12345) >> 16);
+    sigv4_payload_cache(1, NULL);
+    struct sigv4_payload_stats st;
+    int bad = 0;
+    bad += !hash_matches(base, size);
+    bad += !hash_matches(base, size); /* the same again: resumed */
+    sigv4_payload_cache(-1, &st);
+    CHECK_INT_EQ(st.misses, 1);
+    CHECK_INT_EQ(st.hits, 1);
+    CHECK(st.resumed_bytes == size / 4096 * 4096);
+    /* a first difference at every offset around each step boundary (and a few in between) */
+    for (size_t diff = 0; diff < size; diff++) {
+        size_t in_step = diff % 4096;
+        if (!(in_step < 3 || in_step > 4093 || (in_step % 64) < 2 || (in_step % 64) > 62 || diff % 997 == 0))
+            continue;
+        memcpy(v, base, size);
+        v[diff] ^= 0x5a;
+        bad += !hash_matches(v, size);
+        bad += !hash_matches(base, size);
+    }
+    /* prefixes of the body, and the body with more after it */
+    for (size_t len = 8 * 1024 - 70; len < size + 9000; len += 61)
+        bad += !hash_matches(base, len);
+    /* more distinct bodies than entries, each coming back */
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 7; k++) {
+            memcpy(v, base, size);
+            v[(size_t)k * 5000 + 100] ^= 0xff;
+            bad += !hash_matches(v, size - (size_t)k);
+        }
+    /* past an entry's cover (1 MiB), and a difference after it */
+    bad += !hash_matches(base, big);
+    memcpy(v, base, big);
+    v[big - 10] ^= 1;
+    bad += !hash_matches(v, big);
+    bad += !hash_matches(base, big - 4096);
+    sigv4_payload_cache(-1, &st);
+    CHECK(st.hits > 100 && st.misses > 5);
+    /* small bodies are hashed as they are; without the cache the same results */
+    bad += !hash_matches(base, 100);
+    bad += !hash_matches(NULL, 0);
+    sigv4_payload_cache(0, NULL);
+    bad += !hash_matches(base, size);
+    bad += !hash_matches(base, size);
+    sigv4_payload_cache(-1, &st);
+    CHECK_INT_EQ(st.hits + st.misses, 0);
+    sigv4_payload_cache(1, NULL);
+    CHECK_INT_EQ(bad, 0);
+    free(base);
+    free(v);
+}
+
+/* The derived signing key is cached per day, region, service and secret: a signature with a cached
+ * key is the one a fresh derivation gives, and a change of any of the four is a new key. */
+static void test_signing_key_cache(void)
+{
+    struct sigv4_header headers[] = {{"host", "bedrock-runtime.us-east-1.amazonaws.com"}};
+    struct sigv4_request req = {"POST", "/model/x/invoke", NULL, headers, 1, "{}", 2};
+    struct sigv4_credentials a = {"AKIDEXAMPLE", "secret-a", NULL}, b = {"AKIDEXAMPLE", "secret-b", NULL};
+    struct sigv4_options o1 = {"us-east-1", "bedrock", 1700000000, 1, 1, 1};
+    char sigs[8][300];
+    int n = 0;
+    for (int round = 0; round < 2; round++) {
+        n = 0;
+        struct sigv4_options o = o1;
+        const struct sigv4_credentials *cs[] = {&a, &b};
+        for (int c = 0; c < 2; c++)
+            for (int variant = 0; variant < 4; variant++) {
+                o = o1;
+                if (variant == 1)
+                    o.region = "us-west-2";
+                if (variant == 2)
+                    o.service = "bedrock-mantle";
+                if (variant == 3)
+                    o.now += 86400; /* the next day */
+                struct sigv4_result r;
+                CHECK_INT_EQ(sigv4_sign(&req, cs[c], &o, &r), 0);
+                if (round == 0)
+                    snprintf(sigs[n], sizeof(sigs[n]), "%s", r.authorization);
+                else
+                    CHECK_STR_EQ(r.authorization, sigs[n]);
+                n++;
+                sigv4_result_free(&r);
+            }
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            CHECK(strcmp(sigs[i], sigs[j]) != 0);
+}
+
 int main(void)
 {
     test_vectors();
     test_bedrock_against_botocore();
     test_uri_encode();
+    test_payload_hash_cache();
+    test_signing_key_cache();
+    test_vectors(); /* again, with whatever the caches hold */
     CHECK_DONE();
 }
