@@ -288,6 +288,54 @@ static int adapt_metadata(const struct json_member *m, sbuf *value)
     return changed;
 }
 
+/* ---- the body's member order ----
+ * Stable members first: what the proxy adds (anthropic_version and anthropic_beta, or model), then
+ * tools and system, then the rest as the client ordered it, and messages last. JSON's member order
+ * means nothing to Bedrock; SigV4 hashes the whole body, and a session's next body then shares
+ * everything up to its new turn with the last one, which the payload hash resumes from (sigv4.c). It
+ * is also the order Anthropic's prompt cache reads a request in (tools, system, messages). */
+static int key_index(const struct json_member *m, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_member_key_is(m, keys[i]))
+            return (int)i;
+    return -1;
+}
+
+static void splice_stable_first(const struct json_object_scan *o, const struct rewrite *w, const char *const *values,
+                                const char *extra, sbuf *out)
+{
+    static const char *const order[] = {"tools", "system", NULL, "messages"}; /* NULL: the others */
+    static const char *const placed[] = {"tools", "system", "messages"};
+    int first = 1;
+    sbuf_putc(out, '{');
+    if (extra != NULL && *extra != '\0') {
+        sbuf_puts(out, extra);
+        first = 0;
+    }
+    for (size_t pass = 0; pass < sizeof(order) / sizeof(order[0]); pass++) {
+        for (size_t i = 0; i < o->count; i++) {
+            const struct json_member *m = &o->members[i];
+            if (order[pass] != NULL ? !json_member_key_is(m, order[pass]) : key_index(m, placed, 3) >= 0)
+                continue;
+            if (key_index(m, w->drop, w->ndrop) >= 0)
+                continue;
+            if (!first)
+                sbuf_putc(out, ',');
+            first = 0;
+            int r = key_index(m, w->keys, w->n);
+            if (r >= 0) {
+                sbuf_append(out, m->key.p - 1, m->key.len + 2);
+                sbuf_putc(out, ':');
+                sbuf_puts(out, values[r]);
+            } else {
+                sbuf_append(out, m->whole.p, m->whole.len);
+            }
+        }
+    }
+    sbuf_putc(out, '}');
+}
+
 void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r, const struct bedrock_adaptation *a,
                           const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out, sbuf *removed)
 {
@@ -377,7 +425,7 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
             size += w.values[i].len;
         sbuf_reserve(out, size);
     }
-    json_splice(scan, w.drop, w.ndrop, w.keys, values, w.n, extra.data, out);
+    splice_stable_first(scan, &w, values, extra.data, out);
     for (size_t i = 0; i < w.n; i++)
         sbuf_free(&w.values[i]);
     sbuf_free(&extra);

@@ -10,7 +10,9 @@
  *   every route: refused fields dropped, output_config.format, tools[].strict and server tools
  *     removed, adaptive thinking becomes a budget for models before 4.6, metadata.user_id fitted
  *     to Bedrock's pattern where it is checked, thinking blocks of earlier turns left out when
- *     another model wrote them. */
+ *     another model wrote them.
+ * Members are written stable ones first (what the proxy adds, tools, system, the rest) and messages
+ * last, for SigV4's payload hash (see splice_stable_first). */
 #ifndef CP_BEDROCK_REQUEST_H
 #define CP_BEDROCK_REQUEST_H
 #include <limits.h>

@@ -65,16 +65,16 @@ static void test_count_tokens_body(void)
         const char *in, *want;
     } cases[] = {
         {"{\"model\":\"m\",\"messages\":[]}",
-         "{\"messages\":[],\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":1}"},
+         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":1,\"messages\":[]}"},
         {"{\"model\":\"m\",\"max_tokens\":50,\"messages\":[]}",
-         "{\"max_tokens\":50,\"messages\":[],\"anthropic_version\":\"bedrock-2023-05-31\"}"},
+         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":50,\"messages\":[]}"},
         /* thinking needs max_tokens above its budget */
         {"{\"thinking\":{\"type\":\"adaptive\"},\"context_management\":{},\"messages\":[]}",
-         "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":31999},\"messages\":[],\"anthropic_version\":"
-         "\"bedrock-2023-05-31\",\"max_tokens\":32000}"},
+         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":32000,\"thinking\":{\"type\":\"enabled\","
+         "\"budget_tokens\":31999},\"messages\":[]}"},
         {"{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2000},\"messages\":[]}",
-         "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":2000},\"messages\":[],\"anthropic_version\":"
-         "\"bedrock-2023-05-31\",\"max_tokens\":2001}"},
+         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":2001,\"thinking\":{\"type\":\"enabled\","
+         "\"budget_tokens\":2000},\"messages\":[]}"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sbuf out = SBUF_INIT;
@@ -103,10 +103,11 @@ static void test_invoke_body(void)
     sbuf out = SBUF_INIT;
     body(in, BEDROCK_INVOKE, &a, beta, 0, &out, NULL);
     /* adaptive thinking and effort kept; context_management never; the JSON user_id as it is */
-    CHECK_STR_EQ(out.data, "{\"max_tokens\":64000,\"thinking\":{\"type\":\"adaptive\",\"display\":\"omitted\"},"
-                           "\"output_config\":{\"effort\":\"high\"},\"metadata\":{\"user_id\":\"{\\\"device_id\\\":"
-                           "\\\"d1\\\"}\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"anthropic_version\":"
-                           "\"bedrock-2023-05-31\",\"anthropic_beta\":[\"interleaved-thinking-2025-05-14\"]}");
+    CHECK_STR_EQ(out.data,
+                 "{\"anthropic_version\":\"bedrock-2023-05-31\",\"anthropic_beta\":[\"interleaved-thinking-"
+                 "2025-05-14\"],\"max_tokens\":64000,\"thinking\":{\"type\":\"adaptive\",\"display\":\"omitted\"},"
+                 "\"output_config\":{\"effort\":\"high\"},\"metadata\":{\"user_id\":\"{\\\"device_id\\\":"
+                 "\\\"d1\\\"}\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     sbuf_reset(&out);
     adaptation(&a, BEDROCK_INVOKE, 0); /* an older model: an enabled budget below max_tokens, no output_config */
     body(in, BEDROCK_INVOKE, &a, beta, 0, &out, NULL);
@@ -125,14 +126,15 @@ static void test_messages_body(void)
          "\"metadata\":{\"user_id\":\"{\\\"device_id\\\":\\\"d1\\\",\\\"account_uuid\\\":\\\"a1\\\",\\\"session_id\\\":"
          "\\\"s1\\\"}\",\"other\":1},\"inference_geo\":\"us\"}",
          BEDROCK_RUNTIME, &a, NULL, 0, &out, &removed);
-    CHECK_STR_EQ(out.data, "{\"stream\":true,\"context_management\":{\"edits\":[]},\"metadata\":{\"user_id\":"
-                           "\"0d970a14538eec25a86542491f5fd92dd230e1fc685c405b0ad395e1e3d8f348\",\"other\":1},"
-                           "\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data,
+                 "{\"model\":\"us.anthropic.claude-x\",\"stream\":true,\"context_management\":{\"edits\":[]},"
+                 "\"metadata\":{\"user_id\":\"0d970a14538eec25a86542491f5fd92dd230e1fc685c405b0ad395e1e3d8f348\","
+                 "\"other\":1}}");
     CHECK_STR_EQ(removed.data, "inference_geo");
     sbuf_reset(&out);
     /* a user_id that fits already is left alone */
     body("{\"metadata\":{\"user_id\":\"user-42@example.com\"}}", BEDROCK_MANTLE, &a, NULL, 0, &out, NULL);
-    CHECK_STR_EQ(out.data, "{\"metadata\":{\"user_id\":\"user-42@example.com\"},\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"metadata\":{\"user_id\":\"user-42@example.com\"}}");
     sbuf_reset(&out);
     char fitted[65];
     const char *long_id =
@@ -162,9 +164,8 @@ static void test_refused_members(void)
          "\"input_schema\":{}},{\"type\":\"web_search_20250305\",\"name\":\"web_search\"},"
          " {\"name\":\"Bash\",\"input_schema\":{ }}],\"fallbacks\":[\"x\"]}",
          BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
-    CHECK_STR_EQ(out.data,
-                 "{\"output_config\":{\"effort\":\"high\"},\"tools\":[{\"name\":\"Read\",\"input_schema\":{}},"
-                 "{\"name\":\"Bash\",\"input_schema\":{ }}],\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"tools\":[{\"name\":\"Read\",\"input_schema\":{}},"
+                           "{\"name\":\"Bash\",\"input_schema\":{ }}],\"output_config\":{\"effort\":\"high\"}}");
     CHECK_STR_EQ(removed.data, "fallbacks, output_config.format, tools[].strict, web_search_20250305");
     sbuf_reset(&out);
     sbuf_reset(&removed);
@@ -172,13 +173,13 @@ static void test_refused_members(void)
     body("{\"output_config\":{\"format\":{}},\"tools\":[{\"type\":\"code_execution_20250825\",\"name\":\"c\"}],"
          "\"messages\":[]}",
          BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
-    CHECK_STR_EQ(out.data, "{\"messages\":[],\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"messages\":[]}");
     sbuf_reset(&out);
-    /* a body with none of them is spliced to the same bytes (model aside) */
+    /* a body with none of them is spliced to the same bytes (model aside: first) */
     const char *plain = "{\"tools\":[ {\"name\":\"Read\"} ],\"output_config\":{ \"effort\" : \"low\" },\"x\":[1,2]}";
     body(plain, BEDROCK_MANTLE, &a, NULL, 0, &out, NULL);
-    CHECK_STR_EQ(out.data, "{\"tools\":[ {\"name\":\"Read\"} ],\"output_config\":{ \"effort\" : \"low\" },\"x\":[1,2],"
-                           "\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"tools\":[ {\"name\":\"Read\"} ],\"output_config\":{ "
+                           "\"effort\" : \"low\" },\"x\":[1,2]}");
     sbuf_free(&out);
     sbuf_free(&removed);
 }
@@ -193,8 +194,8 @@ static void test_tools_changed_late(void)
     body("{\"tools\":[ {\"name\":\"A\"} , 7,{\"n\\u0061me\":\"esc\",\"strict\":true},\n{\"name\":\"B\"},"
          "{\"name\":\"C\",\"strict\":false},{\"type\":\"web_fetch_20250910\"},{\"name\":\"D\",\"strict\":1}]}",
          BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
-    CHECK_STR_EQ(out.data, "{\"tools\":[{\"name\":\"A\"},7,{\"n\\u0061me\":\"esc\",\"strict\":true},{\"name\":\"B\"},"
-                           "{\"name\":\"C\"},{\"name\":\"D\"}],\"model\":\"us.anthropic.claude-x\"}");
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"tools\":[{\"name\":\"A\"},7,{\"n\\u0061me\":\"esc\","
+                           "\"strict\":true},{\"name\":\"B\"},{\"name\":\"C\"},{\"name\":\"D\"}]}");
     CHECK_STR_EQ(removed.data, "tools[].strict, web_fetch_20250910");
     sbuf_reset(&out);
     sbuf_reset(&removed);
@@ -205,7 +206,7 @@ static void test_tools_changed_late(void)
         sbuf_printf(&many, "%s{\"name\":\"t%d\", \"input_schema\":{\"type\":\"object\"}}", i ? " ," : "", i);
     sbuf_puts(&many, "]}");
     body(many.data, BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
-    CHECK(strncmp(out.data, many.data, many.len - 1) == 0);
+    CHECK(strncmp(out.data + strlen("{\"model\":\"us.anthropic.claude-x\","), many.data + 1, many.len - 1) == 0);
     CHECK_INT_EQ(removed.len, 0);
     sbuf_reset(&out);
     /* ... and the last one changed: all are written out */
@@ -213,11 +214,44 @@ static void test_tools_changed_late(void)
     sbuf_puts(&many, ",{\"name\":\"last\",\"strict\":true}]}");
     body(many.data, BEDROCK_MANTLE, &a, NULL, 0, &out, &removed);
     CHECK(strstr(out.data, "{\"name\":\"t0\", \"input_schema\":{\"type\":\"object\"}},{\"name\":\"t1\"") != NULL);
-    CHECK(strstr(out.data, "\"input_schema\":{\"type\":\"object\"}},{\"name\":\"last\"}],") != NULL);
+    CHECK(strstr(out.data, "\"input_schema\":{\"type\":\"object\"}},{\"name\":\"last\"}]}") != NULL);
     CHECK_STR_EQ(removed.data, "tools[].strict");
     sbuf_free(&many);
     sbuf_free(&out);
     sbuf_free(&removed);
+}
+
+/* The body's stable members first (what the proxy adds, tools, system, the rest), messages last: a
+ * session's next body then shares all but its new turn with the last (SigV4's payload hash resumes
+ * there). Claude Code's order: model, messages, system, tools, then the small members. */
+static void test_stable_members_first(void)
+{
+    const char *cc = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":[{\"type\":"
+                     "\"text\",\"text\":\"s\"}],\"tools\":[{\"name\":\"Read\"}],\"max_tokens\":32000,\"stream\":true}";
+    struct bedrock_adaptation a;
+    sbuf out = SBUF_INIT;
+    adaptation(&a, BEDROCK_INVOKE, 1);
+    body(cc, BEDROCK_INVOKE, &a, NULL, 0, &out, NULL);
+    CHECK_STR_EQ(out.data, "{\"anthropic_version\":\"bedrock-2023-05-31\",\"tools\":[{\"name\":\"Read\"}],\"system\":[{"
+                           "\"type\":\"text\",\"text\":\"s\"}],\"max_tokens\":32000,\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"q\"}]}");
+    sbuf_reset(&out);
+    adaptation(&a, BEDROCK_RUNTIME, 1);
+    body(cc, BEDROCK_RUNTIME, &a, NULL, 0, &out, NULL);
+    CHECK_STR_EQ(out.data, "{\"model\":\"us.anthropic.claude-x\",\"tools\":[{\"name\":\"Read\"}],\"system\":[{\"type\":"
+                           "\"text\",\"text\":\"s\"}],\"max_tokens\":32000,\"stream\":true,\"messages\":[{\"role\":"
+                           "\"user\",\"content\":\"q\"}]}");
+    sbuf_reset(&out);
+    /* two bodies of a session (the second one turn longer) are the same up to the new turn */
+    const char *next = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\","
+                       "\"content\":\"a\"}],\"system\":[{\"type\":\"text\",\"text\":\"s\"}],\"tools\":[{\"name\":"
+                       "\"Read\"}],\"max_tokens\":32000,\"stream\":true}";
+    sbuf second = SBUF_INIT;
+    body(cc, BEDROCK_RUNTIME, &a, NULL, 0, &out, NULL);
+    body(next, BEDROCK_RUNTIME, &a, NULL, 0, &second, NULL);
+    CHECK(memcmp(out.data, second.data, out.len - 2) == 0);
+    sbuf_free(&second);
+    sbuf_free(&out);
 }
 
 /* The history's thinking blocks go through the Bedrock body only when the map chose another model
@@ -249,6 +283,7 @@ int main(void)
     test_messages_body();
     test_refused_members();
     test_tools_changed_late();
+    test_stable_members_first();
     test_thinking_blocks();
     CHECK_DONE();
 }
