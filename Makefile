@@ -46,10 +46,11 @@ bench-docs bench-readme:
 format:
 	scripts/format.sh
 
-# A Homebrew formula for this clone (build/homebrew/claude-proxy.rb); DIRTY=1 includes uncommitted
-# changes to tracked files. release: VERSION=x.y.z, the tarball and the committed formula's checksum.
+# A Homebrew formula for this clone (build/homebrew/claude-proxy.rb), put in the local tap
+# claude-proxy/local when brew is on PATH; DIRTY=1 archives the work tree as it is, NO_TAP=1 only
+# writes the file. release: VERSION=x.y.z, the tarball and the committed formula's checksum.
 brew-formula:
-	scripts/brew-formula.sh $(if $(filter 1,$(DIRTY)),--dirty)
+	scripts/brew-formula.sh $(if $(filter 1,$(DIRTY)),--dirty) $(if $(filter 1,$(NO_TAP)),--no-tap)
 
 release:
 	@test -n "$(VERSION)" || { echo "make release VERSION=x.y.z" >&2; exit 2; }

@@ -47,7 +47,7 @@ Darwin)
         brew install cmake pkg-config libuv openssl@3 lua cjson sqlite node
         if ! pkg-config --exists libh2o; then
             echo "libh2o (libuv build) is not packaged by Homebrew; install it with our formula:" >&2
-            echo "  make brew-formula && brew install --build-from-source ./build/homebrew/claude-proxy.rb" >&2
+            echo "  make brew-formula && brew install --build-from-source claude-proxy/local/claude-proxy" >&2
             echo "or build h2o 2.2.6 (-DWITH_BUNDLED_SSL=OFF; it builds libh2o for libuv when pkg-config finds libuv) and install it." >&2
             exit 1
         fi

@@ -1,4 +1,4 @@
-# Not released yet. To install from a clone: make brew-formula, then brew install --build-from-source ./build/homebrew/claude-proxy.rb
+# Not released yet. To install from a clone: make brew-formula, then brew install --build-from-source claude-proxy/local/claude-proxy
 #
 # Written from packaging/homebrew/claude-proxy.rb.in by scripts/brew-formula.sh (make brew-formula:
 # a formula for a clone; make release VERSION=x.y.z: the committed one). Edit the template, not
