@@ -1,8 +1,10 @@
 // Homebrew from a clone, checked without Homebrew: `make brew-formula` in a fresh clone writes a
 // formula whose tarball Homebrew would download (file://), whose checksum is that tarball's, and
 // whose source builds with CMake alone, and puts it in the local tap claude-proxy/local (a fake
-// `brew` on PATH records what is asked of it and answers --repository as Homebrew does).
-// `make release` fills the committed formula; the committed formula is the template's.
+// `brew` on PATH records what is asked of it and answers --repository as Homebrew does);
+// lib/homebrew-dsl.rb, a stand-in for the formula DSL, evaluates the formula: its service runs
+// opt_bin/"claude-proxy" with no token, and its test block passes against the binary the tarball
+// builds. `make release` fills the committed formula; the committed formula is the template's.
 // What only a Mac can show (brew itself, launchd) is not here.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +32,27 @@ function rubyParses(file) {
   assert.equal(r.status, 0, `ruby -c ${file}: ${r.stderr}`);
 }
 
+const DSL = path.join(SOURCE_DIR, 'tests/e2e/lib/homebrew-dsl.rb');
+// the formula as Homebrew's DSL sees it (lib/homebrew-dsl.rb); install is a dry run in cwd
+function dsl(formula, cwd, extra = []) {
+  const r = run('ruby', [DSL, formula, ...extra], { cwd, env: { ...process.env, CP_BREW_PREFIX: '/opt/homebrew' } });
+  assert.equal(r.status, 0, `homebrew-dsl.rb ${formula} ${extra.join(' ')}\n${r.stdout}\n${r.stderr}`);
+  return extra.length ? r.stdout : JSON.parse(r.stdout);
+}
+
+// what Homebrew's service block runs: the binary alone (no --config, no token), kept alive, logged
+function assertService(f) {
+  assert.equal(f.class, 'ClaudeProxy', 'the class Homebrew expects of claude-proxy.rb');
+  assert.ok(f.service, 'a service do block');
+  assert.deepEqual(f.service.run, [`${f.opt_bin}/claude-proxy`], 'the service runs opt_bin/"claude-proxy" and nothing else');
+  assert.deepEqual(f.service.keep_alive, { always: true });
+  assert.equal(f.service.log_path, `${f.var}/log/claude-proxy.log`);
+  assert.equal(f.service.error_log_path, `${f.var}/log/claude-proxy.error.log`);
+  assert.deepEqual(f.service.environment_variables, { PROXY_PORT: '47000' }, 'no token or config in the plist');
+  assert.doesNotMatch(JSON.stringify(f.service), /token|sk-ant|--config|CLAUDE_/i);
+  assert.equal(f.test, true, 'a test do block');
+  assert.match(f.caveats, /~\/\.config\/claude-proxy\/token/);
+}
 
 // a `brew` that records its arguments (one line a call) and does what the script needs of the real
 // one: --repository USER/REPO answers ROOT/Library/Taps/<user>/homebrew-<repo> in lower case
@@ -122,6 +145,14 @@ describe('Homebrew formula for a clone', () => {
     assert.equal(fs.readFileSync(brew.tapFormula, 'utf8'), rb, 'the tap holds the formula written');
     assert.match(r.stdout, new RegExp(`installed it in the tap claude-proxy/local: ${brew.tapFormula.replace(/[.]/g, '\\.')}`));
 
+    // as Homebrew's DSL sees it
+    const f = dsl(formula, clone);
+    assertService(f);
+    assert.equal(f.dsl.url, url);
+    assert.equal(f.dsl.sha256, sha256(tarball));
+    assert.equal(f.dsl.version, full);
+    assert.equal(f.resources.h2o.sha256, 'f8cbc1b530d85ff098f6efc2c3fdbc5e29baffb30614caac59d5c710f7bda201');
+
     // the tarball holds the tracked tree under one folder, nothing built or installed
     const list = ok('tar', ['-tzf', tarball]).stdout.trim().split('\n');
     const prefix = `claude-proxy-${full}/`;
@@ -143,6 +174,28 @@ describe('Homebrew formula for a clone', () => {
     assert.equal(run(path.join(dir, 'build/claude-proxy'), ['--check', '--config', path.join(dir, 'etc/claude-proxy.lua')],
       { env: { ...process.env, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-test' } }).status, 0);
 
+    // install, dry: what it copies from the source exists in the tarball (build/ is what cmake made)
+    const fi = dsl(formula, dir);
+    const cmakes = fi.install.system.filter((c) => c[0] === 'cmake' && c.includes('-S'));
+    assert.equal(cmakes.length, 2, 'h2o, then claude-proxy');
+    assert.ok(cmakes[1].includes(`-DCMAKE_INSTALL_SYSCONFDIR=${fi.etc}`), cmakes[1].join(' '));
+    const sources = fi.install.installs.flatMap((i) => i.sources);
+    for (const src of ['build/claude-proxy', 'packaging/proxy-claude', 'etc/claude-proxy.lua', 'lua/prices.lua']) {
+      assert.ok(sources.includes(src), `install copies ${src}`);
+    }
+    for (const src of sources.filter((p) => !p.startsWith('build/'))) assert.ok(fs.existsSync(path.join(dir, src)), src);
+    assert.ok(fi.install.installs.some((i) => i.into === fi.bin && i.sources.includes('build/claude-proxy')));
+
+    // the test block, run as brew test runs it (a fresh HOME, none of the user's environment, so
+    // no token), against the binary this tarball built, laid out as Homebrew installs it
+    const hb = tmpdir('cp-brew-prefix-');
+    const keg = path.join(hb, 'Cellar/claude-proxy', full);
+    fs.mkdirSync(path.join(keg, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(hb, 'etc/claude-proxy'), { recursive: true });
+    fs.copyFileSync(path.join(dir, 'build/claude-proxy'), path.join(keg, 'bin/claude-proxy'));
+    fs.chmodSync(path.join(keg, 'bin/claude-proxy'), 0o755);
+    fs.copyFileSync(path.join(dir, 'etc/claude-proxy.lua'), path.join(hb, 'etc/claude-proxy/claude-proxy.lua'));
+    assert.match(dsl(formula, clone, ['--test', hb]), /test block passed/);
   });
 
   test('make brew-formula again: the tap is there, a new commit is a higher version; NO_TAP=1 and no brew write only the file', () => {
@@ -266,4 +319,29 @@ describe('the committed formula', () => {
     assert.match(bad.stderr, /is not what packaging\/homebrew\/claude-proxy\.rb\.in writes/);
   });
 
+  test('its service and test blocks, as Homebrew\'s DSL evaluates them; a token or --config in the service is caught', () => {
+    const formula = path.join(SOURCE_DIR, 'packaging/homebrew/claude-proxy.rb');
+    const f = dsl(formula, SOURCE_DIR);
+    assertService(f);
+    assert.equal(f.dsl.version, /project\(claude-proxy VERSION ([0-9.]+)/.exec(fs.readFileSync(path.join(SOURCE_DIR, 'CMakeLists.txt'), 'utf8'))[1]);
+    const rb = fs.readFileSync(formula, 'utf8');
+    const dir = tmpdir('cp-brew-dsl-');
+    const copy = path.join(dir, 'claude-proxy.rb');
+    const variant = (from, to) => {
+      assert.ok(rb.includes(from), from);
+      fs.writeFileSync(copy, rb.replace(from, to));
+      return copy;
+    };
+    const withConfig = dsl(variant('run [opt_bin/"claude-proxy"]', 'run [opt_bin/"claude-proxy", "--config", etc/"claude-proxy/claude-proxy.lua"]'), dir);
+    assert.throws(() => assertService(withConfig), /runs opt_bin/);
+    const withToken = dsl(variant('PROXY_PORT: "47000"', 'PROXY_PORT: "47000", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-x"'), dir);
+    assert.throws(() => assertService(withToken), /no token/);
+    // a service block sees only the paths Homebrew::Service delegates to the formula
+    const r = run('ruby', [DSL, variant('run [opt_bin/"claude-proxy"]', 'run [pkgshare/"claude-proxy"]')], { cwd: dir });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /the stub lacks Service#pkgshare/);
+    const noTest = run('ruby', [DSL, variant('  test do\n', '  def unused_test\n'), '--test', dir], { cwd: dir });
+    assert.notEqual(noTest.status, 0);
+    assert.match(noTest.stderr, /has no test block/);
+  });
 });
