@@ -12,6 +12,7 @@
 #include <string.h>
 #include "providers/bedrock.h"
 #include "providers/bedrock_internal.h"
+#include "providers/bedrock_models.h"
 #include "aws/credentials.h"
 #include "providers/bedrock_profiles.h"
 #include "providers/bedrock_routes.h"
@@ -95,6 +96,7 @@ static void bedrock_destroy(struct provider *p)
     if (b->api_key != NULL)
         OPENSSL_cleanse(b->api_key, strlen(b->api_key));
     free(b->api_key);
+    bedrock_plan_cache_free(b->plans);
     free(b);
 }
 

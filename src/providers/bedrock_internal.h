@@ -29,11 +29,12 @@ struct bedrock {
     int list_profiles;
     double list_interval_s, list_wait_s, list_min_refresh_s;
     struct bedrock_profiles *profiles;
-    int listed_ref;             /* models.to_bedrock's `listed` table in this config's state */
-    uint64_t listed_serial;     /* the listing it was built from */
-    char refused_id[256];       /* refused as invalid; a retry waits for the listing to name another */
-    char *api_key;              /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
-    const char *api_key_source; /* where it came from, for /health */
+    int listed_ref;                   /* models.to_bedrock's `listed` table in this config's state */
+    uint64_t listed_serial;           /* the listing it was built from */
+    struct bedrock_plan_cache *plans; /* models resolved already (bedrock_models.h) */
+    char refused_id[256];             /* refused as invalid; a retry waits for the listing to name another */
+    char *api_key;                    /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
+    const char *api_key_source;       /* where it came from, for /health */
 };
 
 /* bedrock_config.c */
@@ -55,6 +56,10 @@ const struct bedrock_route_plan *bedrock_choose_route(struct provider *p, const 
 /* models.to_bedrock's `listed` table for the current listing (rebuilt once per listing), or
  * LUA_NOREF for the static table. */
 int bedrock_current_listed_ref(struct provider *p);
+/* The plan of the model cr asks for (or route() chose), from b->plans or resolved: owned by the
+ * cache, valid until the next call; NULL with err. */
+const struct bedrock_plan *bedrock_resolve(struct provider *p, const struct client_request *cr, char *err,
+                                           size_t errlen);
 
 /* bedrock_response.c */
 struct body_filter *bedrock_response_filter(struct provider *p, const struct upstream_request *ur, int status);

@@ -7,6 +7,7 @@
 #include "providers/bedrock_models.h"
 #include <lauxlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* config_field_list fills up to CONFIG_MAX_LIST entries and a NULL */
@@ -170,6 +171,69 @@ void bedrock_plan_free(struct bedrock_plan *p)
 {
     for (size_t i = 0; i < BEDROCK_NUM_ROUTES; i++)
         free_adaptation(&p->routes[i].adapt);
+}
+
+static int cacheable(const char *s, size_t size) { return s == NULL || strlen(s) < size; }
+
+const struct bedrock_plan *bedrock_plan_cached(struct bedrock_plan_cache *cache, uint64_t listing,
+                                               struct proxy_config *c, const char *model, const char *client_model,
+                                               const char *region, const char *prefer, int listed_ref, char *err,
+                                               size_t errlen)
+{
+    struct bedrock_plan_entry *lru = NULL;
+    int use = cache != NULL && c->route_ref == LUA_NOREF && cacheable(model, sizeof(cache->e[0].model)) &&
+              cacheable(client_model, sizeof(cache->e[0].client_model));
+    if (use) {
+        lru = &cache->e[0];
+        for (size_t i = 0; i < BEDROCK_PLAN_CACHE; i++) {
+            struct bedrock_plan_entry *e = &cache->e[i];
+            if (e->used && e->listing == listing && strcmp(e->model, model) == 0 &&
+                e->has_client_model == (client_model != NULL) &&
+                (client_model == NULL || strcmp(e->client_model, client_model) == 0)) {
+                e->used = ++cache->clock;
+                cache->hits++;
+                return &e->plan;
+            }
+            if (e->used < lru->used)
+                lru = e;
+        }
+        cache->misses++;
+    }
+    struct bedrock_plan *out;
+    if (lru != NULL) {
+        if (lru->used)
+            bedrock_plan_free(&lru->plan);
+        lru->used = 0;
+        out = &lru->plan;
+    } else if (cache != NULL) {
+        bedrock_plan_free(&cache->uncached);
+        out = &cache->uncached;
+    } else {
+        return NULL;
+    }
+    if (bedrock_plan_resolve(c, model, client_model, region, prefer, listed_ref, out, err, errlen) != 0) {
+        memset(out, 0, sizeof(*out)); /* resolve freed it; errors are not kept */
+        return NULL;
+    }
+    if (lru != NULL) {
+        snprintf(lru->model, sizeof(lru->model), "%s", model);
+        snprintf(lru->client_model, sizeof(lru->client_model), "%s", client_model != NULL ? client_model : "");
+        lru->has_client_model = client_model != NULL;
+        lru->listing = listing;
+        lru->used = ++cache->clock;
+    }
+    return out;
+}
+
+void bedrock_plan_cache_free(struct bedrock_plan_cache *cache)
+{
+    if (cache == NULL)
+        return;
+    for (size_t i = 0; i < BEDROCK_PLAN_CACHE; i++)
+        if (cache->e[i].used)
+            bedrock_plan_free(&cache->e[i].plan);
+    bedrock_plan_free(&cache->uncached);
+    free(cache);
 }
 
 int bedrock_listed_table(struct proxy_config *c, const char *const *ids, size_t n)

@@ -262,6 +262,18 @@ int bedrock_current_listed_ref(struct provider *p)
     return b->listed_ref;
 }
 
+const struct bedrock_plan *bedrock_resolve(struct provider *p, const struct client_request *cr, char *err,
+                                           size_t errlen)
+{
+    struct bedrock *b = p->impl;
+    const char *model = cr->model_override ? cr->model_override : cr->model;
+    int ref = bedrock_current_listed_ref(p);
+    if (b->plans == NULL)
+        b->plans = xcalloc(1, sizeof(*b->plans));
+    return bedrock_plan_cached(b->plans, ref == LUA_NOREF ? 0 : b->listed_serial, p->config, model, cr->model,
+                               b->region, b->region_prefix, ref, err, errlen);
+}
+
 /* Builds the request once the model's routes are known; returns ps while credentials are looked
  * up, NULL once done ran. */
 static void *build_request(struct pending_sign *ps)
@@ -272,10 +284,8 @@ static void *build_request(struct pending_sign *ps)
     struct upstream_request *out = ps->out;
     char err[400];
     const char *model = cr->model_override ? cr->model_override : cr->model;
-    struct bedrock_plan *plan = xmalloc(sizeof(*plan));
-    if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, bedrock_current_listed_ref(p),
-                             plan, err, sizeof(err)) != 0) {
-        free(plan);
+    const struct bedrock_plan *plan = bedrock_resolve(p, cr, err, sizeof(err));
+    if (plan == NULL) {
         pending_done(ps, "invalid_request_error", err);
         return NULL;
     }
@@ -290,8 +300,6 @@ static void *build_request(struct pending_sign *ps)
         rp = bedrock_choose_route(p, cr, plan);
     }
     if (rp == NULL) {
-        bedrock_plan_free(plan);
-        free(plan);
         snprintf(err, sizeof(err), "no route of \"%s\" serves this endpoint on Bedrock", model);
         pending_done(ps, "invalid_request_error", err);
         return NULL;
@@ -304,8 +312,6 @@ static void *build_request(struct pending_sign *ps)
         prepare_invoke(p, cr, rp, ps, out);
     else
         prepare_messages(p, cr, rp, ps, out);
-    bedrock_plan_free(plan);
-    free(plan);
     out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);
     out->target = ps->target;
     if (b->api_key != NULL) {

@@ -55,12 +55,10 @@ enum provider_retry bedrock_retry_on_error(struct provider *p, const struct clie
     }
     bedrock_route_note(p->name, b->region, key, route, BEDROCK_ROUTE_REFUSED, why);
     /* is a route left? */
-    struct bedrock_plan *plan = xmalloc(sizeof(*plan));
     char err[400];
-    const char *model = cr->model_override ? cr->model_override : cr->model;
     verdict = PROVIDER_RETRY_NO;
-    if (bedrock_plan_resolve(p->config, model, cr->model, b->region, b->region_prefix, bedrock_current_listed_ref(p),
-                             plan, err, sizeof(err)) == 0) {
+    const struct bedrock_plan *plan = bedrock_resolve(p, cr, err, sizeof(err));
+    if (plan != NULL) {
         const struct bedrock_route_plan *next = bedrock_choose_route(p, cr, plan);
         if (next != NULL && bedrock_route_known(p->name, b->region, key, next->route) != BEDROCK_ROUTE_REFUSED) {
             log_warn("%s: route %s does not serve %s in %s (%s); trying %s", p->name, bedrock_route_name(route), key,
@@ -70,9 +68,7 @@ enum provider_retry bedrock_retry_on_error(struct provider *p, const struct clie
             log_warn("%s: route %s does not serve %s in %s (%s); no route left", p->name, bedrock_route_name(route),
                      key, b->region, why);
         }
-        bedrock_plan_free(plan);
     }
-    free(plan);
     return verdict;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "config_file.h"
+#include "common/memory.h"
 #include "core/config.h"
 #include "core/provider_state.h"
 #include "providers/bedrock_models.h"
@@ -114,6 +115,110 @@ static void test_model_overrides(void)
         CHECK(bedrock_plan_resolve(c, "claude-opus-4-5", "claude-opus-4-5", "us-east-1", NULL, LUA_NOREF, &plan, err,
                                    sizeof(err)) != 0);
         CHECK(strstr(err, "claude-opus-4-5") != NULL && strstr(err, "betas must be a list") != NULL);
+        config_release(c);
+    }
+    unlink(path);
+}
+
+static int same_plan(const struct bedrock_plan *a, const struct bedrock_plan *b)
+{
+    if (a->num_routes != b->num_routes || strcmp(a->model, b->model) != 0 || a->same_model != b->same_model)
+        return 0;
+    for (size_t i = 0; i < a->num_routes; i++) {
+        const struct bedrock_adaptation *x = &a->routes[i].adapt, *y = &b->routes[i].adapt;
+        if (a->routes[i].route != b->routes[i].route || strcmp(a->routes[i].id, b->routes[i].id) != 0 ||
+            strcmp(x->body_version, y->body_version) != 0 || x->has_allowlist != y->has_allowlist ||
+            x->thinking_budget != y->thinking_budget || x->drop_thinking_blocks != y->drop_thinking_blocks ||
+            x->drop_tool_strict != y->drop_tool_strict || x->hash_user_id != y->hash_user_id)
+            return 0;
+        for (size_t j = 0; j <= BEDROCK_MAX_LIST; j++) {
+            const char *p = x->betas_allowed[j], *q = y->betas_allowed[j];
+            if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0))
+                return 0;
+            if (p == NULL)
+                break;
+        }
+    }
+    return 1;
+}
+
+/* Plans cached per model, client model and listing: the same plan as resolving it, Lua called once
+ * per model (a hit returns the entry), errors not kept, the least recently used entry replaced;
+ * with a route() hook every call resolves. */
+static void test_plan_cache(void)
+{
+    char err[1024];
+    struct proxy_config *c = config_load(NULL, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c == NULL)
+        return;
+    struct bedrock_plan_cache *cache = xcalloc(1, sizeof(*cache));
+    static const char *const models[] = {
+        "claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-5",
+        "claude-opus-4-1", "claude-sonnet-4-0", "claude-opus-4-0",  "claude-3-7-sonnet", "claude-opus-4-8"};
+    const size_t n = sizeof(models) / sizeof(models[0]);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < n; i++) {
+            const char *client = round == 2 ? "claude-sonnet-4-5" : models[i];
+            const struct bedrock_plan *got =
+                bedrock_plan_cached(cache, 7, c, models[i], client, "us-east-1", NULL, LUA_NOREF, err, sizeof(err));
+            struct bedrock_plan want;
+            int r = bedrock_plan_resolve(c, models[i], client, "us-east-1", NULL, LUA_NOREF, &want, err, sizeof(err));
+            CHECK((got != NULL) == (r == 0));
+            if (got != NULL && r == 0) {
+                CHECK(same_plan(got, &want));
+                bedrock_plan_free(&want);
+            }
+        }
+    }
+    /* ten models through eight entries, three rounds: every call a miss (LRU in a cycle) */
+    CHECK_INT_EQ(cache->hits, 0);
+    const struct bedrock_plan *a = bedrock_plan_cached(cache, 7, c, "claude-opus-4-8", "claude-sonnet-4-5", "us-east-1",
+                                                       NULL, LUA_NOREF, err, sizeof(err));
+    const struct bedrock_plan *b = bedrock_plan_cached(cache, 7, c, "claude-opus-4-8", "claude-sonnet-4-5", "us-east-1",
+                                                       NULL, LUA_NOREF, err, sizeof(err));
+    CHECK(a != NULL && a == b && cache->hits == 2);
+    CHECK(a != NULL && !a->same_model && a->routes[0].adapt.drop_thinking_blocks);
+    /* another listing, another client model, no client model: resolved again */
+    unsigned long misses = cache->misses;
+    CHECK(bedrock_plan_cached(cache, 8, c, "claude-opus-4-8", "claude-sonnet-4-5", "us-east-1", NULL, LUA_NOREF, err,
+                              sizeof(err)) != NULL);
+    const struct bedrock_plan *same = bedrock_plan_cached(cache, 8, c, "claude-opus-4-8", "claude-opus-4-8",
+                                                          "us-east-1", NULL, LUA_NOREF, err, sizeof(err));
+    CHECK(same != NULL && same->same_model && !same->routes[0].adapt.drop_thinking_blocks);
+    CHECK(bedrock_plan_cached(cache, 8, c, "claude-opus-4-8", NULL, "us-east-1", NULL, LUA_NOREF, err, sizeof(err)) !=
+          NULL);
+    CHECK_INT_EQ(cache->misses, misses + 3);
+    /* an unknown model: an error each time, never an entry */
+    for (int i = 0; i < 2; i++) {
+        err[0] = '\0';
+        CHECK(bedrock_plan_cached(cache, 8, c, "gpt-4", "gpt-4", "us-east-1", NULL, LUA_NOREF, err, sizeof(err)) ==
+              NULL);
+        CHECK(strstr(err, "gpt-4") != NULL);
+    }
+    CHECK_INT_EQ(cache->misses, misses + 5);
+    /* without a cache: resolved, and nothing to own it */
+    CHECK(bedrock_plan_cached(NULL, 8, c, "claude-opus-4-8", NULL, "us-east-1", NULL, LUA_NOREF, err, sizeof(err)) ==
+          NULL);
+    bedrock_plan_cache_free(cache);
+    config_release(c);
+
+    /* a route() hook: the models functions are called for every request */
+    char *path = write_temp("local models = require 'models'\n"
+                            "return { providers = { bedrock = { type = 'bedrock' } }, models = models,\n"
+                            "  route = function(req) return { 'bedrock' } end }\n");
+    c = config_load(path, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c != NULL) {
+        cache = xcalloc(1, sizeof(*cache));
+        for (int i = 0; i < 3; i++) {
+            const struct bedrock_plan *p = bedrock_plan_cached(cache, 0, c, "claude-opus-4-6", "claude-opus-4-6",
+                                                               "us-east-1", NULL, LUA_NOREF, err, sizeof(err));
+            CHECK(p != NULL && p == &cache->uncached &&
+                  strcmp(p->routes[0].id, "us.anthropic.claude-opus-4-6-v1") == 0);
+        }
+        CHECK_INT_EQ(cache->hits + cache->misses, 0);
+        bedrock_plan_cache_free(cache);
         config_release(c);
     }
     unlink(path);
@@ -281,6 +386,7 @@ int main(void)
     test_model_overrides();
     test_listed_ids();
     test_model_memory_budget();
+    test_plan_cache();
     provider_state_free_all();
     CHECK_DONE();
 }
