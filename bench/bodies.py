@@ -5,6 +5,8 @@ Requests, compact JSON as Claude Code sends them:
   small-{json,sse}.json   a one-line prompt without Claude Code's system prompt and tools
   real-{json,sse}.json    the real Claude Code request (tests/data/claude-code-request.json, ~113 KiB)
   bedrock-real-*.json     the same with a model that Bedrock serves through InvokeModel
+  *-sse-vary.json         the real request whose last message ends with a marker that
+                          post-vary.lua replaces with a counter (a session's requests differ there)
   conv-{json,sse}.json    a ~1 MiB conversation: the real request followed by tool_use / tool_result
                           turns whose contents are the real request's own prose (escapes and all)
 Answers, the same 56 events in both:
@@ -40,6 +42,22 @@ both("real", real)
 # Bedrock serves claude-sonnet-5 on its Messages-format endpoint only: a model it serves through
 # InvokeModel (event-stream answers, the translated path), the body otherwise the same
 both("bedrock-real", dict(real, model="claude-sonnet-4-5-20250929"))
+
+
+def vary(name, body):
+    """A session's consecutive requests: the same tools and system, the last message different each
+    time. post-vary.lua puts a counter where VARY_MARK is."""
+    last = dict(body["messages"][-1])
+    if isinstance(last["content"], str):
+        last["content"] += " (request @@VARY@@)"
+    else:
+        last["content"] = list(last["content"])
+        last["content"][-1] = dict(last["content"][-1], text=last["content"][-1]["text"] + " (request @@VARY@@)")
+    write(f"{name}-sse-vary.json", compact(dict(body, messages=body["messages"][:-1] + [last], stream=True)))
+
+
+vary("real", real)
+vary("bedrock-real", dict(real, model="claude-sonnet-4-5-20250929"))
 
 prose = [t["description"] for t in real["tools"] if t.get("description")] + [real["system"][-1]["text"]]
 conv = dict(real, messages=list(real["messages"]))

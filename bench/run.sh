@@ -52,7 +52,7 @@ else
 fi
 
 # outside the ephemeral port range, so that old connections cannot hold them
-UP=28101; NGX=28102; PROXY=28103; PROXY_BEDROCK=28104
+UP=28101; NGX=28102; PROXY=28103; PROXY_BEDROCK=28104; PROXY_BEDROCK_KEY=28105
 WORK=$(mktemp -d)
 chmod 755 "$WORK"  # nginx workers may run as another user
 cleanup() {
@@ -60,6 +60,7 @@ cleanup() {
     [ -f "$WORK/ngx.pid" ] && kill "$(cat "$WORK/ngx.pid")" 2>/dev/null || true
     [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null || true
     [ -n "${BEDROCK_PID:-}" ] && kill "$BEDROCK_PID" 2>/dev/null || true
+    [ -n "${BEDROCK_KEY_PID:-}" ] && kill "$BEDROCK_KEY_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -124,12 +125,22 @@ return { port = $PROXY_BEDROCK, log_level = "warn", max_body = 64 * 1024 * 1024,
   usage_db = "$WORK/usage-bedrock.db",
   providers = { bedrock = { type = "bedrock", region = "us-west-2", endpoint = "http://127.0.0.1:$UP" } } }
 LUA
+# the same with a Bedrock API key (Authorization: Bearer, no SigV4)
+cat > "$WORK/bedrock-key.lua" <<LUA
+return { port = $PROXY_BEDROCK_KEY, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "bedrock" },
+  usage_db = "$WORK/usage-bedrock-key.db",
+  providers = { bedrock = { type = "bedrock", region = "us-west-2", endpoint = "http://127.0.0.1:$UP",
+    api_key = "bench-api-key-not-a-secret" } } }
+LUA
 $PIN_PROXY "$BIN" --config "$WORK/proxy.lua" 2>"$WORK/proxy.log" &
 PROXY_PID=$!
 AWS_ACCESS_KEY_ID=AKIDBENCHMARKEXAMPLE AWS_SECRET_ACCESS_KEY=bench-secret-not-a-secret AWS_REGION=us-west-2 \
     AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
     $PIN_PROXY "$BIN" --config "$WORK/bedrock.lua" 2>"$WORK/bedrock.log" &
 BEDROCK_PID=$!
+AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+    $PIN_PROXY "$BIN" --config "$WORK/bedrock-key.lua" 2>"$WORK/bedrock-key.log" &
+BEDROCK_KEY_PID=$!
 sleep 0.5
 # warm-up, and a check that each path answers what it should
 check() { # port body query expected-text
@@ -146,6 +157,8 @@ for port in $UP $NGX $PROXY; do
 done
 check $PROXY_BEDROCK bedrock-real-json.json "" '"msg_bench"'
 check $PROXY_BEDROCK bedrock-real-sse.json "" 'event: message_stop'
+check $PROXY_BEDROCK_KEY bedrock-real-json.json "" '"msg_bench"'
+check $PROXY_BEDROCK_KEY bedrock-real-sse.json "" 'event: message_stop'
 n_events=$(curl -s -XPOST -H "content-type: application/json" --data-binary @"$WORK/bedrock-real-sse.json" "http://127.0.0.1:$PROXY_BEDROCK/v1/messages" | grep -c "^event: ")
 [ "$n_events" = 56 ] ||
     { echo "the Bedrock stream arrived as $n_events SSE events, not 56" >&2; exit 1; }
@@ -178,7 +191,7 @@ run() {
         perf_pid=$!
         sleep 0.2
     fi
-    out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s post.lua \
+    out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s "$SCRIPT" \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
     b1=$(machine_busy); i1=$(machine_idle)
     [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
@@ -218,12 +231,15 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 {
 echo
 echo "Bedrock: the same requests to a mock InvokeModel that answers the same 56 events (a JSON message, or an"
-echo "event-stream of base64 \`chunk\` frames that the proxy turns into SSE), beside the Anthropic passthrough."
+echo "event-stream of base64 \`chunk\` frames that the proxy turns into SSE), beside the Anthropic passthrough;"
+echo "signed with SigV4, or with a Bedrock API key (no signature); \"varying last message\": each request's last"
+echo "message differs (post-vary.lua), as a session's consecutive requests do, beside the passthrough's same point."
 echo
 echo "| Bedrock workload | conns | proxy rps | proxy CPU s/10k | passthrough CPU s/10k | Bedrock/passthrough CPU |"
 echo "| --- | --- | --- | --- | --- | --- |"
 } > "$OUT/bedrock.md"
 
+SCRIPT=post.lua # the wrk script: post.lua, or post-vary.lua for the varying points
 selected() { [ -z "${POINTS:-}" ] || echo "$1" | grep -qE "$POINTS"; }
 point() { # NAME QUERY BODY CONNS [TARGET]
     selected "$1" || return 0
@@ -238,9 +254,9 @@ point() { # NAME QUERY BODY CONNS [TARGET]
     echo "| $1 | $2 | ${10} | ${17} | $(per10k "${13}") | $(per10k "${20}") | $(ratio "${20}" "${13}") |" >> "$OUT/summary.md"
     eval "PROXY_CPU_$key=${20}"
 }
-bedrock_point() { # NAME BODY CONNS PASSTHROUGH_CPU
+bedrock_point() { # NAME BODY CONNS PASSTHROUGH_CPU [PORT PID]
     selected "$1" || return 0
-    p=$(run "$1" $PROXY_BEDROCK "" "$2" "$3" "$BEDROCK_PID")
+    p=$(run "$1" "${5:-$PROXY_BEDROCK}" "" "$2" "$3" "${6:-$BEDROCK_PID}")
     set -- "$1" "$3" "$4" $p
     echo "| $1 | $2 | - | - | $4 | - | - | - / - / $5 | - / - / $6 | - / $7 | - |" >> "$OUT/results.md"
     echo "| $1 | $2 | $4 | $(per10k "$7") | $(per10k "$3") | $(ratio "$7" "$3") |" >> "$OUT/bedrock.md"
@@ -265,8 +281,24 @@ point "JSON, Claude Code body ($((BODY_REAL / 1024)) KiB)" "" real-json.json 8
 point "SSE, Claude Code body ($((BODY_REAL / 1024)) KiB)" "?sse=1" real-sse.json 8
 point "JSON, conversation ($((BODY_CONV / 1024)) KiB)" "" conv-json.json 4
 point "SSE, conversation ($((BODY_CONV / 1024)) KiB)" "?sse=1" conv-sse.json 4
+# a session's requests: the same tools and system, the last message different each time
+SCRIPT=post-vary.lua
+point "SSE, Claude Code body, varying last message" "?sse=1" real-sse-vary.json 8
+SCRIPT=post.lua
 bedrock_point "Bedrock JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}"
 bedrock_point "Bedrock SSE (event-stream translated), Claude Code body" bedrock-real-sse.json 8 "${PROXY_CPU_real_sse_json:-0}"
+SCRIPT=post-vary.lua
+bedrock_point "Bedrock SSE (translated), varying last message" bedrock-real-sse-vary.json 8 \
+    "${PROXY_CPU_real_sse_vary_json:-0}"
+SCRIPT=post.lua
+bedrock_point "Bedrock API key JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}" \
+    $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
+bedrock_point "Bedrock API key SSE (translated), Claude Code body" bedrock-real-sse.json 8 \
+    "${PROXY_CPU_real_sse_json:-0}" $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
+SCRIPT=post-vary.lua
+bedrock_point "Bedrock API key SSE (translated), varying last message" bedrock-real-sse-vary.json 8 \
+    "${PROXY_CPU_real_sse_vary_json:-0}" $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
+SCRIPT=post.lua
 cat "$OUT/bedrock.md" >> "$OUT/summary.md"
 MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
 sleep 6 # the proxy hands freed heap pages back after a few idle seconds
