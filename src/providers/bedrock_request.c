@@ -3,6 +3,7 @@
 #include "providers/bedrock_request.h"
 #include <cjson/cJSON.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,66 @@ static int adapt_tools(const struct json_member *m, const struct bedrock_adaptat
     return 1;
 }
 
+/* ---- the last tools adapted ----
+ * Claude Code sends the same tools (80 KB of the body) in every request of a session: the outcome
+ * for the last tools array seen (its bytes and the two settings that change tools) is kept, and a
+ * request whose tools are the same bytes (memcmp) takes it instead of scanning them again. */
+#define TOOLS_MEMO_MAX (1024 * 1024)
+static struct {
+    pthread_mutex_t lock;
+    char *bytes;
+    size_t len, cap;
+    int flags; /* -1: empty */
+    int changed, drop;
+    sbuf value, removed;
+    int off;
+} memo = {.lock = PTHREAD_MUTEX_INITIALIZER, .flags = -1};
+
+static int adapt_tools_memo(const struct json_member *m, const struct bedrock_adaptation *a, sbuf *value, int *drop,
+                            sbuf *removed)
+{
+    int flags = (a->drop_server_tools ? 1 : 0) | (a->drop_tool_strict ? 2 : 0);
+    pthread_mutex_lock(&memo.lock);
+    if (memo.off || m->value.len > TOOLS_MEMO_MAX) {
+        pthread_mutex_unlock(&memo.lock);
+        return adapt_tools(m, a, value, drop, removed);
+    }
+    if (memo.flags != flags || memo.len != m->value.len || memcmp(memo.bytes, m->value.p, m->value.len) != 0) {
+        sbuf_reset(&memo.value);
+        sbuf_reset(&memo.removed);
+        memo.drop = 0;
+        memo.changed = adapt_tools(m, a, &memo.value, &memo.drop, &memo.removed);
+        if (memo.cap < m->value.len) {
+            memo.cap = m->value.len;
+            memo.bytes = xrealloc(memo.bytes, memo.cap);
+        }
+        memcpy(memo.bytes, m->value.p, m->value.len);
+        memo.len = m->value.len;
+        memo.flags = flags;
+    }
+    int changed = memo.changed;
+    if (changed)
+        sbuf_append(value, memo.value.data, memo.value.len);
+    if (memo.removed.len)
+        list_removed(removed, memo.removed.data);
+    *drop = memo.drop;
+    pthread_mutex_unlock(&memo.lock);
+    return changed;
+}
+
+void bedrock_request_tools_memo(int on)
+{
+    pthread_mutex_lock(&memo.lock);
+    memo.off = !on;
+    free(memo.bytes);
+    memo.bytes = NULL;
+    memo.len = memo.cap = 0;
+    memo.flags = -1;
+    sbuf_free(&memo.value);
+    sbuf_free(&memo.removed);
+    pthread_mutex_unlock(&memo.lock);
+}
+
 static int user_id_char_ok(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -381,7 +442,7 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
     drop = 0;
     if ((a->drop_tool_strict || a->drop_server_tools) && (m = json_scan_find(scan, "tools")) != NULL) {
         v = replace(&w, "tools");
-        int changed = adapt_tools(m, a, v, &drop, removed);
+        int changed = adapt_tools_memo(m, a, v, &drop, removed);
         if (drop)
             w.drop[w.ndrop++] = "tools";
         if (!changed || drop)

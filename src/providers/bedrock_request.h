@@ -48,6 +48,10 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
                           const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out,
                           sbuf *removed);
 
+/* The outcome for the last tools array is kept (Claude Code sends the same tools in every request):
+ * for tests, on 0 adapts every time, 1 keeps it again; both empty it. */
+void bedrock_request_tools_memo(int on);
+
 /* The anthropic-beta header of a Messages route, comma-separated, filtered by a. */
 void bedrock_header_betas(const char *beta, size_t beta_len, const struct bedrock_adaptation *a, sbuf *out);
 

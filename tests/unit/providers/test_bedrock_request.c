@@ -254,6 +254,63 @@ static void test_stable_members_first(void)
     sbuf_free(&out);
 }
 
+/* The kept outcome for the last tools array gives what adapting them again gives: the body and the
+ * removed list, for tools that change and tools that do not, alternating, with and without a list. */
+static void test_tools_memo(void)
+{
+    size_t real_len = 0;
+    char *real = check_read_data("claude-code-request.json", &real_len);
+    CHECK(real != NULL);
+    const char *bodies[] = {
+        real,
+        "{\"fallbacks\":[1],\"tools\":[{\"name\":\"A\",\"strict\":true},{\"type\":\"web_search_20250305\"}]}",
+        "{\"tools\":[{\"type\":\"code_execution_20250825\"}],\"messages\":[]}",
+        "{\"tools\":[{\"name\":\"A\",\"strict\":true},{\"type\":\"web_search_20250305\"}]}",
+        "{\"tools\":[{\"name\":\"A\"}]}",
+        "{\"tools\":[{\"name\":\"A\"}],\"x\":1}",
+        "{\"tools\":[{\"name\":\"A\"},]}",
+    };
+    const size_t n = sizeof(bodies) / sizeof(bodies[0]);
+    static const enum bedrock_route routes[] = {BEDROCK_INVOKE, BEDROCK_MANTLE};
+    for (size_t r = 0; r < 2; r++) {
+        struct bedrock_adaptation a;
+        adaptation(&a, routes[r], 1);
+        for (int strict = 0; strict < 2; strict++) {
+            a.drop_tool_strict = strict;
+            sbuf want[7][2], got[2];
+            bedrock_request_tools_memo(0);
+            for (size_t i = 0; i < n; i++) {
+                want[i][0] = (sbuf)SBUF_INIT, want[i][1] = (sbuf)SBUF_INIT;
+                struct json_object_scan o;
+                const char *err;
+                if (json_scan_object(bodies[i], strlen(bodies[i]), &o, &err) == 0)
+                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &want[i][0],
+                                         &want[i][1]);
+            }
+            bedrock_request_tools_memo(1);
+            for (int round = 0; round < 3; round++)
+                for (size_t k = 0; k < 2 * n; k++) {
+                    size_t i = round == 1 ? k % n : k / 2; /* each twice in a row, or alternating */
+                    got[0] = (sbuf)SBUF_INIT, got[1] = (sbuf)SBUF_INIT;
+                    struct json_object_scan o;
+                    const char *err;
+                    if (json_scan_object(bodies[i], strlen(bodies[i]), &o, &err) != 0)
+                        continue;
+                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &got[0],
+                                         k % 3 ? &got[1] : NULL);
+                    CHECK_STR_EQ(got[0].data, want[i][0].data);
+                    if (k % 3)
+                        CHECK_STR_EQ(got[1].data ? got[1].data : "", want[i][1].data ? want[i][1].data : "");
+                    sbuf_free(&got[0]);
+                    sbuf_free(&got[1]);
+                }
+            for (size_t i = 0; i < n; i++)
+                sbuf_free(&want[i][0]), sbuf_free(&want[i][1]);
+        }
+    }
+    free(real);
+}
+
 /* The history's thinking blocks go through the Bedrock body only when the map chose another model
  * than the one that signed them (thinking_blocks.c does the stripping; tested in core/). */
 static void test_thinking_blocks(void)
@@ -284,6 +341,7 @@ int main(void)
     test_refused_members();
     test_tools_changed_late();
     test_stable_members_first();
+    test_tools_memo();
     test_thinking_blocks();
     CHECK_DONE();
 }
