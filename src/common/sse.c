@@ -183,6 +183,13 @@ int sse_event_watch_feed(struct sse_event_watch *w, const char *data, size_t len
     int hit = 0;
     while (len > 0) {
         const char *nl = memchr(data, '\n', len);
+        /* the common line, a whole data line: all it tells is that the event has data */
+        if (w->line_len == 0 && nl != NULL && nl - data >= 5 && memcmp(data, "data:", 5) == 0) {
+            w->has_data = w->has_fields = 1;
+            len -= (size_t)(nl + 1 - data);
+            data = nl + 1;
+            continue;
+        }
         size_t n = nl ? (size_t)(nl - data) : len;
         if (w->line_len < sizeof(w->line)) {
             size_t room = sizeof(w->line) - w->line_len;

@@ -1,6 +1,9 @@
 #include "core/usage.h"
 #include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include "common/json_scan.h"
 
 /* An event with usage is small (message_start's message has no content yet): a bigger one is
  * not read, rather than held. */
@@ -25,13 +28,68 @@ static void apply_usage_object(struct usage_counts *u, const cJSON *usage)
     take_count(usage, "cache_read_input_tokens", &u->cache_read, &u->seen);
 }
 
+/* A JSON number's value as cJSON reads it, or -1 for any other value. */
+static int span_number(struct json_span v, double *out)
+{
+    char buf[64];
+    if (v.len == 0 || v.len >= sizeof(buf) || !(v.p[0] == '-' || (v.p[0] >= '0' && v.p[0] <= '9')))
+        return -1;
+    memcpy(buf, v.p, v.len);
+    buf[v.len] = '\0';
+    *out = strtod(buf, NULL);
+    return 0;
+}
+
+static void take_span_count(const struct json_object_scan *o, const char *name, uint64_t *out, int *seen)
+{
+    const struct json_member *m = json_scan_find(o, name);
+    double v;
+    if (m != NULL && span_number(m->value, &v) == 0 && v >= 0 && v < 1e15) {
+        *out = (uint64_t)v;
+        *seen = 1;
+    }
+}
+
+/* The usage object's counts (the raw JSON text of an object; no tree is built). */
+static int apply_usage_span(struct usage_counts *u, struct json_span v)
+{
+    struct json_object_scan o;
+    const char *err;
+    if (json_scan_object(v.p, v.len, &o, &err) != 0)
+        return -1;
+    take_span_count(&o, "input_tokens", &u->input, &u->seen);
+    take_span_count(&o, "output_tokens", &u->output, &u->seen);
+    take_span_count(&o, "cache_creation_input_tokens", &u->cache_write, &u->seen);
+    take_span_count(&o, "cache_read_input_tokens", &u->cache_read, &u->seen);
+    return 0;
+}
+
 int usage_apply_json(struct usage_counts *u, const char *json, size_t len)
 {
-    cJSON *j = cJSON_ParseWithLength(json, len);
-    int ok = cJSON_IsObject(j) ? 0 : -1;
-    apply_usage_object(u, j);
-    cJSON_Delete(j);
-    return ok;
+    return apply_usage_span(u, (struct json_span){json, len});
+}
+
+/* An SSE event's data: message_start's message.usage, message_delta's usage. */
+static void apply_event_span(struct usage_counts *u, struct json_span data)
+{
+    struct json_object_scan ev;
+    const char *err;
+    char type[16];
+    if (json_scan_object(data.p, data.len, &ev, &err) != 0)
+        return;
+    const struct json_member *t = json_scan_find(&ev, "type"), *m;
+    if (t == NULL || json_span_string(t->value, type, sizeof(type)) != 0)
+        return;
+    if (strcmp(type, "message_start") == 0) {
+        struct json_object_scan message;
+        if ((m = json_scan_find(&ev, "message")) != NULL &&
+            json_scan_object(m->value.p, m->value.len, &message, &err) == 0 &&
+            (m = json_scan_find(&message, "usage")) != NULL)
+            apply_usage_span(u, m->value);
+    } else if (strcmp(type, "message_delta") == 0) {
+        if ((m = json_scan_find(&ev, "usage")) != NULL)
+            apply_usage_span(u, m->value);
+    }
 }
 
 void usage_apply_event(struct usage_counts *u, const cJSON *event)
@@ -66,9 +124,7 @@ static void capture(struct usage_reader *r, const char *data, size_t len)
 static void parse_captured_event(struct usage_reader *r)
 {
     if (!r->overflow && r->capture.len != 0) {
-        cJSON *ev = cJSON_ParseWithLength(r->capture.data, r->capture.len);
-        usage_apply_event(&r->counts, ev);
-        cJSON_Delete(ev);
+        apply_event_span(&r->counts, (struct json_span){r->capture.data, r->capture.len});
     }
     sbuf_reset(&r->capture);
     r->overflow = 0;
@@ -189,26 +245,58 @@ static void feed_sse(struct usage_reader *r, const char *p, const char *end)
 
 /* ---- JSON: the value of the top-level "usage" member ---- */
 
+/* The first '"' or '\\' at or after p, or end: eight bytes at a time (a zero-byte test of the
+ * word XORed with each), the bytes of the word that has one looked at one by one. */
+static const char *string_stop(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (end - p >= 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 static void feed_json(struct usage_reader *r, const char *p, const char *end)
 {
-    for (; p < end; p++) {
-        char c = *p;
-        if (r->capturing)
-            capture(r, p, 1);
+    const char *cap = p; /* while capturing: where this chunk's part of the usage object starts */
+    while (p < end) {
         if (r->in_string) {
             if (r->escaped) {
                 r->escaped = 0;
                 r->key_len = sizeof(r->key); /* an escape in a key: not "usage" */
-            } else if (c == '\\') {
+                p++;
+                continue;
+            }
+            /* the string's plain bytes at once; only a top-level name's first few are kept */
+            const char *stop = string_stop(p, end);
+            if (r->key_len < sizeof(r->key)) {
+                size_t n = (size_t)(stop - p), room = sizeof(r->key) - r->key_len;
+                if (n > room)
+                    n = room;
+                memcpy(r->key + r->key_len, p, n);
+                r->key_len += n;
+            }
+            p = stop;
+            if (p == end)
+                break;
+            if (*p == '\\') {
                 r->escaped = 1;
-            } else if (c == '"') {
+            } else {
                 r->in_string = 0;
                 r->key_pending = r->depth == 1 && r->key_len == 5 && memcmp(r->key, "usage", 5) == 0;
-            } else if (r->key_len < sizeof(r->key)) {
-                r->key[r->key_len++] = c;
             }
+            p++;
             continue;
         }
+        char c = *p;
         switch (c) {
         case ' ':
         case '\t':
@@ -229,7 +317,7 @@ static void feed_json(struct usage_reader *r, const char *p, const char *end)
                 r->capturing = 1;
                 sbuf_reset(&r->capture);
                 r->overflow = 0;
-                capture(r, p, 1);
+                cap = p;
             }
             r->depth++;
             r->armed = r->key_pending = 0;
@@ -240,6 +328,7 @@ static void feed_json(struct usage_reader *r, const char *p, const char *end)
                 r->depth--;
             if (r->capturing && r->depth == 1) {
                 r->capturing = 0;
+                capture(r, cap, (size_t)(p + 1 - cap));
                 if (!r->overflow)
                     usage_apply_json(&r->counts, r->capture.data, r->capture.len);
                 sbuf_reset(&r->capture);
@@ -248,7 +337,10 @@ static void feed_json(struct usage_reader *r, const char *p, const char *end)
             break;
         default: r->armed = r->key_pending = 0; break;
         }
+        p++;
     }
+    if (r->capturing)
+        capture(r, cap, (size_t)(end - cap));
 }
 
 void usage_reader_feed(struct usage_reader *r, const char *data, size_t len)

@@ -155,6 +155,44 @@ static void test_json(void)
     CHECK(!c.seen);
 }
 
+/* Strings are skipped eight bytes at a time: quotes, escapes and a decoy "usage" member at every
+ * offset around the words, in every split, never hide or fake the real one. */
+static void test_json_string_offsets(void)
+{
+    for (int pad = 0; pad < 24; pad++) {
+        for (int escape = 0; escape < 3; escape++) {
+            sbuf b = SBUF_INIT;
+            sbuf_puts(&b, "{\"id\":\"");
+            for (int i = 0; i < pad; i++)
+                sbuf_putc(&b, 'a' + i % 26);
+            sbuf_puts(&b, escape == 0 ? "" : escape == 1 ? "\\\"" : "\\\\");
+            sbuf_puts(&b, "\\\"usage\\\":{\\\"input_tokens\\\":1}\",\"");
+            for (int i = 0; i < pad; i++)
+                sbuf_putc(&b, 'k');
+            sbuf_puts(&b, "\":\"x\\\\\",\"usag\":{\"input_tokens\":2},\"usages\":{\"input_tokens\":3},"
+                          "\"usage\":{\"input_tokens\":");
+            sbuf_printf(&b, "%d,\"output_tokens\":%d}}", 100 + pad, escape);
+            for (size_t piece = 1; piece <= 17; piece++) {
+                struct usage_counts c = read_in_pieces(b.data, b.len, 0, piece);
+                CHECK(c.seen);
+                CHECK_INT_EQ(c.input, (uint64_t)(100 + pad));
+                CHECK_INT_EQ(c.output, (uint64_t)escape);
+            }
+            sbuf_free(&b);
+        }
+    }
+    /* a usage object that is no object of numbers, or malformed: nothing taken from it */
+    static const char odd[] =
+        "{\"usage\":{\"input_tokens\":\"5\",\"output_tokens\":-1,\"cache_read_input_tokens\":2e3}}";
+    struct usage_counts c = read_in_pieces(odd, sizeof(odd) - 1, 0, 5);
+    CHECK_INT_EQ(c.input, 0);
+    CHECK_INT_EQ(c.output, 0);
+    CHECK_INT_EQ(c.cache_read, 2000);
+    static const char bad[] = "{\"usage\":{\"input_tokens\":5,}}";
+    c = read_in_pieces(bad, sizeof(bad) - 1, 0, 3);
+    CHECK(!c.seen);
+}
+
 int main(void)
 {
     test_sse();
@@ -164,5 +202,6 @@ int main(void)
     test_sse_without_event_lines();
     test_sse_long_lines();
     test_json();
+    test_json_string_offsets();
     CHECK_DONE();
 }
