@@ -180,7 +180,7 @@ static void price_answer(struct exchange *ex, struct answer_cost *c)
         return;
     const char *model = ex->ur.model_sent[0] != '\0' ? ex->ur.model_sent : ex->cr.model;
     price_model_base(model, c->model, sizeof(c->model));
-    const struct model_price *p = price_lookup(config_prices(ex->cfg, ex->provider), c->model);
+    const struct model_price *p = price_lookup_base(config_prices(ex->cfg, ex->provider), c->model);
     c->usd = p != NULL ? price_cost(p, c->usage) : -1;
     c->subscription = ex->ur.subscription;
     if (p == NULL) {
@@ -222,18 +222,26 @@ static void session_id(const h2o_req_t *req, char *out, size_t outsize)
 }
 
 /* The request's row in the usage ledger (queued; the ledger's thread writes it). */
+/* s into out, cut to fit (a row's fixed-size text field) */
+static void copy_field(char *out, size_t outsize, const char *s)
+{
+    size_t n = strnlen(s, outsize - 1);
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 static void record_in_ledger(struct exchange *ex, const struct answer_cost *cost, uint64_t duration_ms)
 {
+    if (ledger_running_path() == NULL)
+        return;
     struct ledger_row row;
     memset(&row, 0, sizeof(row));
     row.time_ms = usage_clock_ms();
-    snprintf(row.provider, sizeof(row.provider), "%.*s", (int)sizeof(row.provider) - 1,
-             ex->provider ? ex->provider->name : "proxy");
-    snprintf(row.route, sizeof(row.route), "%.*s", (int)sizeof(row.route) - 1, ex->ur.route ? ex->ur.route : "");
-    snprintf(row.client_model, sizeof(row.client_model), "%.*s", (int)sizeof(row.client_model) - 1, ex->cr.model);
-    snprintf(row.upstream_model, sizeof(row.upstream_model), "%.*s", (int)sizeof(row.upstream_model) - 1,
-             ex->ur.model_sent);
-    snprintf(row.endpoint, sizeof(row.endpoint), "%.*s", (int)sizeof(row.endpoint) - 1, endpoint_label(ex));
+    copy_field(row.provider, sizeof(row.provider), ex->provider ? ex->provider->name : "proxy");
+    copy_field(row.route, sizeof(row.route), ex->ur.route ? ex->ur.route : "");
+    copy_field(row.client_model, sizeof(row.client_model), ex->cr.model);
+    copy_field(row.upstream_model, sizeof(row.upstream_model), ex->ur.model_sent);
+    copy_field(row.endpoint, sizeof(row.endpoint), endpoint_label(ex));
     session_id(ex->req, row.session, sizeof(row.session));
     row.status = ex->req->res.status;
     row.streamed = ex->is_sse;

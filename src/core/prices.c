@@ -161,7 +161,12 @@ void price_model_base(const char *model, char *out, size_t outsize)
         if (n >= 7 && memcmp(s + n - 7, "-latest", 7) == 0)
             n -= 7, changed = 1;
     }
-    snprintf(out, outsize, "%.*s", (int)n, s);
+    if (outsize == 0)
+        return;
+    if (n >= outsize)
+        n = outsize - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
 }
 
 const struct model_price *price_lookup(const struct price_table *t, const char *model)
@@ -170,6 +175,13 @@ const struct model_price *price_lookup(const struct price_table *t, const char *
         return NULL;
     char base[256];
     price_model_base(model, base, sizeof(base));
+    return find_exact(t, base);
+}
+
+const struct model_price *price_lookup_base(const struct price_table *t, const char *base)
+{
+    if (t == NULL || base == NULL || base[0] == '\0')
+        return NULL;
     return find_exact(t, base);
 }
 

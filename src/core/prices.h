@@ -28,6 +28,8 @@ void price_table_free(struct price_table *t);
 void price_model_base(const char *model, char *out, size_t outsize);
 /* The price of a model (any form of its id), or NULL if the table does not list it. */
 const struct model_price *price_lookup(const struct price_table *t, const char *model);
+/* The same for a name price_model_base() already gave. */
+const struct model_price *price_lookup_base(const struct price_table *t, const char *base);
 /* USD for the tokens of one answer. */
 double price_cost(const struct model_price *p, const struct usage_counts *u);
 
