@@ -453,6 +453,17 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 /* ------------------------------------------------------------------------------------------ */
 /* Listener */
 
+/* A client's requests arrive in its socket's input buffer, which H2O 2.2.5 starts at 8 KiB and
+ * doubles as a body comes in, copying what it holds each time (about a body's worth of memcpy
+ * for a 112 KiB Claude Code request, and more, smaller reads). Client sockets start at 256 KiB
+ * instead, which Claude Code's requests fit: the buffer is taken whole as it is, its pages are
+ * touched only as far as a request fills them, and it goes back to the pool (a few kept) when the
+ * request is done. */
+#define CLIENT_INPUT_CAPACITY (256 * 1024)
+static h2o_buffer_prototype_t client_input_prototype = {.allocator = {.max = 4},
+                                                        ._initial_buf = {.capacity = CLIENT_INPUT_CAPACITY},
+                                                        .mmap_settings = &h2o_socket_buffer_mmap_settings};
+
 static void on_accept(uv_stream_t *listener, int status)
 {
     struct server *s = listener->data;
@@ -466,6 +477,7 @@ static void on_accept(uv_stream_t *listener, int status)
     }
     uv_tcp_nodelay(conn, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_buffer_set_prototype(&sock->input, &client_input_prototype);
     h2o_accept(&s->accept_ctx, sock);
 }
 
