@@ -2,7 +2,6 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +39,39 @@ static void sha256_hex(const void *data, size_t len, char out[65])
     hex(md, sizeof(md), out);
 }
 
+/* HMAC-SHA256 (RFC 2104) on the fetched digest: OpenSSL 3's HMAC() fetches the MAC and its digest by
+ * name at every call, which cost more than the hashing itself */
+void sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32])
+{
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    unsigned int n = 0;
+    const EVP_MD *md = sha256_md();
+    if (keylen > sizeof(k))
+        EVP_Digest(key, keylen, k, &n, md, NULL);
+    else if (keylen > 0)
+        memcpy(k, key, keylen);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL)
+        abort();
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(c, md, NULL) || !EVP_DigestUpdate(c, pad, sizeof(pad)) ||
+        !EVP_DigestUpdate(c, msg, msglen) || !EVP_DigestFinal_ex(c, inner, &n))
+        abort();
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(c, md, NULL) || !EVP_DigestUpdate(c, pad, sizeof(pad)) ||
+        !EVP_DigestUpdate(c, inner, sizeof(inner)) || !EVP_DigestFinal_ex(c, out, &n))
+        abort();
+    EVP_MD_CTX_free(c);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
+}
+
 static void hmac(const void *key, size_t keylen, const char *msg, unsigned char out[32])
 {
-    unsigned int n = 32;
-    HMAC(sha256_md(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n);
+    sigv4_hmac_sha256(key, keylen, msg, strlen(msg), out);
 }
 
 /* ---- the payload hash, resumed from a snapshot of an earlier body's hash ----

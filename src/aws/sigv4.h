@@ -50,6 +50,9 @@ void sigv4_result_free(struct sigv4_result *r);
  * '/' kept unless encode_slash. */
 void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash);
 
+/* HMAC-SHA256 of msg under key (any length), as OpenSSL's HMAC() gives it. */
+void sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32]);
+
 /* The hex SHA-256 of a body, as sigv4_sign computes it: bodies of 8 KiB and more resume from the
  * hash of an earlier body that starts with the same bytes (a few recent bodies are kept, see
  * sigv4.c). The result is the same as without. */

@@ -3,6 +3,8 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include "check.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include "aws/sigv4.h"
 
@@ -310,11 +312,37 @@ static void test_signing_key_cache(void)
             CHECK(strcmp(sigs[i], sigs[j]) != 0);
 }
 
+/* HMAC-SHA256 on the fetched digest: OpenSSL's HMAC() for keys and messages of every length around
+ * the 64-byte block (keys longer than it are hashed first), and RFC 4231's test case 2. */
+static void test_hmac(void)
+{
+    unsigned char key[200], msg[300], got[32], want[32];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (unsigned char)(i * 13 + 1);
+    int bad = 0;
+    for (size_t kl = 0; kl <= sizeof(key); kl += kl < 70 ? 1 : 13)
+        for (size_t ml = 0; ml <= sizeof(msg); ml += ml < 130 ? 1 : 17) {
+            unsigned int n = 32;
+            sigv4_hmac_sha256(key, kl, msg, ml, got);
+            HMAC(EVP_sha256(), key, (int)kl, msg, ml, want, &n);
+            bad += memcmp(got, want, 32) != 0;
+        }
+    CHECK_INT_EQ(bad, 0);
+    static const unsigned char rfc4231[32] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+                                              0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+                                              0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+    sigv4_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, got);
+    CHECK(memcmp(got, rfc4231, 32) == 0);
+}
+
 int main(void)
 {
     test_vectors();
     test_bedrock_against_botocore();
     test_uri_encode();
+    test_hmac();
     test_payload_hash_cache();
     test_signing_key_cache();
     test_vectors(); /* again, with whatever the caches hold */
