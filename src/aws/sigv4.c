@@ -495,23 +495,23 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     qsort(hs, n, sizeof(hs[0]), cmp_header);
 
     sbuf creq = SBUF_INIT, signed_headers = SBUF_INIT;
-    sbuf_printf(&creq, "%s\n", req->method);
+    sbuf_cat(&creq, req->method, "\n", (char *)NULL);
     canonical_uri(&creq, req->path, opt->normalize_path, opt->double_encode);
     sbuf_putc(&creq, '\n');
     canonical_query(&creq, req->query);
     sbuf_putc(&creq, '\n');
     for (size_t i = 0; i < n; i++) {
-        sbuf_printf(&creq, "%s:%s\n", hs[i].name, hs[i].value.data);
-        sbuf_printf(&signed_headers, "%s%s", i ? ";" : "", hs[i].name);
+        sbuf_cat(&creq, hs[i].name, ":", hs[i].value.data, "\n", (char *)NULL);
+        sbuf_cat(&signed_headers, i ? ";" : "", hs[i].name, (char *)NULL);
         sbuf_free(&hs[i].value);
     }
-    sbuf_printf(&creq, "\n%s\n%s", signed_headers.data, out->payload_hash);
+    sbuf_cat(&creq, "\n", signed_headers.data, "\n", out->payload_hash, (char *)NULL);
 
     char creq_hash[65];
     sha256_hex(creq.data, creq.len, creq_hash);
     sbuf sts = SBUF_INIT;
-    sbuf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date, date, opt->region, opt->service,
-                creq_hash);
+    sbuf_cat(&sts, "AWS4-HMAC-SHA256\n", out->amz_date, "\n", date, "/", opt->region, "/", opt->service,
+             "/aws4_request\n", creq_hash, (char *)NULL);
 
     unsigned char k_signing[32], sig[32];
     signing_key(creds->secret_access_key, date, opt->region, opt->service, k_signing);
@@ -521,8 +521,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     OPENSSL_cleanse(k_signing, sizeof(k_signing));
 
     sbuf auth = SBUF_INIT;
-    sbuf_printf(&auth, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-                creds->access_key_id, date, opt->region, opt->service, signed_headers.data, sig_hex);
+    sbuf_cat(&auth, "AWS4-HMAC-SHA256 Credential=", creds->access_key_id, "/", date, "/", opt->region, "/",
+             opt->service, "/aws4_request, SignedHeaders=", signed_headers.data, ", Signature=", sig_hex, (char *)NULL);
     out->authorization = sbuf_steal(&auth);
     out->canonical_request = sbuf_steal(&creq);
     out->string_to_sign = sbuf_steal(&sts);

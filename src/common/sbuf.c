@@ -28,6 +28,15 @@ void sbuf_puts(sbuf *b, const char *s) { sbuf_append(b, s, strlen(s)); }
 
 void sbuf_putc(sbuf *b, char c) { sbuf_append(b, &c, 1); }
 
+void sbuf_cat(sbuf *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    for (const char *s; (s = va_arg(ap, const char *)) != NULL;)
+        sbuf_append(b, s, strlen(s));
+    va_end(ap);
+}
+
 void sbuf_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -21,6 +21,9 @@ void sbuf_append(sbuf *b, const void *data, size_t len);
 void sbuf_puts(sbuf *b, const char *s);
 void sbuf_putc(sbuf *b, char c);
 void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends each string up to the NULL that ends the list: what sbuf_printf("%s%s...") does, without
+ * the format machinery (request heads and signatures are built per request). */
+void sbuf_cat(sbuf *b, ...) __attribute__((sentinel));
 void sbuf_json_string(sbuf *b, const char *s, size_t len); /* appends a quoted, escaped JSON string */
 /* Appends "key":"value" (JSON-escaped), preceded by a comma unless b is empty. */
 void sbuf_json_field(sbuf *b, const char *key, const char *value);

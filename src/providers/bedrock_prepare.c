@@ -51,7 +51,10 @@ static void pending_done(struct pending_sign *ps, const char *type, const char *
     done(ud, type, message);
 }
 
-static void append_header(sbuf *h, const char *name, const char *value) { sbuf_printf(h, "%s: %s\r\n", name, value); }
+static void append_header(sbuf *h, const char *name, const char *value)
+{
+    sbuf_cat(h, name, ": ", value, "\r\n", (char *)NULL);
+}
 
 static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct sigv4_result *r)
 {
@@ -81,7 +84,7 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
 static void write_head(struct pending_sign *ps, const struct aws_creds *creds, const struct sigv4_result *r)
 {
     sbuf *h = &ps->out->head;
-    sbuf_printf(h, "POST %s HTTP/1.1\r\n", ps->path.data);
+    sbuf_cat(h, "POST ", ps->path.data, " HTTP/1.1\r\n", (char *)NULL);
     append_header(h, "host", ps->target->host_header);
     append_header(h, "content-type", ps->content_type);
     append_header(h, "accept", ps->accept);
@@ -96,7 +99,7 @@ static void write_head(struct pending_sign *ps, const struct aws_creds *creds, c
             append_header(h, "x-amz-security-token", creds->session_token);
         append_header(h, "authorization", r->authorization);
     } else {
-        sbuf_printf(h, "authorization: Bearer %s\r\n", ((struct bedrock *)ps->p->impl)->api_key);
+        sbuf_cat(h, "authorization: Bearer ", ((struct bedrock *)ps->p->impl)->api_key, "\r\n", (char *)NULL);
     }
     if (ps->extra_headers.len)
         sbuf_append(h, ps->extra_headers.data, ps->extra_headers.len);
