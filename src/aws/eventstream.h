@@ -64,8 +64,4 @@ const struct es_header *es_message_header(const struct es_message *m, const char
 /* 1 if the header is a string equal to value. */
 int es_header_is(const struct es_message *m, const char *name, const char *value);
 
-/* CRC-32 as zlib's crc32(crc, p, n) computes it (0 to start), with carry-less multiplication where
- * the CPU has it. */
-uint32_t es_crc32(uint32_t crc, const uint8_t *p, size_t n);
-
 #endif

@@ -187,38 +187,8 @@ static void test_length_bounds(void)
     es_decoder_free(&d);
 }
 
-/* The frames' CRC-32 against zlib's: every length up to a few blocks, at every alignment, continued
- * from an earlier CRC, and long inputs. */
-static void test_crc32(void)
-{
-    size_t size = 70000;
-    uint8_t *buf = malloc(size + 16);
-    unsigned x = 7;
-    for (size_t i = 0; i < size + 16; i++)
-        buf[i] = (uint8_t)((x = x * 1103515245 + 12345) >> 16);
-    int bad = 0;
-    for (size_t off = 0; off < 16; off++)
-        for (size_t n = 0; n < 700; n++) {
-            uint32_t want = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf + off, (uInt)n);
-            bad += es_crc32(0, buf + off, n) != want;
-            /* continued: the first part, then the rest */
-            size_t half = n / 3;
-            bad += es_crc32(es_crc32(0, buf + off, half), buf + off + half, n - half) != want;
-        }
-    static const size_t lens[] = {1024, 4096, 4097, 16383, 65536, 70000};
-    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
-        bad += es_crc32(0, buf, lens[i]) != (uint32_t)crc32(0L, buf, (uInt)lens[i]);
-    memset(buf, 0, 256);
-    bad += es_crc32(0, buf, 256) != (uint32_t)crc32(0L, buf, 256);
-    memset(buf, 0xff, 256);
-    bad += es_crc32(0xffffffffu, buf, 256) != (uint32_t)crc32(0xffffffffUL, buf, 256);
-    CHECK_INT_EQ(bad, 0);
-    free(buf);
-}
-
 int main(void)
 {
-    test_crc32();
     test_vectors();
     test_split_feeding();
     test_length_bounds();
