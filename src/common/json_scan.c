@@ -115,6 +115,10 @@ static size_t escape_len(struct scanner *s, const char *q)
     }
 }
 
+/* The escapes that are two bytes long, by their second byte. */
+static const unsigned char simple_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1};
+
 /* At an opening quote; leaves p after the closing quote. Inlined into one function per vector width. */
 static inline __attribute__((always_inline)) int scan_string_with(struct scanner *s, uint64_t (*mask)(const char *))
 {
@@ -140,11 +144,15 @@ static inline __attribute__((always_inline)) int scan_string_with(struct scanner
                 s->p = q + 1;
                 return 0;
             }
-            if ((unsigned char)*q < 0x20)
-                return fail(s, "body is not valid JSON: control character in string");
-            size_t n = escape_len(s, q);
-            if (n == 0)
-                return -1;
+            size_t n;
+            if (*q == '\\' && q + 1 < s->end && simple_escape[(unsigned char)q[1]]) {
+                n = 2; /* the common escape, without the general check */
+            } else {
+                if ((unsigned char)*q < 0x20)
+                    return fail(s, "body is not valid JSON: control character in string");
+                if ((n = escape_len(s, q)) == 0)
+                    return -1;
+            }
             if (i + n >= WINDOW) { /* the escape ends this window or reaches into the next */
                 next = i + n;
                 break;

@@ -231,15 +231,17 @@ static int scan_string_body(const char *str, size_t len, size_t key_len, const c
  * offset across three window boundaries and with every alignment of the string's start. */
 static void test_string_windows(void)
 {
-    static const char *const escapes[] = {"\\n",     "\\\"",           "\\\\",     "\\/",
-                                          "\\u00e9", "\\uD83D\\uDE00", "\\\\\\\"", "\\\\\\\\"};
+    static const char *const escapes[] = {"\\n",          "\\\"",           "\\\\",     "\\/",
+                                          "\\u00e9",      "\\uD83D\\uDE00", "\\\\\\\"", "\\\\\\\\",
+                                          "\\b\\f\\r\\t", "\\n\\u0041\\n"};
     static const struct {
         const char *bytes;
         const char *message;
     } invalid[] = {
         {"\x01", "control character"}, {"\x1f", "control character"}, {"\n", "control character"},
         {"\t", "control character"},   {"\\x", "bad escape"},         {"\\u12g4", "bad \\u escape"},
-        {"\\U0041", "bad escape"},     {"\\\x01", "bad escape"},
+        {"\\U0041", "bad escape"},     {"\\\x01", "bad escape"},      {"\\n\\x", "bad escape"},
+        {"\\\\\\", "bad escape"},
     };
     char str[300];
     int failures = 0;
