@@ -7,7 +7,10 @@
 #   bench/instructions.sh                 all points
 #   POINTS='bedrock' bench/instructions.sh   (a grep -E pattern of point names)
 # Environment: BIN (default ../build-release/claude-proxy), N (requests per point, default 40),
-# WARM (default 3). Writes out/instructions.md and out/callgrind-<point>.out
+# WARM (default 3), LEDGER=0 (the passthrough proxy's usage ledger off; on by default, as in
+# bench/run.sh: its writer thread's SQLite inserts are counted too, in batches of whatever arrived
+# within its one-second flush, so they vary a little from run to run).
+# Writes out/instructions.md and out/callgrind-<point>.out
 # (callgrind_annotate out/callgrind-<point>.out shows where).
 set -eu
 cd "$(dirname "$0")"
@@ -57,9 +60,10 @@ http {
 }
 NGX
 "$NGINX" -c "$WORK/up.conf" -p "$WORK"
+if [ "${LEDGER:-1}" = 0 ]; then USAGE_DB=false; else USAGE_DB="\"$WORK/usage.db\""; fi
 cat > "$WORK/anthropic.lua" <<LUA
 return { port = $PROXY, log_level = "warn", max_body = 64 * 1024 * 1024, order = { "anthropic" },
-  usage_db = "$WORK/usage.db",
+  usage_db = $USAGE_DB,
   providers = { anthropic = { type = "anthropic", base_url = "http://127.0.0.1:$UP" } } }
 LUA
 for kind in sigv4 apikey; do
@@ -104,7 +108,7 @@ point() {
     eval "IR_$key=$per"
 }
 {
-echo "Instructions per request (callgrind, $N requests per point after $WARM warm-up requests; $(date -u '+%Y-%m-%d %H:%M') UTC, $(cd .. && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "Instructions per request (callgrind, $N requests per point after $WARM warm-up requests; usage ledger $([ "${LEDGER:-1}" = 0 ] && echo off || echo on); $(date -u '+%Y-%m-%d %H:%M') UTC, $(cd .. && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 echo "| point | requests | instructions/request |"
 echo "| --- | --- | --- |"
@@ -114,6 +118,8 @@ start anthropic anthropic.lua; A=$started
 start sigv4 sigv4.lua; S=$started
 start apikey apikey.lua; K=$started
 wait_port $PROXY; wait_port $SIGV4; wait_port $APIKEY
+point "passthrough JSON, small body" $A $PROXY "" small-json.json
+point "passthrough SSE, small body" $A $PROXY "?sse=1" small-sse.json
 point "passthrough JSON" $A $PROXY "" real-json.json
 point "passthrough SSE" $A $PROXY "?sse=1" real-sse.json
 point "passthrough SSE, varying last message" $A $PROXY "?sse=1" real-sse.json vary
