@@ -127,15 +127,27 @@ static inline __attribute__((always_inline)) int scan_string_with(struct scanner
         size_t avail = (size_t)(s->end - window), len = avail < WINDOW ? avail : WINDOW;
         if (len == 0)
             return fail(s, "body is not valid JSON: unterminated string");
-        uint64_t m;
-        if (len == WINDOW) {
-            m = mask(window);
-        } else { /* the last bytes, padded with a byte that is not special */
-            char tail[WINDOW];
-            memset(tail, 'x', sizeof(tail));
-            memcpy(tail, window, len);
-            m = mask(tail);
+        if (len < WINDOW) { /* the input's last bytes (all of a small body's strings): one at a time */
+            for (const char *q = window; q < s->end;) {
+                unsigned char c = (unsigned char)*q;
+                if (c == '"') {
+                    s->p = q + 1;
+                    return 0;
+                }
+                if (c < 0x20)
+                    return fail(s, "body is not valid JSON: control character in string");
+                if (c != '\\') {
+                    q++;
+                    continue;
+                }
+                size_t n = q + 1 < s->end && simple_escape[(unsigned char)q[1]] ? 2 : escape_len(s, q);
+                if (n == 0)
+                    return -1;
+                q += n;
+            }
+            return fail(s, "body is not valid JSON: unterminated string");
         }
+        uint64_t m = mask(window);
         size_t next = len; /* where the next window starts, from this one */
         while (m != 0) {
             size_t i = (size_t)__builtin_ctzll(m);
