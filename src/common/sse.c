@@ -141,7 +141,7 @@ static int watch_dispatch(struct sse_event_watch *w, const char *const *names)
         const char *name = w->name_len ? w->name : "message";
         size_t len = w->name_len ? w->name_len : 7;
         for (size_t i = 0; names[i] != NULL && !hit; i++)
-            hit = strlen(names[i]) == len && memcmp(names[i], name, len) == 0;
+            hit = names[i][0] == name[0] && strlen(names[i]) == len && memcmp(names[i], name, len) == 0;
     }
     w->name_len = 0;
     w->has_data = w->has_fields = 0;
@@ -182,6 +182,12 @@ int sse_event_watch_feed(struct sse_event_watch *w, const char *data, size_t len
 {
     int hit = 0;
     while (len > 0) {
+        if (w->line_len == 0 && data[0] == '\n') { /* a blank line: the event is dispatched */
+            hit |= watch_dispatch(w, names);
+            data++;
+            len--;
+            continue;
+        }
         const char *nl = memchr(data, '\n', len);
         /* the common line, a whole data line: all it tells is that the event has data */
         if (w->line_len == 0 && nl != NULL && nl - data >= 5 && memcmp(data, "data:", 5) == 0) {

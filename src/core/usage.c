@@ -204,6 +204,11 @@ static void feed_sse(struct usage_reader *r, const char *p, const char *end)
             break;
         }
         case UR_LINE_START: {
+            if (r->prefix_len == 0 && *p == '\n') { /* a blank line: the event is over */
+                r->want_data = r->named = 0;
+                p++;
+                break;
+            }
             /* the common line: the data of a named event without usage, skipped unread */
             if (r->prefix_len == 0 && *p == 'd' && r->named && !r->want_data) {
                 r->state = UR_SKIP_LINE;
