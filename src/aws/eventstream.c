@@ -13,7 +13,8 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n); }
+/* zlib's CRC-32 from its initial value, which is 0 (what crc32(0, Z_NULL, 0) returns) */
+static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0L, p, (uInt)n); }
 
 void es_decoder_init(struct es_decoder *d, size_t max_message_len)
 {
@@ -109,6 +110,8 @@ Bad:
     return ES_ERR_CORRUPT;
 }
 
+static int decode_checked(const uint8_t *frame, uint32_t total, struct es_message *out, const char **error);
+
 int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_message *out, const char **error)
 {
     if (len < MIN_MESSAGE_LEN) {
@@ -122,6 +125,12 @@ int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_mess
         *error = "event-stream frame length mismatch";
         return ES_ERR_CORRUPT;
     }
+    return decode_checked(frame, total, out, error);
+}
+
+/* A frame whose prelude check_prelude has taken, and whose length is the prelude's. */
+static int decode_checked(const uint8_t *frame, uint32_t total, struct es_message *out, const char **error)
+{
     if (crc(frame, total - 4) != be32(frame + total - 4)) {
         *error = "event-stream message checksum mismatch";
         return ES_ERR_CORRUPT;
@@ -137,7 +146,8 @@ int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_mess
 static int deliver(struct es_decoder *d, const uint8_t *frame, size_t len, es_message_cb cb, void *ud)
 {
     struct es_message m;
-    if (es_decode_frame(frame, len, d->max_message_len, &m, &d->error) != 0)
+    /* both callers took the prelude and gathered the length it gives */
+    if (decode_checked(frame, (uint32_t)len, &m, &d->error) != 0)
         return ES_ERR_CORRUPT;
     return cb(ud, &m);
 }

@@ -1,5 +1,4 @@
 #include "core/usage.h"
-#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,25 +7,6 @@
 /* An event with usage is small (message_start's message has no content yet): a bigger one is
  * not read, rather than held. */
 #define MAX_USAGE_EVENT (256 * 1024)
-
-static void take_count(const cJSON *usage, const char *name, uint64_t *out, int *seen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15) {
-        *out = (uint64_t)v->valuedouble;
-        *seen = 1;
-    }
-}
-
-static void apply_usage_object(struct usage_counts *u, const cJSON *usage)
-{
-    if (!cJSON_IsObject(usage))
-        return;
-    take_count(usage, "input_tokens", &u->input, &u->seen);
-    take_count(usage, "output_tokens", &u->output, &u->seen);
-    take_count(usage, "cache_creation_input_tokens", &u->cache_write, &u->seen);
-    take_count(usage, "cache_read_input_tokens", &u->cache_read, &u->seen);
-}
 
 /* A JSON number's value as cJSON reads it, or -1 for any other value. */
 static int span_number(struct json_span v, double *out)
@@ -69,39 +49,33 @@ int usage_apply_json(struct usage_counts *u, const char *json, size_t len)
     return apply_usage_span(u, (struct json_span){json, len});
 }
 
-/* An SSE event's data: message_start's message.usage, message_delta's usage. */
-static void apply_event_span(struct usage_counts *u, struct json_span data)
+/* An event's members: message_start's message.usage, message_delta's usage. */
+void usage_apply_event_scan(struct usage_counts *u, const struct json_object_scan *ev)
 {
-    struct json_object_scan ev;
     const char *err;
     char type[16];
-    if (json_scan_object(data.p, data.len, &ev, &err) != 0)
-        return;
-    const struct json_member *t = json_scan_find(&ev, "type"), *m;
+    const struct json_member *t = json_scan_find(ev, "type"), *m;
     if (t == NULL || json_span_string(t->value, type, sizeof(type)) != 0)
         return;
     if (strcmp(type, "message_start") == 0) {
         struct json_object_scan message;
-        if ((m = json_scan_find(&ev, "message")) != NULL &&
+        if ((m = json_scan_find(ev, "message")) != NULL &&
             json_scan_object(m->value.p, m->value.len, &message, &err) == 0 &&
             (m = json_scan_find(&message, "usage")) != NULL)
             apply_usage_span(u, m->value);
     } else if (strcmp(type, "message_delta") == 0) {
-        if ((m = json_scan_find(&ev, "usage")) != NULL)
+        if ((m = json_scan_find(ev, "usage")) != NULL)
             apply_usage_span(u, m->value);
     }
 }
 
-void usage_apply_event(struct usage_counts *u, const cJSON *event)
+/* An SSE event's data. */
+static void apply_event_span(struct usage_counts *u, struct json_span data)
 {
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "type");
-    if (!cJSON_IsString(type))
-        return;
-    if (strcmp(type->valuestring, "message_start") == 0)
-        apply_usage_object(
-            u, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(event, "message"), "usage"));
-    else if (strcmp(type->valuestring, "message_delta") == 0)
-        apply_usage_object(u, cJSON_GetObjectItemCaseSensitive(event, "usage"));
+    struct json_object_scan ev;
+    const char *err;
+    if (json_scan_object(data.p, data.len, &ev, &err) == 0)
+        usage_apply_event_scan(u, &ev);
 }
 
 void usage_reader_init(struct usage_reader *r, int is_sse)

@@ -17,10 +17,11 @@ struct usage_counts {
 /* Takes the fields a usage object (JSON text) carries: Anthropic's message_delta repeats the
  * counts cumulatively, so a later value replaces an earlier one. Returns 0, -1 if it is no object. */
 int usage_apply_json(struct usage_counts *u, const char *json, size_t len);
-/* The same from an already parsed event (a cJSON object of type message_start or message_delta;
- * other types are ignored). For readers that parse every event anyway (Bedrock's event-stream). */
-struct cJSON;
-void usage_apply_event(struct usage_counts *u, const struct cJSON *event);
+/* The same from an event's members as json_scan_object recorded them (message_start's
+ * message.usage, message_delta's usage; other types are ignored), without building a tree. For
+ * readers that scan every event anyway (Bedrock's event-stream). */
+struct json_object_scan;
+void usage_apply_event_scan(struct usage_counts *u, const struct json_object_scan *ev);
 
 #define USAGE_PREFIX_LEN 48
 

@@ -102,28 +102,89 @@ static const char *json_message(const uint8_t *p, size_t len, cJSON **holder)
     return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
-/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. Base64 has no character that JSON must
- * escape, but a serializer may write '/' as "\/"; any other escape is not base64. */
-static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
+/* Whether a string's text up to its closing quote holds only bytes that the JSON scanner takes
+ * unescaped: printable ASCII but the backslash (bytes from 0x80 are left to the full reader). Eight
+ * bytes at a time: a byte below 0x20, a high bit or a backslash marks the word. Returns the closing
+ * quote, or NULL. */
+static const char *plain_string(const char *p, const char *end)
+{
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (q == NULL)
+        return NULL;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; q - p >= 8; p += 8) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        y = x ^ (ones * '\\');
+        if ((((x - ones * 0x20) & ~x) | x | ((y - ones) & ~y)) & highs)
+            return NULL;
+    }
+    for (; p < q; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80 || *p == '\\')
+            return NULL;
+    return q;
+}
+
+int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64)
+{
+    static const char head[] = "{\"bytes\":\"", pad[] = "\",\"p\":\"";
+    const size_t hl = sizeof(head) - 1, pl = sizeof(pad) - 1;
+    if (len < hl + 2 || memcmp(p, head, hl) != 0)
+        return 0;
+    const char *v = p + hl, *end = p + len;
+    const char *q = plain_string(v, end);
+    if (q == NULL)
+        return 0;
+    if (end - q == 2 && q[1] == '}')
+        goto Ok;
+    if ((size_t)(end - q) < pl + 2 || memcmp(q, pad, pl) != 0)
+        return 0;
+    const char *r = plain_string(q + pl, end);
+    if (r == NULL || end - r != 2 || r[1] != '}')
+        return 0;
+Ok:
+    b64->p = v;
+    b64->len = (size_t)(q - v);
+    return 1;
+}
+
+/* Base64 has no character that JSON must escape, but a serializer may write '/' as "\/"; any other
+ * escape is not base64. */
+int bedrock_chunk_base64_full(const char *payload, size_t len, struct json_object_scan *scan, sbuf *unescaped,
+                              struct json_span *b64)
 {
     const char *err;
-    if (json_scan_object((const char *)m->payload, m->payload_len, &s->scan, &err) != 0)
+    if (json_scan_object(payload, len, scan, &err) != 0)
         return -1;
-    const struct json_member *b = json_scan_find(&s->scan, "bytes");
+    const struct json_member *b = json_scan_find(scan, "bytes");
     if (b == NULL || b->value.p[0] != '"')
         return -1;
     const char *p = b->value.p + 1;
     size_t n = b->value.len - 2;
     if (memchr(p, '\\', n) != NULL) {
-        sbuf_reset(&s->unescaped);
+        sbuf_reset(unescaped);
         for (size_t i = 0; i < n; i++) {
             if (p[i] == '\\' && (i + 1 >= n || p[++i] != '/'))
                 return -1;
-            sbuf_putc(&s->unescaped, p[i]);
+            sbuf_putc(unescaped, p[i]);
         }
-        p = s->unescaped.data;
-        n = s->unescaped.len;
+        p = unescaped->data;
+        n = unescaped->len;
     }
+    b64->p = p;
+    b64->len = n;
+    return 0;
+}
+
+/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. */
+static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
+{
+    struct json_span b64;
+    if (!bedrock_chunk_base64_fast((const char *)m->payload, m->payload_len, &b64) &&
+        bedrock_chunk_base64_full((const char *)m->payload, m->payload_len, &s->scan, &s->unescaped, &b64) != 0)
+        return -1;
+    const char *p = b64.p;
+    size_t n = b64.len;
     if (n % 4 != 0)
         return -1;
     sbuf_reset(&s->decoded);
@@ -152,29 +213,42 @@ static int on_message(void *ud, const struct es_message *m)
             error_event(s, out, "api_error", "Bedrock sent a stream chunk that is not valid base64 JSON");
             return 1;
         }
-        /* validated and its type read without building a tree: only the two events that carry usage
-         * are parsed */
+        /* validated and its type read without building a tree; the type is the string's own bytes
+         * when it has no escape (as json_span_string would copy them), else json_span_string's copy */
         const char *err;
         const struct json_member *t = NULL;
         char type[128];
+        const char *tp = NULL;
+        size_t tl = 0;
         if (json_scan_object(s->decoded.data, s->decoded.len, &s->scan, &err) == 0)
             t = json_scan_find(&s->scan, "type");
-        if (t == NULL || json_span_string(t->value, type, sizeof(type)) != 0) {
+        if (t != NULL && t->value.len >= 2 && t->value.p[0] == '"' && t->value.len - 2 < sizeof(type) &&
+            memchr(t->value.p + 1, '\\', t->value.len - 2) == NULL) {
+            tp = t->value.p + 1;
+            tl = t->value.len - 2;
+        } else if (t != NULL && json_span_string(t->value, type, sizeof(type)) == 0) {
+            tp = type;
+            tl = strlen(type);
+        }
+        if (tp == NULL) {
             error_event(s, out, "api_error", "Bedrock sent a stream event without a type");
             return 1;
         }
-        sbuf_puts(out, "event: ");
-        sbuf_puts(out, type);
-        sbuf_puts(out, "\ndata: ");
-        sbuf_append(out, s->decoded.data, s->decoded.len);
-        sbuf_puts(out, "\n\n");
-        if (strcmp(type, "message_stop") == 0) {
+        /* event: <type>\ndata: <event>\n\n */
+        size_t n = 7 + tl + 7 + s->decoded.len + 2;
+        sbuf_reserve(out, n);
+        char *w = out->data + out->len;
+        memcpy(w, "event: ", 7);
+        memcpy(w + 7, tp, tl);
+        memcpy(w + 7 + tl, "\ndata: ", 7);
+        memcpy(w + 14 + tl, s->decoded.data, s->decoded.len);
+        memcpy(w + 14 + tl + s->decoded.len, "\n\n", 2);
+        out->len += n;
+        out->data[out->len] = '\0';
+        if (tl == 12 && memcmp(tp, "message_stop", 12) == 0)
             s->saw_message_stop = 1;
-        } else if (strncmp(type, "message_", 8) == 0) { /* message_start, message_delta */
-            cJSON *ev = cJSON_ParseWithLength(s->decoded.data, s->decoded.len);
-            usage_apply_event(&s->usage, ev);
-            cJSON_Delete(ev);
-        }
+        else if (tl >= 8 && memcmp(tp, "message_", 8) == 0) /* message_start, message_delta: their usage */
+            usage_apply_event_scan(&s->usage, &s->scan);
         return 0;
     }
     if (es_header_is(m, ":message-type", "exception")) {

@@ -22,6 +22,19 @@ struct usage_counts;
 const struct usage_counts *bedrock_stream_usage(const struct bedrock_stream *s);
 void bedrock_stream_free(struct bedrock_stream *s);
 
+/* A chunk event's payload {"bytes":"<base64>"} -> where its base64 text is (*b64). The fast
+ * reader takes exactly {"bytes":"<text>"} and {"bytes":"<text>","p":"<text>"} (Bedrock's padding
+ * member), with no space, where each text is printable ASCII without a quote or a backslash, and
+ * returns 1, else 0 without judging; the
+ * full reader takes what the JSON scanner validates, "\/" in the base64 included (unescaped into
+ * *unescaped), and returns 0 or -1. Wherever the fast reader returns 1 the full one gives the same span
+ * (unit test and fuzz target), so that the fast one is only a shortcut. */
+struct json_span;
+struct json_object_scan;
+int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64);
+int bedrock_chunk_base64_full(const char *p, size_t len, struct json_object_scan *scan, sbuf *unescaped,
+                              struct json_span *b64);
+
 /* An exception name (throttlingException or ThrottlingException, ...) -> Anthropic error type
  * and the HTTP status that goes with it. */
 const char *bedrock_exception_to_anthropic_type(const char *name, size_t len, int *http_status);

@@ -1,10 +1,27 @@
-/* libFuzzer: the event-stream decoder and the Bedrock -> SSE conversion, fed in two pieces. */
+/* libFuzzer: the event-stream decoder and the Bedrock -> SSE conversion, fed in two pieces; and the
+ * input as a chunk's payload, where the fast reader must agree with the full one wherever it takes it. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include "common/json_scan.h"
 #include "providers/bedrock_stream.h"
+
+static void chunk_readers_agree(const uint8_t *data, size_t size)
+{
+    static struct json_object_scan scan;
+    struct json_span fast, full;
+    if (!bedrock_chunk_base64_fast((const char *)data, size, &fast))
+        return;
+    sbuf unescaped = SBUF_INIT;
+    if (bedrock_chunk_base64_full((const char *)data, size, &scan, &unescaped, &full) != 0 || fast.p != full.p ||
+        fast.len != full.len)
+        abort();
+    sbuf_free(&unescaped);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    chunk_readers_agree(data, size);
     sbuf out = SBUF_INIT;
     struct bedrock_stream *s = bedrock_stream_new();
     size_t cut = size ? data[0] % (size + 1) : 0;

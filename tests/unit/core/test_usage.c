@@ -1,6 +1,7 @@
 /* Token usage read from Anthropic SSE streams and JSON answers as they pass, in any split. */
 #include "check.h"
 #include "core/usage.h"
+#include "common/json_scan.h"
 
 static const char stream[] =
     "event: message_start\n"
@@ -193,6 +194,39 @@ static void test_json_string_offsets(void)
     CHECK(!c.seen);
 }
 
+/* An event's members as json_scan_object recorded them (Bedrock's reader scans every event anyway). */
+static void test_event_scan(void)
+{
+    static const struct {
+        const char *event;
+        int seen;
+        uint64_t input, output, cache_write, cache_read;
+    } cases[] = {
+        {"{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1,"
+         "\"cache_creation_input_tokens\":3,\"cache_read_input_tokens\":4}}}",
+         1, 9, 1, 3, 4},
+        {"{\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":20}}", 1, 0, 20, 0, 0},
+        {"{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":-1,\"input_tokens\":\"5\"}}", 0, 0, 0, 0, 0},
+        {"{\"type\":\"message_start\",\"usage\":{\"input_tokens\":9}}", 0, 0, 0, 0, 0},
+        {"{\"type\":\"message_start\",\"message\":[1]}", 0, 0, 0, 0, 0},
+        {"{\"type\":\"content_block_delta\",\"usage\":{\"output_tokens\":20}}", 0, 0, 0, 0, 0},
+        {"{\"type\":7,\"usage\":{\"output_tokens\":20}}", 0, 0, 0, 0, 0},
+        {"{\"usage\":{\"output_tokens\":20}}", 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct json_object_scan ev;
+        const char *err;
+        struct usage_counts u = {0};
+        CHECK_INT_EQ(json_scan_object(cases[i].event, strlen(cases[i].event), &ev, &err), 0);
+        usage_apply_event_scan(&u, &ev);
+        CHECK_INT_EQ(u.seen, cases[i].seen);
+        CHECK_INT_EQ(u.input, cases[i].input);
+        CHECK_INT_EQ(u.output, cases[i].output);
+        CHECK_INT_EQ(u.cache_write, cases[i].cache_write);
+        CHECK_INT_EQ(u.cache_read, cases[i].cache_read);
+    }
+}
+
 int main(void)
 {
     test_sse();
@@ -203,5 +237,6 @@ int main(void)
     test_sse_long_lines();
     test_json();
     test_json_string_offsets();
+    test_event_scan();
     CHECK_DONE();
 }

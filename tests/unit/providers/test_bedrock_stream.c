@@ -4,6 +4,7 @@
 #include "providers/bedrock_stream.h"
 #include "es_encode.h"
 #include "core/usage.h"
+#include "common/json_scan.h"
 
 static const char *const events[] = {
     "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_1\",\"type\":\"message\",\"role\":\"assistant\","
@@ -182,6 +183,146 @@ static void test_chunk_forms(void)
     sbuf_free(&escaped);
 }
 
+/* The fast chunk reader against the full one: wherever the fast one takes a payload, the full one
+ * takes it too and finds the same base64; where it does not, the full one still decides. */
+static int fast_and_full(const char *payload, size_t len)
+{
+    struct json_span fast, full;
+    static struct json_object_scan scan;
+    sbuf unescaped = SBUF_INIT;
+    int f = bedrock_chunk_base64_fast(payload, len, &fast);
+    if (f) {
+        int r = bedrock_chunk_base64_full(payload, len, &scan, &unescaped, &full);
+        CHECK_INT_EQ(r, 0);
+        if (r == 0) {
+            CHECK(fast.p == full.p);
+            CHECK_INT_EQ(fast.len, full.len);
+        }
+    }
+    sbuf_free(&unescaped);
+    return f;
+}
+
+static void test_chunk_fast(void)
+{
+    static const struct {
+        const char *payload;
+        int fast;
+    } cases[] = {
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}", 1},
+        {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"p\":\"abcdefghijklmnopqrstuvwxyz\"}", 1},
+        {"{\"bytes\":\"\",\"p\":\"\"}", 1},
+        {"{\"bytes\":\"a+/=\"}", 1},
+        {"{\"bytes\":\"not base64 at all ~!\"}", 1}, /* a plain string: base64 is EVP_DecodeBlock's to judge */
+        {"{\"p\":\"ab\",\"bytes\":\"e30=\"}", 0},
+        {"{\"bytes\": \"e30=\"}", 0},
+        {"{\"bytes\":\"e30=\" }", 0},
+        {"{\"bytes\":\"e30=\"} ", 0},
+        {"{\"bytes\":\"e3\\/0=\"}", 0},
+        {"{\"bytes\":\"e30=\",\"p\":\"a\\\"b\"}", 0},
+        {"{\"bytes\":\"e30=\",\"q\":\"ab\"}", 0},
+        {"{\"bytes\":\"e30=\",\"p\":\"ab\",\"p\":\"ab\"}", 0},
+        {"{\"bytes\":\"e30=\",\"p\":1}", 0},
+        {"{\"bytes\":\"e30=\"", 0},
+        {"{\"bytes\":\"e30=", 0},
+        {"{\"bytes\":\"", 0},
+        {"{\"bytes\":12}", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int f = fast_and_full(cases[i].payload, strlen(cases[i].payload));
+        if (f != cases[i].fast)
+            fprintf(stderr, "fast chunk case %zu: %d\n", i, f);
+        CHECK_INT_EQ(f, cases[i].fast);
+    }
+    /* every byte at every offset of both strings, around the eight-byte words: only printable
+     * ASCII but the backslash and the quote stays on the fast path */
+    char buf[128];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t at = 0; at < n; at++) {
+            for (int c = 1; c < 256; c++) {
+                for (int member = 0; member < 2; member++) {
+                    char text[48];
+                    memset(text, 'A', n);
+                    text[at] = (char)c;
+                    int len = member ? snprintf(buf, sizeof(buf), "{\"bytes\":\"QUJD\",\"p\":\"%.*s\"}", (int)n, text)
+                                     : snprintf(buf, sizeof(buf), "{\"bytes\":\"%.*s\"}", (int)n, text);
+                    int want = c >= 0x20 && c < 0x80 && c != '\\' && c != '"';
+                    int f = fast_and_full(buf, (size_t)len);
+                    if (f != want)
+                        fprintf(stderr, "fast chunk: length %zu, byte %#x at %zu, member %d: %d\n", n, c, at, member,
+                                f);
+                    CHECK_INT_EQ(f, want);
+                }
+            }
+        }
+    }
+    /* the same bytes through a stream: a fast chunk and a slow one read alike */
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    const char *forms[] = {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"p\":\"abc\"}",
+                           "{\"p\":\"abc\",\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\"}",
+                           "{ \"bytes\" : \"eyJ0eXBlIjoicGluZyJ9\" }"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        sbuf frames = SBUF_INIT, got = SBUF_INIT;
+        es_encode(&frames, hdr, forms[i], strlen(forms[i]));
+        struct bedrock_stream *s = bedrock_stream_new();
+        CHECK_INT_EQ(bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got), 0);
+        CHECK_STR_EQ(got.data, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+        bedrock_stream_free(s);
+        sbuf_free(&frames), sbuf_free(&got);
+    }
+}
+
+/* The event's type: its own bytes without an escape, json_span_string's copy with one, refused
+ * where json_span_string refuses it (too long, an escape it does not take). */
+static void test_event_type(void)
+{
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    char long_type[200];
+    memset(long_type, 'x', sizeof(long_type));
+    static const struct {
+        const char *event;
+        const char *sse_type; /* NULL: refused */
+        size_t long_len;      /* else a type of this many x */
+    } cases[] = {
+        {"{\"type\":\"ping\"}", "ping", 0},
+        {"{\"type\":\"pi\\/ng\"}", "pi/ng", 0},
+        {"{\"type\":\"pi\\u006eg\"}", NULL, 0},
+        {"{\"type\":12}", NULL, 0},
+        {NULL, "", 126},
+        {NULL, "", 127},
+        {NULL, NULL, 128},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char ev[300], b64[500], payload[600];
+        if (cases[i].event)
+            snprintf(ev, sizeof(ev), "%s", cases[i].event);
+        else
+            snprintf(ev, sizeof(ev), "{\"type\":\"%.*s\"}", (int)cases[i].long_len, long_type);
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)ev, (int)strlen(ev));
+        snprintf(payload, sizeof(payload), "{\"bytes\":\"%s\"}", b64);
+        sbuf frames = SBUF_INIT, got = SBUF_INIT, want = SBUF_INIT;
+        es_encode(&frames, hdr, payload, strlen(payload));
+        struct bedrock_stream *s = bedrock_stream_new();
+        int ended = bedrock_stream_feed(s, (const uint8_t *)frames.data, frames.len, &got);
+        int ok = cases[i].sse_type != NULL;
+        if (ended != !ok)
+            fprintf(stderr, "event type case %zu: %s\n", i, got.data ? got.data : "");
+        CHECK_INT_EQ(ended, !ok);
+        if (ok) {
+            if (cases[i].event)
+                sbuf_printf(&want, "event: %s\ndata: %s\n\n", cases[i].sse_type, ev);
+            else
+                sbuf_printf(&want, "event: %.*s\ndata: %s\n\n", (int)cases[i].long_len, long_type, ev);
+            CHECK_STR_EQ(got.data, want.data);
+        } else {
+            CHECK(strstr(got.data, "without a type") != NULL);
+        }
+        bedrock_stream_free(s);
+        sbuf_free(&frames), sbuf_free(&got), sbuf_free(&want);
+    }
+}
+
 static void test_http_errors(void)
 {
     struct {
@@ -264,6 +405,8 @@ static void test_exception_table(void)
 int main(void)
 {
     test_chunk_forms();
+    test_chunk_fast();
+    test_event_type();
     test_stream();
     test_exception_mid_stream();
     test_corrupt_and_truncated();
