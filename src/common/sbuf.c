@@ -28,6 +28,15 @@ void sbuf_puts(sbuf *b, const char *s) { sbuf_append(b, s, strlen(s)); }
 
 void sbuf_putc(sbuf *b, char c) { sbuf_append(b, &c, 1); }
 
+void sbuf_put_uint(sbuf *b, unsigned long long v)
+{
+    char digits[20], *p = digits + sizeof(digits);
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    sbuf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
 void sbuf_cat(sbuf *b, ...)
 {
     va_list ap;

@@ -20,6 +20,7 @@ void sbuf_reserve(sbuf *b, size_t extra);
 void sbuf_append(sbuf *b, const void *data, size_t len);
 void sbuf_puts(sbuf *b, const char *s);
 void sbuf_putc(sbuf *b, char c);
+void sbuf_put_uint(sbuf *b, unsigned long long v); /* in decimal, as %llu */
 void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends each string up to the NULL that ends the list: what sbuf_printf("%s%s...") does, without
  * the format machinery (request heads and signatures are built per request). */

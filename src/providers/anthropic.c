@@ -106,8 +106,11 @@ static void *anthropic_prepare(struct provider *p, const struct client_request *
     sbuf_puts(h, " HTTP/1.1\r\n");
     append_header(h, "host", a->up->host_header, strlen(a->up->host_header));
     sbuf_puts(h, "connection: keep-alive\r\naccept-encoding: identity\r\n");
-    if (out->body.len != 0 || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
-        sbuf_printf(h, "content-length: %zu\r\n", out->body.len);
+    if (out->body.len != 0 || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        sbuf_puts(h, "content-length: ");
+        sbuf_put_uint(h, out->body.len);
+        sbuf_puts(h, "\r\n");
+    }
 
     const h2o_iovec_t *authz = headers_client(req, "authorization");
     const h2o_iovec_t *xkey = headers_client(req, "x-api-key");

@@ -21,6 +21,16 @@ static void test_cat(void)
     }
     CHECK_INT_EQ(p.len, c.len);
     CHECK_STR_EQ(c.data, p.data);
+    /* numbers in decimal, as printf writes them */
+    static const unsigned long long numbers[] = {0, 1, 9, 10, 99, 100, 115284, 4294967296ull, 18446744073709551615ull};
+    sbuf_reset(&p);
+    sbuf_reset(&c);
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        sbuf_printf(&p, "%llu,", numbers[i]);
+        sbuf_put_uint(&c, numbers[i]);
+        sbuf_putc(&c, ',');
+    }
+    CHECK_STR_EQ(c.data, p.data);
     sbuf_free(&b);
     sbuf_free(&p);
     sbuf_free(&c);
