@@ -37,6 +37,11 @@ void doctor_bedrock_start(struct doctor *d, struct bedrock_check *bc)
         snprintf(bc->sts_url, sizeof(bc->sts_url), "%s", env);
     else
         snprintf(bc->sts_url, sizeof(bc->sts_url), "https://sts.%s.amazonaws.com", bc->f.region);
+    if (bc->f.api_key[0] != '\0') {
+        /* a Bedrock API key is the credential: no AWS credentials to fetch, no STS identity to ask */
+        bc->creds_done = bc->creds_ok = 1;
+        return;
+    }
     d->pending++;
     struct fetch_job *j = xmalloc(sizeof(*j));
     j->d = d;
@@ -237,6 +242,10 @@ static void xml_value(const char *xml, const char *tag, char *out, size_t outlen
 static void report_credentials(struct doctor *d, struct bedrock_check *bc)
 {
     struct doctor_report *r = d->report;
+    if (bc->f.api_key[0] != '\0') {
+        doctor_report_add(r, DOCTOR_OK, NULL, "credentials: %s, sent as Authorization: Bearer", bc->f.api_key);
+        return;
+    }
     const char *kind = aws_cred_source_kind(bc->f.creds);
     if (!bc->creds_ok) {
         doctor_report_add(r, DOCTOR_FAIL,
@@ -265,6 +274,12 @@ static int report_identity(struct doctor *d, struct bedrock_check *bc)
     struct doctor_report *r = d->report;
     if (!bc->creds_ok)
         return 0;
+    if (bc->f.api_key[0] != '\0') {
+        doctor_report_add(r, DOCTOR_SKIP, NULL,
+                          "identity: not asked (STS takes SigV4 credentials, not a Bedrock API key); --probe proves "
+                          "the key with a request per model");
+        return 1;
+    }
     char msg[400];
     doctor_answer_message(&bc->sts, msg, sizeof(msg));
     if (bc->sts.status == 200) {
@@ -289,6 +304,12 @@ static int report_identity(struct doctor *d, struct bedrock_check *bc)
 static void report_listing(struct doctor *d, struct bedrock_check *bc)
 {
     struct doctor_report *r = d->report;
+    if (bc->f.profiles == NULL && bc->f.api_key[0] != '\0') {
+        doctor_report_add(r, DOCTOR_SKIP, NULL,
+                          "inference profiles: not listed (the control plane takes SigV4 credentials, not an API "
+                          "key): the static model table decides the ids");
+        return;
+    }
     if (bc->f.profiles == NULL) {
         doctor_report_add(r, DOCTOR_SKIP, NULL,
                           "inference profiles: not listed (list_profiles = false): the static "

@@ -119,12 +119,17 @@ const struct provider_ops provider_bedrock = {
 void provider_bedrock_facts(struct provider *p, struct bedrock_facts *f)
 {
     struct bedrock *b = p->impl;
-    *f = (struct bedrock_facts){b->region,
-                                b->region_prefix,
-                                b->runtime_parsed.origin,
-                                b->mantle_parsed.origin,
-                                b->control_parsed.origin,
-                                b->ca_file,
-                                b->creds,
-                                b->profiles};
+    *f = (struct bedrock_facts){.region = b->region,
+                                .region_prefix = b->region_prefix,
+                                .runtime_origin = b->runtime_parsed.origin,
+                                .mantle_origin = b->mantle_parsed.origin,
+                                .control_origin = b->control_parsed.origin,
+                                .ca_file = b->ca_file,
+                                .creds = b->creds,
+                                .profiles = b->profiles};
+    if (b->api_key != NULL) {
+        char tail[REDACT_BUFSZ];
+        snprintf(f->api_key, sizeof(f->api_key), "%s %s", b->api_key_source,
+                 redact_secret(b->api_key, strlen(b->api_key), tail));
+    }
 }

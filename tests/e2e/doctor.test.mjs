@@ -43,10 +43,11 @@ function anthropic({ token = OAUTH_TOKEN } = {}) {
   };
 }
 
-async function mocks({ ids = ACCOUNT, refuseListing = false, refuseSts = false, runtimeBehaviour = null, invokeLineup = null } = {}) {
+async function mocks({ ids = ACCOUNT, refuseListing = false, refuseSts = false, runtimeBehaviour = null, invokeLineup = null,
+  apiKey = null } = {}) {
   const m = {
     anthropic: await startMock(anthropic()),
-    runtime: await startBedrockMock({ behaviour: runtimeBehaviour, invokeLineup }),
+    runtime: await startBedrockMock({ behaviour: runtimeBehaviour, invokeLineup, apiKey }),
     control: await startControlPlaneMock({ ids, refuse: refuseListing }),
     sts: await startStsMock({ refuse: refuseSts }),
   };
@@ -207,6 +208,29 @@ describe('claude-proxy doctor', () => {
     const l = line(r.stdout, /✗ credentials \(none\): /);
     assert.match(l.fix, /fix: set AWS_PROFILE .*`aws sso login/);
     assert.match(r.stdout, /^✗ not ready: no fallback provider serves Claude Code's default model claude-sonnet-5-5$/m);
+  });
+
+  test('a Bedrock API key: reported by source and last characters, no STS, --probe proves it (it crashed)', async () => {
+    const KEY = 'ABSKQmVkcm9ja0FQSUtleS1kb2N0b3ItdGVzdC1rZXktMDEyMzQ1Njc4OQ==';
+    const k = await mocks({ apiKey: KEY });
+    try {
+      const env = { AWS_BEARER_TOKEN_BEDROCK: KEY, AWS_ACCESS_KEY_ID: null, AWS_SECRET_ACCESS_KEY: null, AWS_SESSION_TOKEN: null };
+      const stsBefore = k.sts.requests.length;
+      const r = await doctor(k, config(k), { env });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      line(r.stdout, /✓ credentials: api key \(AWS_BEARER_TOKEN_BEDROCK\) \.\.\.OQ==, sent as Authorization: Bearer/);
+      line(r.stdout, /– identity: not asked \(STS takes SigV4 credentials, not a Bedrock API key\)/);
+      line(r.stdout, /– inference profiles: not listed \(the control plane takes SigV4 credentials, not an API key\)/);
+      line(r.stdout, /✓ claude-sonnet-5-5 → invoke us\.anthropic\.claude-sonnet-5-5/);
+      assert.equal(k.sts.requests.length, stsBefore, 'no STS request with an API key');
+      const p = await doctor(k, config(k), { env, args: ['--probe'] });
+      assert.equal(p.status, 0, p.stdout + p.stderr);
+      line(p.stdout, /✓ claude-sonnet-5-5 → invoke us\.anthropic\.claude-sonnet-5-5: probe \(max_tokens 1\) served by invoke/);
+      const probes = k.runtime.requests.filter((q) => q.json && q.json.max_tokens === 1);
+      assert.ok(probes.length >= 3);
+      for (const q of probes) assert.deepEqual(q.verdict, { ok: true, apiKey: true });
+      for (const out of [r.stdout + r.stderr, p.stdout + p.stderr]) assert.ok(!out.includes(KEY.slice(0, 20)), out);
+    } finally { await k.close(); }
   });
 
   test('credentials STS refuses: ✗ identity with AWS\'s words, exit 1', async () => {
