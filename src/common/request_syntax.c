@@ -80,6 +80,21 @@ int request_head_host_count(const char *head, size_t len, h2o_iovec_t *method, h
     return n;
 }
 
+int request_head_host_lines(const char *head, size_t len)
+{
+    int n = 0;
+    for (const char *p = head, *end = head + len; p < end;) {
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+            break; /* the blank line: the head is over */
+        n += end - p >= 4 && strncasecmp(p, "host", 4) == 0;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
 /* H2O 2.2.5 parses an HTTP/1 request in place and keeps its bytes at the start of the socket's
  * input until the response is done, but remembers only the last Host it saw. Parse the head again
  * to count them; the method and path parsed must be this request's, or nothing is concluded. */
@@ -92,6 +107,8 @@ static int http1_host_count(h2o_req_t *req)
         return -1;
     h2o_iovec_t method, path;
     size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
+    if (request_head_host_lines(sock->input->bytes, len) < 2)
+        return 1; /* at most one: nothing to conclude beyond what H2O saw */
     int n = request_head_host_count(sock->input->bytes, len, &method, &path);
     if (n < 0 || !h2o_memis(method.base, method.len, req->input.method.base, req->input.method.len) ||
         !h2o_memis(path.base, path.len, req->input.path.base, req->input.path.len))

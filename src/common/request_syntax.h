@@ -18,5 +18,8 @@ int request_path_stays_under(const char *s, size_t len);
 /* How many Host header fields an HTTP/1 request head holds; -1 if the bytes are not one. The method
  * and path parsed from it go to *method and *path. */
 int request_head_host_count(const char *head, size_t len, h2o_iovec_t *method, h2o_iovec_t *path);
+/* At least as many as request_head_host_count() finds, without parsing: the lines of the head that
+ * start with "host" in any case (the parse is needed only when there are two). */
+int request_head_host_lines(const char *head, size_t len);
 
 #endif

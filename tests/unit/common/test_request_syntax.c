@@ -23,6 +23,25 @@ static void test_host_count(void)
     CHECK(h2o_memis(path.base, path.len, H2O_STRLIT("/v1/messages?x=1")));
 }
 
+/* The pre-check never counts fewer Host lines than the parse finds. */
+static void test_host_lines(void)
+{
+    static const char *const heads[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n",
+        "GET / HTTP/1.1\nHOST: a\nhost: b\n\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Host: b\r\nHostname: c\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: y\r\nhost:a\r\nHost: b\r\n\r\nHost: in the body\r\n",
+    };
+    static const int parsed[] = {1, 0, 2, 2, 1, 2};
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        CHECK_INT_EQ(hosts(heads[i]), parsed[i]);
+        CHECK(request_head_host_lines(heads[i], strlen(heads[i])) >= parsed[i]);
+    }
+    CHECK_INT_EQ(request_head_host_lines("GET / HTTP/1.1\r\nHost: a\r\n\r\nHost: b\r\n", 36), 1);
+}
+
 static void test_method(void)
 {
     static const char *const ok[] = {"GET", "POST", "M-SEARCH", "X!#$%&'*+.^_`|~9"};
@@ -80,6 +99,7 @@ static void test_path_stays_under(void)
 int main(void)
 {
     test_host_count();
+    test_host_lines();
     test_method();
     test_target();
     test_path_stays_under();
