@@ -1,7 +1,8 @@
 /* What the files of `claude-proxy doctor` share: doctor.c runs the checks and says what they
  * found; doctor_anthropic.c checks an Anthropic provider, doctor_bedrock.c a Bedrock one (and
- * probes it with --probe); doctor_report.c formats the report. Each check starts its requests
- * (doctor_fetch), doctor.c runs the loop until none is pending, then each check reports. */
+ * probes it with --probe); doctor_answer.c sends their requests and keeps the answers;
+ * doctor_report.c formats the report. Each check starts its requests (doctor_fetch), doctor.c runs
+ * the loop until none is pending, then each check reports. */
 #ifndef CP_DOCTOR_INTERNAL_H
 #define CP_DOCTOR_INTERNAL_H
 #include <h2o.h>
@@ -49,7 +50,7 @@ struct fetch_job {
     struct answer *a;
 };
 
-/* Copies what a fetch's callback got into a (the result lives only during the callback). */
+/* doctor_answer.c. Copies what a fetch's callback got into a (the result lives only during the callback). */
 void doctor_answer_take(struct answer *a, const struct http_fetch_result *r);
 /* Sends head (and body) on u; the answer lands in a once the loop has run it (d->pending says). */
 void doctor_fetch(struct doctor *d, struct upstream *u, sbuf *head, const char *body, size_t len, struct answer *a);
