@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include "common/memory.h"
+#include "common/hex.h"
 
 #define MAX_SIGNED_HEADERS 64
 
@@ -285,23 +286,13 @@ void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes into out ('+' stays '+': SigV4 treats the query literally). */
 static void uri_decode(sbuf *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < len && (h = hexval(s[i + 1])) >= 0 && (l = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (h = hex_digit_value(s[i + 1])) >= 0 &&
+            (l = hex_digit_value(s[i + 2])) >= 0) {
             sbuf_putc(out, (char)(h * 16 + l));
             i += 2;
         } else {

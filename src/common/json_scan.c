@@ -494,33 +494,11 @@ void json_splice(const struct json_object_scan *o, const char *const *drop, size
     sbuf_putc(out, '}');
 }
 
-int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud)
-{
-    struct scanner s = {array.p, array.p + array.len, NULL};
-    skip_ws(&s);
-    if (s.p >= s.end || *s.p != '[')
-        return -1;
-    s.p++;
-    int count = 0;
-    for (;;) {
-        skip_ws(&s);
-        if (s.p >= s.end)
-            return -1;
-        if (*s.p == ']')
-            return count;
-        const char *start = s.p;
-        if (scan_value(&s, 1) != 0)
-            return -1;
-        each(ud, (struct json_span){start, (size_t)(s.p - start)});
-        count++;
-        skip_ws(&s);
-        if (s.p < s.end && *s.p == ',')
-            s.p++;
-    }
-}
-
-int json_array_each_object(struct json_span array, struct json_object_scan *scan,
-                           void (*each)(void *ud, struct json_span item, const struct json_object_scan *scan), void *ud)
+/* The items of an array, each scanned once; with scan, an object item's members are recorded as the
+ * scan goes (one json_scan_object refuses, an escaped or duplicate name or too many members, is
+ * scanned again as a plain value and handed on without them). */
+static int array_walk(struct json_span array, struct json_object_scan *scan,
+                      void (*each)(void *ud, struct json_span item, const struct json_object_scan *scan), void *ud)
 {
     struct scanner s = {array.p, array.p + array.len, NULL};
     skip_ws(&s);
@@ -536,9 +514,7 @@ int json_array_each_object(struct json_span array, struct json_object_scan *scan
             return count;
         const char *start = s.p;
         const struct json_object_scan *got = NULL;
-        /* an object's members are recorded as the scan goes; one json_scan_object refuses (an escaped
-         * or duplicate name, too many members) is scanned again as a plain value */
-        if (*s.p == '{' && scan_members(&s, scan, 2) == 0) {
+        if (scan != NULL && *s.p == '{' && scan_members(&s, scan, 2) == 0) {
             got = scan;
         } else {
             s.p = start;
@@ -552,4 +528,28 @@ int json_array_each_object(struct json_span array, struct json_object_scan *scan
         if (s.p < s.end && *s.p == ',')
             s.p++;
     }
+}
+
+struct plain_each {
+    void (*each)(void *ud, struct json_span item);
+    void *ud;
+};
+
+static void plain_item(void *ud, struct json_span item, const struct json_object_scan *scan)
+{
+    (void)scan;
+    struct plain_each *p = ud;
+    p->each(p->ud, item);
+}
+
+int json_array_each(struct json_span array, void (*each)(void *ud, struct json_span item), void *ud)
+{
+    struct plain_each p = {each, ud};
+    return array_walk(array, NULL, plain_item, &p);
+}
+
+int json_array_each_object(struct json_span array, struct json_object_scan *scan,
+                           void (*each)(void *ud, struct json_span item, const struct json_object_scan *scan), void *ud)
+{
+    return array_walk(array, scan, each, ud);
 }

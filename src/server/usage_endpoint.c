@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/ledger.h"
 #include "core/usage_since.h"
+#include "common/hex.h"
 
 enum { BY_PROVIDER, BY_MODEL, BY_DAY, BY_HOUR, BY_SESSION };
 static const char *const by_names[] = {"provider", "model", "day", "hour", "session"};
@@ -22,17 +23,6 @@ static void bad_request(h2o_req_t *req, const char *msg)
     send_error(req, API_ANTHROPIC, 400, "invalid_request_error", msg, NULL, NULL);
 }
 
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 #define DECODE_MALFORMED -1
 #define DECODE_TOO_LONG -2
 
@@ -45,8 +35,8 @@ static int percent_decode(const char *src, size_t len, char *out, size_t outsize
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)src[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hex_digit((unsigned char)src[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_digit((unsigned char)src[i + 2]) : -1;
+            int hi = i + 2 < len ? hex_digit_value((unsigned char)src[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit_value((unsigned char)src[i + 2]) : -1;
             if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
                 return DECODE_MALFORMED;
             c = hi * 16 + lo;
