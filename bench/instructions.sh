@@ -37,28 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 python3 bodies.py "$WORK"
-cat > "$WORK/up.conf" <<NGX
-worker_processes 1;
-pid $WORK/up.pid;
-error_log $WORK/up.err warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_max_body_size 64m;
-  client_body_buffer_size 4m;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$UP;
-    location = /v1/messages { default_type application/json; if (\$arg_sse) { rewrite ^ /sse last; } rewrite ^ /json last; }
-    location ~ ^/model/[^/]+/invoke\$ { rewrite ^ /json last; }
-    location ~ ^/model/[^/]+/invoke-with-response-stream\$ { rewrite ^ /eventstream last; }
-    location = /json { internal; default_type application/json; alias $WORK/answer.json; error_page 405 =200 \$uri; }
-    location = /sse  { internal; default_type text/event-stream; alias $WORK/answer.sse; error_page 405 =200 \$uri; }
-    location = /eventstream { internal; default_type application/vnd.amazon.eventstream;
-                              alias $WORK/answer.eventstream; error_page 405 =200 \$uri; }
-  }
-}
-NGX
+. ./mock-upstream.sh
+mock_upstream_conf "$WORK" "$UP"
 "$NGINX" -c "$WORK/up.conf" -p "$WORK"
 if [ "${LEDGER:-1}" = 0 ]; then USAGE_DB=false; else USAGE_DB="\"$WORK/usage.db\""; fi
 cat > "$WORK/anthropic.lua" <<LUA

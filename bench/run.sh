@@ -69,31 +69,9 @@ trap cleanup EXIT INT TERM
 # the same 56 events as SSE and as a Bedrock event-stream.
 python3 bodies.py "$WORK"
 
-# The mock upstream: nginx answering from files. /v1/messages answers JSON, or SSE with ?sse=1;
-# Bedrock's InvokeModel answers JSON and InvokeModelWithResponseStream the event-stream. It reads
-# the request and verifies nothing (no signature check), so that the proxy's cost is what shows.
-cat > "$WORK/up.conf" <<NGX
-worker_processes 1;
-pid $WORK/up.pid;
-error_log $WORK/up.err warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_max_body_size 64m;
-  client_body_buffer_size 4m;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$UP;
-    location = /v1/messages { default_type application/json; if (\$arg_sse) { rewrite ^ /sse last; } rewrite ^ /json last; }
-    location ~ ^/model/[^/]+/invoke\$ { rewrite ^ /json last; }
-    location ~ ^/model/[^/]+/invoke-with-response-stream\$ { rewrite ^ /eventstream last; }
-    location = /json { internal; default_type application/json; alias $WORK/answer.json; error_page 405 =200 \$uri; }
-    location = /sse  { internal; default_type text/event-stream; alias $WORK/answer.sse; error_page 405 =200 \$uri; }
-    location = /eventstream { internal; default_type application/vnd.amazon.eventstream;
-                              alias $WORK/answer.eventstream; error_page 405 =200 \$uri; }
-  }
-}
-NGX
+# The mock upstream: nginx answering from files (bench/mock-upstream.sh).
+. ./mock-upstream.sh
+mock_upstream_conf "$WORK" "$UP"
 cat > "$WORK/ngx.conf" <<NGX
 worker_processes 1;
 pid $WORK/ngx.pid;
