@@ -54,13 +54,9 @@ struct aws_cred_source {
 
 void aws_creds_clear(struct aws_creds *c)
 {
-    if (c->secret_access_key)
-        OPENSSL_cleanse(c->secret_access_key, strlen(c->secret_access_key));
-    if (c->session_token)
-        OPENSSL_cleanse(c->session_token, strlen(c->session_token));
     free(c->access_key_id);
-    free(c->secret_access_key);
-    free(c->session_token);
+    free_secret(c->secret_access_key);
+    free_secret(c->session_token);
     memset(c, 0, sizeof(*c));
 }
 

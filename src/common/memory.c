@@ -1,4 +1,5 @@
 #include "common/memory.h"
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__GLIBC__)
@@ -57,4 +58,12 @@ void memory_trim_when_idle(uv_loop_t *loop, int (*is_idle)(void), uint64_t (*req
     uv_timer_init(loop, &trim_timer);
     uv_timer_start(&trim_timer, on_trim_timer, IDLE_TRIM_INTERVAL_MS, IDLE_TRIM_INTERVAL_MS);
     uv_unref((uv_handle_t *)&trim_timer);
+}
+
+void free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
 }

@@ -13,6 +13,9 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
+/* Overwrites a secret string (a token, a key) and frees it; NULL is fine. OPENSSL_cleanse, not
+ * memset: a store just before free is one the compiler may drop. */
+void free_secret(char *s);
 
 /* Keeps large request buffers in the heap between requests instead of mapping and faulting in
  * fresh pages for each one (glibc; a no-op elsewhere). */

@@ -3,7 +3,6 @@
  * own settings with these in their configure slot; the schema (config.c) and the usage settings
  * (config_usage.c) read theirs. */
 #include <lauxlib.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/config.h"
@@ -127,8 +126,7 @@ int config_field_list(lua_State *L, int idx, const char *key, char **out, const 
 void config_free_list(char **list)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
-        OPENSSL_cleanse(list[i], strlen(list[i])); /* client keys are secrets */
-        free(list[i]);
+        free_secret(list[i]); /* client keys are secrets */
         list[i] = NULL;
     }
 }

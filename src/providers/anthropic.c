@@ -1,7 +1,6 @@
 /* Anthropic Messages API with the user's OAuth token (or an API key the client sends).
  * The body goes out byte for byte; only a Bedrock-form model name is spliced into an
  * Anthropic one. */
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include "providers/anthropic.h"
@@ -160,10 +159,7 @@ static void anthropic_destroy(struct provider *p)
     if (a == NULL)
         return;
     free(a->base_url);
-    if (a->token != NULL) {
-        OPENSSL_cleanse(a->token, strlen(a->token));
-        free(a->token);
-    }
+    free_secret(a->token);
     free(a->ca_file);
     free(a);
 }

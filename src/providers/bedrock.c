@@ -7,7 +7,6 @@
  * hands the same request to the next one (retry_on_error), and the process remembers it.
  * This file: the ops table, start, problem, describe, destroy and the facts doctor reads; the
  * settings, the request and the response are in the files bedrock_internal.h names. */
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include "providers/bedrock.h"
@@ -17,6 +16,7 @@
 #include "providers/bedrock_profiles.h"
 #include "providers/bedrock_routes.h"
 #include "core/config.h"
+#include "common/memory.h"
 #include "common/redact.h"
 
 #define CREDENTIAL_PROCESS_TIMEOUT_MS 30000
@@ -93,9 +93,7 @@ static void bedrock_destroy(struct provider *p)
     free(b->control_url);
     free(b->region), free(b->profile), free(b->ca_file), free(b->region_prefix), free(b->service_tier),
         free(b->runtime_url), free(b->mantle_url);
-    if (b->api_key != NULL)
-        OPENSSL_cleanse(b->api_key, strlen(b->api_key));
-    free(b->api_key);
+    free_secret(b->api_key);
     bedrock_plan_cache_free(b->plans);
     free(b);
 }
