@@ -150,8 +150,10 @@ static void on_head_timeout(h2o_timeout_entry_t *entry)
 
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
-    fail_before_head(H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry), HTTP_CLIENT_NO_CONNECTION,
-                     "connection timeout");
+    struct client *c = H2O_STRUCT_FROM_MEMBER(struct client, timeout, entry);
+    /* a resolver that never answers (no DNS server reachable) is not a host that did not accept */
+    fail_before_head(c, HTTP_CLIENT_NO_CONNECTION,
+                     c->getaddr != NULL ? "host name resolution timeout" : "connection timeout");
 }
 
 static void on_body_timeout(h2o_timeout_entry_t *entry)

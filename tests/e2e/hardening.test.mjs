@@ -238,7 +238,8 @@ describe('upstream faults', () => {
       const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
       assert.equal(r.status, 502);
       assert.match(r.json.error.message, /anthropic unreachable/);
-      assert.match(proxy.output, /anthropic: .*(not known|resolve|failure)/i);
+      // the resolver's own error, or (no DNS server answering, as on an offline CI machine) its timeout
+      assert.match(proxy.output, /anthropic: .*(not known|resolve|resolution|failure)/i);
     } finally { await stopProxy(proxy, assert); }
   });
 
