@@ -33,6 +33,7 @@ struct bedrock {
     uint64_t listed_serial;           /* the listing it was built from */
     struct bedrock_plan_cache *plans; /* models resolved already (bedrock_models.h) */
     char refused_id[256];             /* refused as invalid; a retry waits for the listing to name another */
+    char refused_why[300];            /* what Bedrock said of it */
     char *api_key;                    /* a Bedrock API key: Authorization: Bearer instead of SigV4 */
     const char *api_key_source;       /* where it came from, for /health */
 };

@@ -297,10 +297,13 @@ static void *build_request(struct pending_sign *ps)
         /* the fresh listing names the id Bedrock refused: that route does not serve the model */
         char key[300];
         bedrock_memory_key(cr, key, sizeof(key));
-        bedrock_route_note(p->name, b->region, key, rp->route, BEDROCK_ROUTE_REFUSED,
-                           "the id was refused as invalid and the account's listing names no other");
-        b->refused_id[0] = '\0';
+        enum bedrock_route refused = rp->route;
+        bedrock_route_note(p->name, b->region, key, refused, BEDROCK_ROUTE_REFUSED, b->refused_why);
         rp = bedrock_choose_route(p, cr, plan);
+        log_warn("%s: route %s does not serve %s in %s (%s; the fresh listing still names %s); %s%s", p->name,
+                 bedrock_route_name(refused), key, b->region, b->refused_why, b->refused_id,
+                 rp != NULL ? "trying " : "no route left", rp != NULL ? bedrock_route_name(rp->route) : "");
+        b->refused_id[0] = '\0';
     }
     if (rp == NULL) {
         snprintf(err, sizeof(err), "no route of \"%s\" serves this endpoint on Bedrock", model);

@@ -51,6 +51,7 @@ enum provider_retry bedrock_retry_on_error(struct provider *p, const struct clie
         log_warn("%s: Bedrock refused %s as invalid (%s); once more after listing the account's inference profiles",
                  p->name, ur->model_sent, why);
         snprintf(b->refused_id, sizeof(b->refused_id), "%s", ur->model_sent);
+        snprintf(b->refused_why, sizeof(b->refused_why), "%s", why);
         return PROVIDER_RETRY_AGAIN;
     }
     bedrock_route_note(p->name, b->region, key, route, BEDROCK_ROUTE_REFUSED, why);

@@ -396,7 +396,8 @@ describe('issue 11: Claude Code\'s real request falls back to Bedrock where the 
       const remembered = (await request(`${proxy.url}/health`)).json.providers.find((p) => p.name === 'bedrock')
         .routes.find((x) => x.model === FALLBACK_MODEL);
       assert.equal(remembered.region, 'eu-central-1');
-      assert.equal(remembered.invoke, "refused: the id was refused as invalid and the account's listing names no other");
+      assert.equal(remembered.invoke, 'refused: 400 ValidationException: The provided model identifier is invalid.');
+      assert.match(proxy.output, /bedrock: route invoke does not serve claude-sonnet-5 in eu-central-1 \(400 ValidationException: The provided model identifier is invalid\.; the fresh listing still names global\.anthropic\.claude-sonnet-5\); trying runtime/);
       assert.equal(remembered.runtime, `serves: ${fbId}`);
       table.push([FALLBACK_MODEL, 'invoke refused -> runtime (remembered)', fbId, 'listed global']);
       assert.equal(anthropic.requests.length, 1);
