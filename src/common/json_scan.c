@@ -456,12 +456,23 @@ int json_span_is(struct json_span v, const char *literal)
     return v.len == n && memcmp(v.p, literal, n) == 0;
 }
 
-static int key_in(const struct json_member *m, const char *const *keys, size_t n)
+int json_member_key_index(const struct json_member *m, const char *const *keys, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (json_member_key_is(m, keys[i]))
             return (int)i;
     return -1;
+}
+
+void json_member_write(const struct json_member *m, const char *value, sbuf *out)
+{
+    if (value == NULL) {
+        sbuf_append(out, m->whole.p, m->whole.len);
+        return;
+    }
+    sbuf_append(out, m->key.p - 1, m->key.len + 2); /* the key with its quotes */
+    sbuf_putc(out, ':');
+    sbuf_puts(out, value);
 }
 
 void json_splice(const struct json_object_scan *o, const char *const *drop, size_t ndrop,
@@ -472,19 +483,13 @@ void json_splice(const struct json_object_scan *o, const char *const *drop, size
     sbuf_putc(out, '{');
     for (size_t i = 0; i < o->count; i++) {
         const struct json_member *m = &o->members[i];
-        if (key_in(m, drop, ndrop) >= 0)
+        if (json_member_key_index(m, drop, ndrop) >= 0)
             continue;
         if (!first)
             sbuf_putc(out, ',');
         first = 0;
-        int r = key_in(m, replace_keys, nreplace);
-        if (r >= 0) {
-            sbuf_append(out, m->key.p - 1, m->key.len + 2);
-            sbuf_putc(out, ':');
-            sbuf_puts(out, replace_values[r]);
-        } else {
-            sbuf_append(out, m->whole.p, m->whole.len);
-        }
+        int r = json_member_key_index(m, replace_keys, nreplace);
+        json_member_write(m, r >= 0 ? replace_values[r] : NULL, out);
     }
     if (extra != NULL && *extra != '\0') {
         if (!first)

@@ -47,6 +47,10 @@ void json_splice(const struct json_object_scan *o, const char *const *drop, size
                  sbuf *out);
 
 int json_member_key_is(const struct json_member *m, const char *key);
+/* The index in keys[0..n) of the member's key, or -1. */
+int json_member_key_index(const struct json_member *m, const char *const *keys, size_t n);
+/* Appends the member as `"key":value`: its own value, or value (raw JSON) when not NULL. */
+void json_member_write(const struct json_member *m, const char *value, sbuf *out);
 
 /* Calls each(ud, item) with the raw text of every item of a JSON array value, in order.
  * Returns the number of items, or -1 if the value is not a valid array. */

@@ -355,14 +355,6 @@ static int adapt_metadata(const struct json_member *m, sbuf *value)
  * means nothing to Bedrock; SigV4 hashes the whole body, and a session's next body then shares
  * everything up to its new turn with the last one, which the payload hash resumes from (sigv4.c). It
  * is also the order Anthropic's prompt cache reads a request in (tools, system, messages). */
-static int key_index(const struct json_member *m, const char *const *keys, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (json_member_key_is(m, keys[i]))
-            return (int)i;
-    return -1;
-}
-
 static void splice_stable_first(const struct json_object_scan *o, const struct rewrite *w, const char *const *values,
                                 const char *extra, sbuf *out)
 {
@@ -377,21 +369,15 @@ static void splice_stable_first(const struct json_object_scan *o, const struct r
     for (size_t pass = 0; pass < sizeof(order) / sizeof(order[0]); pass++) {
         for (size_t i = 0; i < o->count; i++) {
             const struct json_member *m = &o->members[i];
-            if (order[pass] != NULL ? !json_member_key_is(m, order[pass]) : key_index(m, placed, 3) >= 0)
+            if (order[pass] != NULL ? !json_member_key_is(m, order[pass]) : json_member_key_index(m, placed, 3) >= 0)
                 continue;
-            if (key_index(m, w->drop, w->ndrop) >= 0)
+            if (json_member_key_index(m, w->drop, w->ndrop) >= 0)
                 continue;
             if (!first)
                 sbuf_putc(out, ',');
             first = 0;
-            int r = key_index(m, w->keys, w->n);
-            if (r >= 0) {
-                sbuf_append(out, m->key.p - 1, m->key.len + 2);
-                sbuf_putc(out, ':');
-                sbuf_puts(out, values[r]);
-            } else {
-                sbuf_append(out, m->whole.p, m->whole.len);
-            }
+            int r = json_member_key_index(m, w->keys, w->n);
+            json_member_write(m, r >= 0 ? values[r] : NULL, out);
         }
     }
     sbuf_putc(out, '}');
