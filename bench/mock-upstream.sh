@@ -3,6 +3,13 @@
 # /v1/messages answers JSON, or SSE with ?sse=1; Bedrock's InvokeModel answers JSON and
 # InvokeModelWithResponseStream the event-stream. It reads the request and verifies nothing (no
 # signature check), so that the proxy's cost is what shows.
+# The http{} settings both nginx configs share: no access log, bodies up to 64 MiB kept in memory,
+# connections kept for the whole run.
+nginx_http_settings() {
+    printf '%s\n' '  access_log off;' '  client_max_body_size 64m;' '  client_body_buffer_size 4m;' \
+        '  keepalive_requests 1000000;'
+}
+
 mock_upstream_conf() {
     cat > "$1/up.conf" <<NGX
 worker_processes 1;
@@ -10,10 +17,7 @@ pid $1/up.pid;
 error_log $1/up.err warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  client_max_body_size 64m;
-  client_body_buffer_size 4m;
-  keepalive_requests 1000000;
+$(nginx_http_settings)
   server {
     listen 127.0.0.1:$2;
     location = /v1/messages { default_type application/json; if (\$arg_sse) { rewrite ^ /sse last; } rewrite ^ /json last; }

@@ -78,10 +78,7 @@ pid $WORK/ngx.pid;
 error_log $WORK/ngx.err warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  client_max_body_size 64m;
-  client_body_buffer_size 4m;
-  keepalive_requests 1000000;
+$(nginx_http_settings)
   upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server {
     listen 127.0.0.1:$NGX;
