@@ -206,19 +206,3 @@ int es_decoder_feed(struct es_decoder *d, const uint8_t *data, size_t len, es_me
         append(d, data, len);
     return 0;
 }
-
-const struct es_header *es_message_header(const struct es_message *m, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < m->num_headers; i++)
-        if (m->headers[i].name_len == n && memcmp(m->headers[i].name, name, n) == 0)
-            return &m->headers[i];
-    return NULL;
-}
-
-int es_header_is(const struct es_message *m, const char *name, const char *value)
-{
-    const struct es_header *h = es_message_header(m, name);
-    size_t n = strlen(value);
-    return h != NULL && h->type == ES_STRING && h->value_len == n && memcmp(h->value, value, n) == 0;
-}

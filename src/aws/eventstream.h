@@ -6,6 +6,7 @@
 #define CP_EVENTSTREAM_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum es_header_type {
     ES_BOOL_TRUE = 0,
@@ -60,8 +61,23 @@ void es_decoder_free(struct es_decoder *d);
 int es_decode_frame(const uint8_t *frame, size_t len, size_t max_message_len, struct es_message *out,
                     const char **error);
 
-const struct es_header *es_message_header(const struct es_message *m, const char *name);
+/* The header of that name, or NULL. Inline, as is es_header_is: the names and values asked for are
+ * literals, whose lengths the compiler then knows (they are asked twice per stream event). */
+static inline const struct es_header *es_message_header(const struct es_message *m, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < m->num_headers; i++)
+        if (m->headers[i].name_len == n && memcmp(m->headers[i].name, name, n) == 0)
+            return &m->headers[i];
+    return NULL;
+}
+
 /* 1 if the header is a string equal to value. */
-int es_header_is(const struct es_message *m, const char *name, const char *value);
+static inline int es_header_is(const struct es_message *m, const char *name, const char *value)
+{
+    const struct es_header *h = es_message_header(m, name);
+    size_t n = strlen(value);
+    return h != NULL && h->type == ES_STRING && h->value_len == n && memcmp(h->value, value, n) == 0;
+}
 
 #endif

@@ -494,6 +494,16 @@ static void on_socket_create_failed(h2o_timeout_entry_t *entry)
                      "socket create error");
 }
 
+/* An upstream's answer lands in its socket's input buffer, which H2O 2.2.5 starts at 8 KiB for a plain
+ * connection: an answer already waiting past that (a non-streamed message, a stream that came in
+ * one burst, as from a local gateway) takes one read, and one write to the client, per 8 KiB. At 64
+ * KiB it takes one; the pages are touched only as far as answers fill them, and a few buffers are
+ * kept for the next connections. (A TLS connection reads its records into H2O's own buffer.) */
+#define UPSTREAM_INPUT_CAPACITY (64 * 1024)
+static h2o_buffer_prototype_t upstream_input_prototype = {.allocator = {.max = 4},
+                                                          ._initial_buf = {.capacity = UPSTREAM_INPUT_CAPACITY},
+                                                          .mmap_settings = &h2o_socket_buffer_mmap_settings};
+
 static void start_connect(struct client *c, struct sockaddr *addr, socklen_t len)
 {
     set_timeout(c, on_connect_timeout);
@@ -504,6 +514,7 @@ static void start_connect(struct client *c, struct sockaddr *addr, socklen_t len
         h2o_timeout_link(c->u->loop, c->u->zero_timeout, &c->timeout);
         return;
     }
+    h2o_buffer_set_prototype(&c->super.sock->input, &upstream_input_prototype);
     c->super.sock->data = c;
 }
 
