@@ -103,15 +103,62 @@ static struct {
     int off;
 } ph = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static size_t ph_matching_steps(const struct ph_entry *e, const unsigned char *body, size_t len)
+/* The body as the parts it was built from (sigv4_request's body_parts): what the cache compares,
+ * copies and hashes, at an offset into the whole, across parts. */
+struct gather {
+    const struct iovec *v;
+    size_t n;
+};
+
+/* Calls f on each piece of [off, off + len) of g, with its offset into that range; stops at the
+ * first nonzero it returns, and returns it. */
+static int gather_each(const struct gather *g, size_t off, size_t len,
+                       int (*f)(void *ud, const unsigned char *p, size_t n, size_t at), void *ud)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < g->n && len > 0; i++) {
+        size_t pl = g->v[i].iov_len;
+        if (off >= pl) {
+            off -= pl;
+            continue;
+        }
+        size_t take = pl - off < len ? pl - off : len;
+        int r = f(ud, (const unsigned char *)g->v[i].iov_base + off, take, at);
+        if (r != 0)
+            return r;
+        at += take, len -= take, off = 0;
+    }
+    return 0;
+}
+
+static int piece_differs(void *ud, const unsigned char *p, size_t n, size_t at)
+{
+    return memcmp(p, (const unsigned char *)ud + at, n) != 0;
+}
+
+static int piece_copy(void *ud, const unsigned char *p, size_t n, size_t at)
+{
+    memcpy((unsigned char *)ud + at, p, n);
+    return 0;
+}
+
+static int piece_hash(void *ud, const unsigned char *p, size_t n, size_t at)
+{
+    (void)at;
+    if (!EVP_DigestUpdate(ud, p, n))
+        abort();
+    return 0;
+}
+
+static size_t ph_matching_steps(const struct ph_entry *e, const struct gather *body, size_t len)
 {
     size_t n = 0, max = len / PH_STEP < e->nsnap ? len / PH_STEP : e->nsnap;
-    while (n < max && memcmp(body + n * PH_STEP, e->bytes + n * PH_STEP, PH_STEP) == 0)
+    while (n < max && !gather_each(body, n * PH_STEP, PH_STEP, piece_differs, e->bytes + n * PH_STEP))
         n++;
     return n;
 }
 
-static void ph_hash(const unsigned char *body, size_t len, unsigned char md[32])
+static void ph_hash(const struct gather *body, size_t len, unsigned char md[32])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL)
@@ -148,7 +195,7 @@ static void ph_hash(const unsigned char *body, size_t len, unsigned char md[32])
         e->cap = cover * PH_STEP;
         e->bytes = xrealloc(e->bytes, e->cap);
     }
-    memcpy(e->bytes + valid * PH_STEP, body + valid * PH_STEP, (cover - valid) * PH_STEP);
+    gather_each(body, valid * PH_STEP, (cover - valid) * PH_STEP, piece_copy, e->bytes + valid * PH_STEP);
     for (size_t i = valid; i < cover; i++) {
         if (e->snap[i] == NULL && (e->snap[i] = EVP_MD_CTX_new()) == NULL)
             abort();
@@ -156,31 +203,45 @@ static void ph_hash(const unsigned char *body, size_t len, unsigned char md[32])
             EVP_MD_CTX_copy_ex(e->snap[i], best->snap[i]);
             continue;
         }
-        EVP_DigestUpdate(ctx, body + i * PH_STEP, PH_STEP);
+        gather_each(body, i * PH_STEP, PH_STEP, piece_hash, ctx);
         EVP_MD_CTX_copy_ex(e->snap[i], ctx);
     }
     e->nsnap = cover;
     size_t from = cover * PH_STEP > done ? cover * PH_STEP : done;
-    EVP_DigestUpdate(ctx, body + from, len - from);
+    gather_each(body, from, len - from, piece_hash, ctx);
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, md, &n);
     EVP_MD_CTX_free(ctx);
 }
 
-void sigv4_payload_hash(const void *body, size_t len, char out[65])
+void sigv4_payload_hash_parts(const struct iovec *parts, size_t nparts, char out[65])
 {
-    if (body == NULL)
-        body = "";
+    struct gather body = {parts, nparts};
+    size_t len = 0;
+    for (size_t i = 0; i < nparts; i++)
+        len += parts[i].iov_len;
+    unsigned char md[32];
     pthread_mutex_lock(&ph.lock);
     if (len < PH_MIN_BODY || ph.off) {
         pthread_mutex_unlock(&ph.lock);
-        sha256_hex(body, len, out);
-        return;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned int n = 0;
+        if (ctx == NULL || !EVP_DigestInit_ex(ctx, sha256_md(), NULL))
+            abort();
+        gather_each(&body, 0, len, piece_hash, ctx);
+        EVP_DigestFinal_ex(ctx, md, &n);
+        EVP_MD_CTX_free(ctx);
+    } else {
+        ph_hash(&body, len, md);
+        pthread_mutex_unlock(&ph.lock);
     }
-    unsigned char md[32];
-    ph_hash(body, len, md);
-    pthread_mutex_unlock(&ph.lock);
     hex(md, sizeof(md), out);
+}
+
+void sigv4_payload_hash(const void *body, size_t len, char out[65])
+{
+    struct iovec one = {(void *)(body != NULL ? body : ""), len};
+    sigv4_payload_hash_parts(&one, 1, out);
 }
 
 void sigv4_payload_cache(int on, struct sigv4_payload_stats *stats)
@@ -468,7 +529,10 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     char date[9];
     memcpy(date, out->amz_date, 8);
     date[8] = '\0';
-    sigv4_payload_hash(req->body, req->body_len, out->payload_hash);
+    if (req->nbody_parts > 0)
+        sigv4_payload_hash_parts(req->body_parts, req->nbody_parts, out->payload_hash);
+    else
+        sigv4_payload_hash(req->body, req->body_len, out->payload_hash);
 
     struct canon_header hs[MAX_SIGNED_HEADERS];
     size_t n = 0;

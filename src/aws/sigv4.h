@@ -2,6 +2,7 @@
 #ifndef CP_SIGV4_H
 #define CP_SIGV4_H
 #include <stddef.h>
+#include <sys/uio.h>
 #include <time.h>
 #include "common/sbuf.h"
 
@@ -18,6 +19,8 @@ struct sigv4_request {
     size_t num_headers;
     const void *body;
     size_t body_len;
+    const struct iovec *body_parts; /* when nbody_parts > 0: the body, in these parts (body unused) */
+    size_t nbody_parts;
 };
 
 struct sigv4_credentials {
@@ -57,6 +60,8 @@ void sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
  * hash of an earlier body that starts with the same bytes (a few recent bodies are kept, see
  * sigv4.c). The result is the same as without. */
 void sigv4_payload_hash(const void *body, size_t len, char out[65]);
+/* The same, of the body these parts make one after the other. */
+void sigv4_payload_hash_parts(const struct iovec *parts, size_t nparts, char out[65]);
 
 /* For tests and benchmarks: the cache's counters (into stats, may be NULL); on 1 empties it and
  * resets the counters, 0 empties it and hashes without it from then on, -1 only reads. */

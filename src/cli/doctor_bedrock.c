@@ -187,6 +187,7 @@ static void on_probe_prepared(void *ud, const char *error_type, const char *erro
         probe_finish(mc);
         return;
     }
+    upstream_request_join_body(&mc->ur);
     http_fetch_start(mc->ur.target, mc->ur.head.data, mc->ur.head.len, mc->ur.body.base, mc->ur.body.len, MAX_ANSWER,
                      on_probe_answer, mc);
 }

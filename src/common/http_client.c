@@ -23,7 +23,7 @@ enum body_kind { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
 struct client {
     struct http_client super;
     struct upstream *u;
-    h2o_iovec_t bufs[4];
+    h2o_iovec_t bufs[HTTP_CLIENT_MAX_BUFS];
     size_t nbufs;
     int is_head;
     http_client_head_cb on_head;
@@ -430,7 +430,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
  * takes nothing or fails: libuv then writes everything and reports the error). */
 static size_t write_directly(struct client *c)
 {
-    struct iovec iov[4];
+    struct iovec iov[HTTP_CLIENT_MAX_BUFS];
     for (size_t i = 0; i != c->nbufs; ++i)
         iov[i] = (struct iovec){c->bufs[i].base, c->bufs[i].len};
     ssize_t n;
@@ -448,7 +448,7 @@ static void send_request(struct client *c)
     c->super.sock->data = c;
     set_timeout(c, on_head_timeout);
     size_t done = c->u->is_tls ? 0 : write_directly(c);
-    h2o_iovec_t rest[4];
+    h2o_iovec_t rest[HTTP_CLIENT_MAX_BUFS];
     size_t nrest = 0;
     for (size_t i = 0; i != c->nbufs; ++i) {
         if (done >= c->bufs[i].len) {
@@ -537,7 +537,9 @@ struct http_client *http_client_request(struct upstream *u, h2o_iovec_t *bufs, s
     struct client *c = xcalloc(1, sizeof(*c));
     c->u = u;
     c->super.data = data;
-    c->nbufs = nbufs < 4 ? nbufs : 4;
+    if (nbufs > HTTP_CLIENT_MAX_BUFS) /* a caller's bug: a request is never sent cut short */
+        abort();
+    c->nbufs = nbufs;
     memcpy(c->bufs, bufs, sizeof(bufs[0]) * c->nbufs);
     c->is_head = is_head;
     c->on_head = on_head;

@@ -45,7 +45,11 @@ struct http_client {
     size_t content_length;
 };
 
-/* Sends bufs (request head and body) to the upstream on a pooled or new connection. */
+/* At most this many buffers per request: a head and a body in up to 12 parts (common/body_parts.h). */
+#define HTTP_CLIENT_MAX_BUFS 16
+
+/* Sends bufs (request head and body; at most HTTP_CLIENT_MAX_BUFS, which must stay valid until the
+ * response is done, for a retry on a fresh connection) to the upstream on a pooled or new connection. */
 struct http_client *http_client_request(struct upstream *u, h2o_iovec_t *bufs, size_t nbufs, int is_head,
                                         http_client_head_cb on_head, void *data);
 /* Abandons the request: no more callbacks. */

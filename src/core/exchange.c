@@ -79,8 +79,8 @@ struct exchange {
     void *prepare_handle;
     int preparing;
     struct http_client *client;
-    h2o_iovec_t reqbufs[2];
-    h2o_timeout_entry_t deferred; /* runs the next attempt outside upstream callbacks */
+    h2o_iovec_t reqbufs[1 + BODY_PARTS_MAX]; /* the head, then the body (in parts, if it is) */
+    h2o_timeout_entry_t deferred;            /* runs the next attempt outside upstream callbacks */
 
     /* what happened so far, for the answer when every provider fails */
     int fallbacks;
@@ -1258,10 +1258,15 @@ static void on_prepared(void *ud, const char *error_type, const char *error)
         return;
     }
     ex->attempt_started_ms = monotonic_ms();
-    ex->reqbufs[0] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
-    ex->reqbufs[1] = ex->ur.body;
+    size_t nbufs = 0;
+    ex->reqbufs[nbufs++] = h2o_iovec_init(ex->ur.head.data, ex->ur.head.len);
+    if (ex->ur.nbody_parts > 0)
+        for (size_t i = 0; i < ex->ur.nbody_parts; i++)
+            ex->reqbufs[nbufs++] = h2o_iovec_init(ex->ur.body_parts[i].iov_base, ex->ur.body_parts[i].iov_len);
+    else if (ex->ur.body.len != 0)
+        ex->reqbufs[nbufs++] = ex->ur.body;
     ex->client =
-        http_client_request(ex->ur.target, ex->reqbufs, ex->ur.body.len != 0 ? 2 : 1,
+        http_client_request(ex->ur.target, ex->reqbufs, nbufs,
                             h2o_memis(ex->req->method.base, ex->req->method.len, H2O_STRLIT("HEAD")), on_head, ex);
 }
 

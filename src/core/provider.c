@@ -9,6 +9,20 @@ static const struct provider_ops *const *registered_types;
 
 void provider_types_register(const struct provider_ops *const *types) { registered_types = types; }
 
+void upstream_request_join_body(struct upstream_request *ur)
+{
+    if (ur->nbody_parts == 0)
+        return;
+    sbuf joined = SBUF_INIT;
+    sbuf_reserve(&joined, ur->body.len);
+    for (size_t i = 0; i < ur->nbody_parts; i++)
+        sbuf_append(&joined, ur->body_parts[i].iov_base, ur->body_parts[i].iov_len);
+    sbuf_free(&ur->owned_body); /* after the parts that pointed into it were copied */
+    ur->owned_body = joined;
+    ur->body = h2o_iovec_init(ur->owned_body.data, ur->owned_body.len);
+    ur->nbody_parts = 0;
+}
+
 const struct provider_ops *provider_ops_find(const char *type)
 {
     for (size_t i = 0; registered_types != NULL && registered_types[i] != NULL; i++)

@@ -7,6 +7,7 @@
 #include <h2o.h>
 #include <lua.h>
 #include <stdint.h>
+#include "common/body_parts.h"
 #include "common/json_scan.h"
 #include "common/sbuf.h"
 
@@ -35,8 +36,13 @@ struct client_request {
 struct upstream_request {
     struct upstream *target;
     sbuf head;        /* request line + headers + blank line */
-    h2o_iovec_t body; /* points into the client request or into owned_body */
+    h2o_iovec_t body; /* points into the client request or into owned_body; with body_parts, only
+                       * its length is set */
     sbuf owned_body;
+    /* the body in parts, when a provider rewrote it and kept long members as the client sent them
+     * (nbody_parts > 0): they point into owned_body and the client request, in order */
+    struct iovec body_parts[BODY_PARTS_MAX];
+    size_t nbody_parts;
     enum {
         RESPONSE_NATIVE,          /* Anthropic's format, relayed as is */
         RESPONSE_EVENTSTREAM,     /* AWS event-stream (InvokeModel streaming) */
@@ -130,6 +136,9 @@ struct provider {
  * layer's (provider_types in provider_registry.h): main hands it over before the first
  * config_load, as nginx's generated module list is handed to its core, so that this layer never
  * names a provider. */
+/* Makes a body in parts one piece, in owned_body (for a sender that takes one buffer: the doctor). */
+void upstream_request_join_body(struct upstream_request *ur);
+
 void provider_types_register(const struct provider_ops *const *types);
 /* The registered type called `type`, or NULL. */
 const struct provider_ops *provider_ops_find(const char *type);

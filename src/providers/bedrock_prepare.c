@@ -34,6 +34,7 @@ struct pending_sign {
     sbuf path;          /* as sent and as signed: the endpoint's path prefix, then the operation's */
     sbuf extra_headers; /* unsigned-by-name headers also sent (anthropic-version for mantle) */
     char content_type[48], accept[64];
+    struct body_parts parts; /* the body being built, into out->owned_body */
 };
 
 static void pending_free(struct pending_sign *ps)
@@ -72,8 +73,8 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
     char path_only[2048];
     snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
     struct upstream_request *out = ps->out;
-    struct sigv4_request req = {"POST",      path_only,      q ? q + 1 : NULL, headers,
-                                num_headers, out->body.base, out->body.len};
+    struct sigv4_request req = {"POST",         path_only,     q ? q + 1 : NULL, headers,         num_headers,
+                                out->body.base, out->body.len, out->body_parts,  out->nbody_parts};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
     memset(r, 0, sizeof(*r));
@@ -163,7 +164,7 @@ static void prepare_messages(struct provider *p, const struct client_request *cr
     out->response_format = cr->endpoint == ENDPOINT_COUNT_TOKENS ? RESPONSE_TOKEN_COUNT : RESPONSE_NATIVE;
     const h2o_iovec_t *beta = headers_client(cr->req, "anthropic-beta");
     sbuf removed = SBUF_INIT;
-    bedrock_request_body(cr->scan, rp->route, a, rp->id, NULL, 0, 0, &out->owned_body, &removed);
+    bedrock_request_body(cr->scan, rp->route, a, rp->id, NULL, 0, 0, &out->owned_body, &ps->parts, &removed);
     warn_removed(p, rp, &removed);
     sbuf_free(&removed);
     /* count_tokens on bedrock-mantle is documented by AWS (user guide, count-tokens-mantle) */
@@ -194,7 +195,7 @@ static void prepare_invoke(struct provider *p, const struct client_request *cr, 
     if (cr->endpoint == ENDPOINT_COUNT_TOKENS) {
         out->response_format = RESPONSE_AWS_TOKEN_COUNT;
         sbuf inner = SBUF_INIT;
-        bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 1, &inner, &removed);
+        bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 1, &inner, NULL, &removed);
         sbuf_puts(&out->owned_body, "{\"input\":{\"invokeModel\":{\"body\":\"");
         base64(inner.data, inner.len, &out->owned_body);
         sbuf_puts(&out->owned_body, "\"}}}");
@@ -204,7 +205,7 @@ static void prepare_invoke(struct provider *p, const struct client_request *cr, 
         sbuf_printf(&ps->path, "%s/model/%s/count-tokens", ps->target->base_path, encoded.data);
     } else {
         bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 0, &out->owned_body,
-                             &removed);
+                             &ps->parts, &removed);
         sigv4_uri_encode(&encoded, rp->id, strlen(rp->id), 1);
         sbuf_printf(&ps->path, "%s/model/%s/%s", ps->target->base_path, encoded.data,
                     cr->stream ? "invoke-with-response-stream" : "invoke");
@@ -314,11 +315,21 @@ static void *build_request(struct pending_sign *ps)
     out->variant = (int)rp->route;
     out->route = bedrock_route_name(rp->route);
     bedrock_memory_key(cr, out->note, sizeof(out->note));
+    body_parts_begin(&ps->parts, &out->owned_body);
     if (rp->route == BEDROCK_INVOKE)
         prepare_invoke(p, cr, rp, ps, out);
     else
         prepare_messages(p, cr, rp, ps, out);
-    out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);
+    /* the body as parts: the members kept as they were stay in the client's request (cr->body, which
+     * outlives the attempt), not copied; in one piece when nothing was kept by reference */
+    size_t total;
+    out->nbody_parts = body_parts_iovecs(&ps->parts, out->body_parts, &total);
+    if (out->nbody_parts <= 1) {
+        out->nbody_parts = 0;
+        out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);
+    } else {
+        out->body = h2o_iovec_init(NULL, total);
+    }
     out->target = ps->target;
     if (b->api_key != NULL) {
         write_head(ps, NULL, NULL);

@@ -356,7 +356,7 @@ static int adapt_metadata(const struct json_member *m, sbuf *value)
  * everything up to its new turn with the last one, which the payload hash resumes from (sigv4.c). It
  * is also the order Anthropic's prompt cache reads a request in (tools, system, messages). */
 static void splice_stable_first(const struct json_object_scan *o, const struct rewrite *w, const char *const *values,
-                                const char *extra, sbuf *out)
+                                const char *extra, sbuf *out, struct body_parts *parts)
 {
     static const char *const order[] = {"tools", "system", NULL, "messages"}; /* NULL: the others */
     static const char *const placed[] = {"tools", "system", "messages"};
@@ -377,14 +377,18 @@ static void splice_stable_first(const struct json_object_scan *o, const struct r
                 sbuf_putc(out, ',');
             first = 0;
             int r = json_member_key_index(m, w->keys, w->n);
-            json_member_write(m, r >= 0 ? values[r] : NULL, out);
+            if (r >= 0)
+                json_member_write(m, values[r], out);
+            else /* as the client sent it: a part of its own when it is long (parts may be NULL) */
+                body_parts_span(parts, out, m->whole.p, m->whole.len);
         }
     }
     sbuf_putc(out, '}');
 }
 
 void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r, const struct bedrock_adaptation *a,
-                          const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out, sbuf *removed)
+                          const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out,
+                          struct body_parts *parts, sbuf *removed)
 {
     struct rewrite w;
     w.n = w.ndrop = 0;
@@ -464,15 +468,16 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
     const char *values[8];
     for (size_t i = 0; i < w.n; i++)
         values[i] = w.values[i].data ? w.values[i].data : "null";
-    /* one allocation for the body (it is the request's size, give or take what changed) */
-    if (scan->count > 0) {
+    /* one allocation for the body (it is the request's size, give or take what changed), unless the
+     * members it keeps go as parts */
+    if (scan->count > 0 && parts == NULL) {
         const struct json_member *last = &scan->members[scan->count - 1];
         size_t size = (size_t)(last->whole.p + last->whole.len - scan->members[0].whole.p) + extra.len + 16;
         for (size_t i = 0; i < w.n; i++)
             size += w.values[i].len;
         sbuf_reserve(out, size);
     }
-    splice_stable_first(scan, &w, values, extra.data, out);
+    splice_stable_first(scan, &w, values, extra.data, out, parts);
     for (size_t i = 0; i < w.n; i++)
         sbuf_free(&w.values[i]);
     sbuf_free(&extra);

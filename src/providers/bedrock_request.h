@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include "providers/bedrock_routes.h"
 #include "common/json_scan.h"
+#include "common/body_parts.h"
 #include "common/sbuf.h"
 
 /* The most entries of an adaptation's lists (each is NULL-terminated after them). */
@@ -43,10 +44,12 @@ struct bedrock_adaptation {
 /* The body for route r into out. id: the model id (the body's `model` on the Messages routes);
  * beta: the client's anthropic-beta header (may be NULL); count_tokens: a count_tokens request
  * (InvokeModel: CountTokens' inner body, which needs a max_tokens). What was removed because
- * Bedrock refuses it (server tools, output_config.format...) is listed in removed. */
+ * Bedrock refuses it (server tools, output_config.format...) is listed in removed. With parts (begun
+ * on out), the members kept as the client sent them are parts of their own, not copied (the scanned
+ * body must then outlive the parts); NULL: the whole body in out. */
 void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_route r, const struct bedrock_adaptation *a,
                           const char *id, const char *beta, size_t beta_len, int count_tokens, sbuf *out,
-                          sbuf *removed);
+                          struct body_parts *parts, sbuf *removed);
 
 /* The outcome for the last tools array is kept (Claude Code sends the same tools in every request):
  * for tests, on 0 adapts every time, 1 keeps it again; both empty it. */

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sbuf removed = SBUF_INIT;
         const char *beta = "oauth-2025-04-20, interleaved-thinking-2025-05-14";
         bedrock_request_body(&o, routes[i], &a, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", beta, strlen(beta),
-                             (int)(size & 1), &out, &removed);
+                             (int)(size & 1), &out, NULL, &removed);
         if (json_scan_object(out.data, out.len, &o2, &err) != 0 && room)
             abort();
         sbuf_reset(&out);

@@ -53,7 +53,30 @@ static void body(const char *in, enum bedrock_route r, const struct bedrock_adap
 {
     struct json_object_scan o;
     scan(in, &o);
-    bedrock_request_body(&o, r, a, "us.anthropic.claude-x", beta, beta ? strlen(beta) : 0, count, out, removed);
+    bedrock_request_body(&o, r, a, "us.anthropic.claude-x", beta, beta ? strlen(beta) : 0, count, out, NULL, removed);
+    /* the same body built as parts, the members kept as they were by reference into in: the parts,
+     * one after the other, are the body, and what was written holds none of a long member */
+    sbuf owned = SBUF_INIT, joined = SBUF_INIT, removed2 = SBUF_INIT;
+    struct body_parts parts;
+    body_parts_begin(&parts, &owned);
+    bedrock_request_body(&o, r, a, "us.anthropic.claude-x", beta, beta ? strlen(beta) : 0, count, &owned, &parts,
+                         &removed2);
+    struct iovec v[BODY_PARTS_MAX];
+    size_t total, n = body_parts_iovecs(&parts, v, &total);
+    CHECK(n >= 1 && n <= BODY_PARTS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = v[i].iov_base;
+        int in_request = p >= in && p + v[i].iov_len <= in + strlen(in);
+        int in_owned = p >= owned.data && p + v[i].iov_len <= owned.data + owned.len;
+        CHECK(in_request != in_owned);
+        CHECK(!in_request || v[i].iov_len >= BODY_PARTS_MIN_SPAN);
+        sbuf_append(&joined, p, v[i].iov_len);
+    }
+    CHECK_INT_EQ(total, out->len);
+    CHECK_STR_EQ(joined.data ? joined.data : "", out->data ? out->data : "");
+    if (removed != NULL)
+        CHECK_STR_EQ(removed2.data ? removed2.data : "", removed->data ? removed->data : "");
+    sbuf_free(&owned), sbuf_free(&joined), sbuf_free(&removed2);
 }
 
 /* CountTokens' inner body is an InvokeModel body, which needs max_tokens: count requests lack it. */
@@ -254,6 +277,37 @@ static void test_stable_members_first(void)
     sbuf_free(&out);
 }
 
+/* Claude Code's request as parts, on every route: the long members it keeps (system, tools, messages)
+ * go by reference, so that what is written is a small part of the body, and the parts join into the
+ * body built in one piece (which body() checks too). */
+static void test_parts_real_body(void)
+{
+    size_t real_len = 0;
+    char *real = check_read_data("claude-code-request.json", &real_len);
+    CHECK(real != NULL);
+    static const enum bedrock_route routes[] = {BEDROCK_INVOKE, BEDROCK_RUNTIME, BEDROCK_MANTLE};
+    for (size_t r = 0; r < 3; r++) {
+        struct bedrock_adaptation a;
+        adaptation(&a, routes[r], 1);
+        sbuf flat = SBUF_INIT, owned = SBUF_INIT;
+        body(real, routes[r], &a, NULL, 0, &flat, NULL);
+        struct json_object_scan o;
+        scan(real, &o);
+        struct body_parts parts;
+        body_parts_begin(&parts, &owned);
+        bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &owned, &parts, NULL);
+        struct iovec v[BODY_PARTS_MAX];
+        size_t total, n = body_parts_iovecs(&parts, v, &total), spans = 0;
+        for (size_t i = 0; i < n; i++)
+            spans += (const char *)v[i].iov_base >= real && (const char *)v[i].iov_base < real + real_len;
+        CHECK_INT_EQ(total, flat.len);
+        CHECK(spans >= 2);
+        CHECK(owned.len < flat.len / 10);
+        sbuf_free(&flat), sbuf_free(&owned);
+    }
+    free(real);
+}
+
 /* The kept outcome for the last tools array gives what adapting them again gives: the body and the
  * removed list, for tools that change and tools that do not, alternating, with and without a list. */
 static void test_tools_memo(void)
@@ -284,7 +338,7 @@ static void test_tools_memo(void)
                 struct json_object_scan o;
                 const char *err;
                 if (json_scan_object(bodies[i], strlen(bodies[i]), &o, &err) == 0)
-                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &want[i][0],
+                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &want[i][0], NULL,
                                          &want[i][1]);
             }
             bedrock_request_tools_memo(1);
@@ -296,7 +350,7 @@ static void test_tools_memo(void)
                     const char *err;
                     if (json_scan_object(bodies[i], strlen(bodies[i]), &o, &err) != 0)
                         continue;
-                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &got[0],
+                    bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &got[0], NULL,
                                          k % 3 ? &got[1] : NULL);
                     CHECK_STR_EQ(got[0].data, want[i][0].data);
                     if (k % 3)
@@ -342,6 +396,7 @@ int main(void)
     test_tools_changed_late();
     test_stable_members_first();
     test_tools_memo();
+    test_parts_real_body();
     test_thinking_blocks();
     CHECK_DONE();
 }
