@@ -7,6 +7,8 @@ Requests, compact JSON as Claude Code sends them:
   bedrock-real-*.json     the same with a model that Bedrock serves through InvokeModel
   *-sse-vary.json         the real request whose last message ends with a marker that
                           post-vary.lua replaces with a counter (a session's requests differ there)
+  real-sse-cold.json      the same with the marker in the system prompt and the first tool too: each
+                          request's tools and system are new, as in a session's first request
   conv-{json,sse}.json    a ~1 MiB conversation: the real request followed by tool_use / tool_result
                           turns whose contents are the real request's own prose (escapes and all)
 Answers, the same 56 events in both:
@@ -58,6 +60,19 @@ def vary(name, body):
 
 vary("real", real)
 vary("bedrock-real", dict(real, model="claude-sonnet-4-5-20250929"))
+
+
+def cold(name, body):
+    """Requests that repeat nothing: the proxy checks the tools and system it has seen once with a
+    memcmp (json_scan_object_memo); with markers in both, every request has them new."""
+    system = list(body["system"])
+    system[-1] = dict(system[-1], text=system[-1]["text"] + " (request @@VARY@@)")
+    tools = list(body["tools"])
+    tools[0] = dict(tools[0], description="(request @@VARY@@) " + tools[0]["description"])
+    write(f"{name}-sse-cold.json", compact(dict(body, system=system, tools=tools, stream=True)))
+
+
+cold("real", real)
 
 prose = [t["description"] for t in real["tools"] if t.get("description")] + [real["system"][-1]["text"]]
 conv = dict(real, messages=list(real["messages"]))

@@ -259,6 +259,7 @@ point "SSE, conversation ($((BODY_CONV / 1024)) KiB)" "?sse=1" conv-sse.json 4
 # a session's requests: the same tools and system, the last message different each time
 SCRIPT=post-vary.lua
 point "SSE, Claude Code body, varying last message" "?sse=1" real-sse-vary.json 8
+point "SSE, Claude Code body, new tools and system each request" "?sse=1" real-sse-cold.json 8
 SCRIPT=post.lua
 bedrock_point "Bedrock JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}"
 bedrock_point "Bedrock SSE (event-stream translated), Claude Code body" bedrock-real-sse.json 8 "${PROXY_CPU_real_sse_json:-0}"

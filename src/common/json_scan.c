@@ -1,6 +1,8 @@
 #include "common/json_scan.h"
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include "common/memory.h"
 
 struct scanner {
     const char *p, *end;
@@ -324,9 +326,54 @@ static int json_member_key_is_span(const struct json_member *m, const char *key,
     return m->key.len == n && memcmp(m->key.p, key, n) == 0;
 }
 
+/* The memo of the member named by m's key, or NULL. */
+static struct json_value_memo *memo_for(const struct json_member *m, struct json_value_memo *memo, size_t nmemo)
+{
+    for (size_t i = 0; i < nmemo; i++)
+        if (json_member_key_is(m, memo[i].name))
+            return &memo[i];
+    return NULL;
+}
+
+/* At a value: 1 and p past it if the input there starts with the memo's bytes. Only objects, arrays
+ * and strings are kept, so nothing the bytes are followed by can extend the value. */
+static int memo_hit(struct scanner *s, const struct json_value_memo *memo)
+{
+    if (memo == NULL || memo->len == 0 || (size_t)(s->end - s->p) < memo->len || *s->p != memo->bytes[0] ||
+        memcmp(s->p, memo->bytes, memo->len) != 0)
+        return 0;
+    s->p += memo->len;
+    return 1;
+}
+
+static void memo_keep(struct json_value_memo *memo, struct json_span value)
+{
+    if (memo == NULL || value.len < JSON_MEMO_MIN || value.len > JSON_MEMO_MAX ||
+        (value.p[0] != '{' && value.p[0] != '[' && value.p[0] != '"'))
+        return;
+    if (memo->cap < value.len) {
+        free(memo->bytes);
+        memo->bytes = xmalloc(value.len);
+        memo->cap = value.len;
+    }
+    memcpy(memo->bytes, value.p, value.len);
+    memo->len = value.len;
+}
+
+void json_value_memo_free(struct json_value_memo *memo, size_t nmemo)
+{
+    for (size_t i = 0; i < nmemo; i++) {
+        free(memo[i].bytes);
+        memo[i].bytes = NULL;
+        memo[i].len = memo[i].cap = 0;
+    }
+}
+
 /* The members of the object at s->p ('{'), recorded into out, their values at depth; s->p ends after
- * the '}'. Returns 0, or -1 with s->err. */
-static int scan_members(struct scanner *s, struct json_object_scan *out, int depth)
+ * the '}'. Values of members with a memo are taken from it when the bytes match. Returns 0, or -1
+ * with s->err. */
+static int scan_members(struct scanner *s, struct json_object_scan *out, int depth, struct json_value_memo *memo,
+                        size_t nmemo)
 {
     out->count = 0;
     s->p++;
@@ -360,10 +407,14 @@ static int scan_members(struct scanner *s, struct json_object_scan *out, int dep
             s->p++;
             skip_ws(s);
             const char *value_start = s->p;
-            if (scan_value(s, depth) != 0)
+            struct json_value_memo *mm = nmemo != 0 ? memo_for(&m, memo, nmemo) : NULL;
+            int hit = mm != NULL && memo_hit(s, mm);
+            if (!hit && scan_value(s, depth) != 0)
                 return -1;
             m.value.p = value_start;
             m.value.len = (size_t)(s->p - value_start);
+            if (mm != NULL && !hit)
+                memo_keep(mm, m.value);
             m.whole.p = key_start;
             m.whole.len = (size_t)(s->p - key_start);
             if (out->count == JSON_SCAN_MAX_MEMBERS) {
@@ -394,7 +445,8 @@ static int scan_members(struct scanner *s, struct json_object_scan *out, int dep
     return 0;
 }
 
-int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
+int json_scan_object_memo(const char *str, size_t len, struct json_object_scan *out, const char **err,
+                          struct json_value_memo *memo, size_t nmemo)
 {
     struct scanner s = {str, str + len, NULL};
     out->count = 0;
@@ -403,7 +455,7 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
         *err = s.p >= s.end ? "body is empty; expected a JSON object" : "body must be a JSON object";
         return -1;
     }
-    if (scan_members(&s, out, 1) != 0)
+    if (scan_members(&s, out, 1, memo, nmemo) != 0)
         goto Error;
     skip_ws(&s);
     if (s.p != s.end) {
@@ -414,6 +466,11 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
 Error:
     *err = s.err;
     return -1;
+}
+
+int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
+{
+    return json_scan_object_memo(str, len, out, err, NULL, 0);
 }
 
 int json_member_key_is(const struct json_member *m, const char *key)
@@ -519,7 +576,7 @@ static int array_walk(struct json_span array, struct json_object_scan *scan,
             return count;
         const char *start = s.p;
         const struct json_object_scan *got = NULL;
-        if (scan != NULL && *s.p == '{' && scan_members(&s, scan, 2) == 0) {
+        if (scan != NULL && *s.p == '{' && scan_members(&s, scan, 2, NULL, 0) == 0) {
             got = scan;
         } else {
             s.p = start;

@@ -32,6 +32,24 @@ struct json_object_scan {
  * upstream that decodes names or keeps the other duplicate would read another request. */
 int json_scan_object(const char *s, size_t len, struct json_object_scan *out, const char **err);
 
+/* The last checked value of a top-level member, for json_scan_object_memo. */
+struct json_value_memo {
+    const char *name; /* the member's name, set by the owner */
+    char *bytes;
+    size_t len, cap;
+};
+
+/* json_scan_object for bodies that repeat large members: Claude Code sends the same tools and system
+ * (95 KB of a 116 KB request) in every request of a session. For each memo[i].name, the member's last
+ * value of JSON_MEMO_MIN bytes or more is kept once checked; a value that starts with the same bytes
+ * is that value (objects, arrays and strings end where their own bytes say), so it is taken with a
+ * memcmp instead of being scanned again. Same results and errors as json_scan_object. */
+#define JSON_MEMO_MIN 4096
+#define JSON_MEMO_MAX (4 * 1024 * 1024)
+int json_scan_object_memo(const char *s, size_t len, struct json_object_scan *out, const char **err,
+                          struct json_value_memo *memo, size_t nmemo);
+void json_value_memo_free(struct json_value_memo *memo, size_t nmemo);
+
 /* The member with this key, or NULL (top-level names are unique). */
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key);
 

@@ -1343,10 +1343,15 @@ static void next_attempt(struct exchange *ex)
 /* ------------------------------------------------------------------------------------------ */
 /* Entry */
 
+/* The members Claude Code repeats unchanged in every request of a session (json_scan_object_memo):
+ * checked once, then compared. One set for the process: the event loop is its only thread. */
+static struct json_value_memo repeated_members[] = {{.name = "tools"}, {.name = "system"}};
+
 static int validate_body(struct exchange *ex, const char **err)
 {
     struct client_request *cr = &ex->cr;
-    if (json_scan_object(cr->body.base, cr->body.len, &ex->scan, err) != 0)
+    if (json_scan_object_memo(cr->body.base, cr->body.len, &ex->scan, err, repeated_members,
+                              sizeof(repeated_members) / sizeof(repeated_members[0])) != 0)
         return -1;
     cr->scan = &ex->scan;
     const struct json_member *model = json_scan_find(&ex->scan, "model");

@@ -169,6 +169,45 @@ describe('a real Claude Code request', () => {
   });
 });
 
+describe('a session\'s repeated tools and system', () => {
+  // the proxy checks a body's tools and system once and then compares them with the last ones it
+  // checked (json_scan_object_memo): a change anywhere in them must still be checked
+  test('the same request twice is relayed twice; a broken byte in the repeated tools is refused, then all is as before', async () => {
+    const mock = await startMock(anthropicHandler());
+    const proxy = await startProxy({ config: anthropicOnly(mock) });
+    try {
+      const raw = fs.readFileSync(path.join(TEST_DATA, 'claude-code-request.json'));
+      const send = (body) => request(`${proxy.url}/v1/messages?beta=true`, { method: 'POST', body,
+        headers: { ...claudeCodeHeaders(), 'content-length': body.length } });
+      for (let i = 0; i < 2; i++) {
+        const r = await send(raw);
+        assert.equal(r.status, 200);
+        assert.ok(mock.requests.at(-1).body.equals(raw), `request ${i + 1} reaches Anthropic byte for byte`);
+      }
+      const at = raw.indexOf('"tools":') + 40000; // inside the 80 KB of tools
+      for (const [what, byte, re] of [['a raw control character', 0x01, /control character/],
+        ['a backslash before a letter JSON does not know', null, /bad escape/]]) {
+        const broken = Buffer.from(raw);
+        const inString = broken.indexOf(' ', at); // a space inside a tool's description
+        if (byte !== null) broken[inString] = byte;
+        else broken.write('\\q', inString, 'latin1');
+        const before = mock.requests.length;
+        const r = await send(broken);
+        assert.equal(r.status, 400, what);
+        assert.equal(r.json.error.type, 'invalid_request_error');
+        assert.match(r.json.error.message, re);
+        assert.equal(mock.requests.length, before, `${what}: nothing went upstream`);
+      }
+      const again = await send(raw);
+      assert.equal(again.status, 200);
+      assert.ok(mock.requests.at(-1).body.equals(raw));
+    } finally {
+      await stopProxy(proxy, assert);
+      await mock.close();
+    }
+  });
+});
+
 describe('streaming, keep-alive, cancellation, timeouts', () => {
   test('SSE events reach the client before the upstream has sent the last one', async () => {
     let lastSentAt = 0;

@@ -50,10 +50,28 @@ static void check_arrays(const struct json_object_scan *o)
     }
 }
 
+/* json_scan_object_memo against json_scan_object, the memo carried from input to input (and from
+ * the same input: each one is scanned twice, so the second scan may take a member from the memo) */
+static void check_memo(const char *data, size_t size)
+{
+    static struct json_value_memo memo[] = {{.name = "tools"}, {.name = "system"}, {.name = "messages"}};
+    static struct json_object_scan plain, with_memo;
+    const char *err_plain, *err_memo;
+    for (int pass = 0; pass < 2; pass++) {
+        int a = json_scan_object(data, size, &plain, &err_plain);
+        int b = json_scan_object_memo(data, size, &with_memo, &err_memo, memo, sizeof(memo) / sizeof(memo[0]));
+        if (a != b || (a != 0 && strcmp(err_plain, err_memo) != 0) ||
+            (a == 0 && (plain.count != with_memo.count ||
+                        memcmp(plain.members, with_memo.members, plain.count * sizeof(plain.members[0])) != 0)))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct json_object_scan o, o2;
     const char *err;
+    check_memo((const char *)data, size);
     if (json_scan_object((const char *)data, size, &o, &err) != 0)
         return 0;
     check_arrays(&o);

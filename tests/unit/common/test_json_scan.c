@@ -176,6 +176,90 @@ static void test_real_request(void)
     free(body);
 }
 
+/* Both scans of body agree: same outcome, same error, same member spans. */
+static void check_memo_scan(const char *what, const char *body, size_t len, struct json_value_memo *memo, size_t n)
+{
+    static struct json_object_scan plain, with_memo;
+    const char *err_plain = NULL, *err_memo = NULL;
+    int rc_plain = json_scan_object(body, len, &plain, &err_plain);
+    int rc_memo = json_scan_object_memo(body, len, &with_memo, &err_memo, memo, n);
+    if (rc_plain != rc_memo || (rc_plain != 0 && strcmp(err_plain, err_memo) != 0))
+        fprintf(stderr, "%s: plain %d (%s), memo %d (%s)\n", what, rc_plain, rc_plain ? err_plain : "", rc_memo,
+                rc_memo ? err_memo : "");
+    CHECK_INT_EQ(rc_memo, rc_plain);
+    if (rc_plain != 0) {
+        CHECK_STR_EQ(err_memo, err_plain);
+        return;
+    }
+    CHECK_INT_EQ(with_memo.count, plain.count);
+    for (size_t i = 0; i < plain.count && i < with_memo.count; i++) {
+        CHECK(with_memo.members[i].whole.p == plain.members[i].whole.p);
+        CHECK_INT_EQ(with_memo.members[i].whole.len, plain.members[i].whole.len);
+        CHECK_INT_EQ(with_memo.members[i].value.len, plain.members[i].value.len);
+    }
+}
+
+/* Repeated members are taken from the memo only when they are the same bytes, and a body that
+ * merely starts a member with them still gets the scanner's own verdict. */
+static void test_memo(void)
+{
+    size_t len;
+    char *body = check_read_data("claude-code-request.json", &len);
+    CHECK(body != NULL);
+    if (body == NULL)
+        return;
+    struct json_value_memo memo[] = {{.name = "tools"}, {.name = "system"}, {.name = "model"}};
+    size_t n = sizeof(memo) / sizeof(memo[0]);
+    check_memo_scan("first", body, len, memo, n);
+    struct json_object_scan o;
+    const char *err;
+    CHECK_INT_EQ(json_scan_object(body, len, &o, &err), 0);
+    const struct json_member *tools = json_scan_find(&o, "tools"), *system = json_scan_find(&o, "system");
+    CHECK(tools != NULL && system != NULL);
+    if (tools == NULL || system == NULL)
+        goto Done;
+    /* large values are kept byte for byte; the model (a short string) is not */
+    CHECK_MEM_EQ(memo[0].bytes, memo[0].len, tools->value.p, tools->value.len);
+    CHECK_MEM_EQ(memo[1].bytes, memo[1].len, system->value.p, system->value.len);
+    CHECK_INT_EQ(memo[2].len, 0);
+    check_memo_scan("again", body, len, memo, n);
+
+    /* the same tools followed by something else: the body is refused as the scanner refuses it */
+    size_t tools_end = (size_t)(tools->value.p + tools->value.len - body);
+    static const char *const after[] = {"x", " ]", ",", "\"", "", "}", "  ,\"stream\":true}"};
+    for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+        sbuf b = SBUF_INIT;
+        sbuf_append(&b, body, tools_end);
+        sbuf_puts(&b, after[i]);
+        check_memo_scan(after[i], b.data, b.len, memo, n);
+        sbuf_free(&b);
+    }
+    /* a value that differs from the memo anywhere is scanned: valid changes and invalid ones */
+    size_t tools_start = (size_t)(tools->value.p - body);
+    for (size_t at = 1; at + 1 < tools->value.len; at += tools->value.len / 17) {
+        for (int bad = 0; bad < 2; bad++) {
+            sbuf b = SBUF_INIT;
+            sbuf_append(&b, body, len);
+            char *c = b.data + tools_start + at;
+            if (bad)
+                *c = '\x01'; /* a control character: inside a string, or between tokens */
+            else if (*c >= 'a' && *c <= 'y')
+                (*c)++;
+            check_memo_scan(bad ? "bad byte" : "changed letter", b.data, b.len, memo, n);
+            /* the memo now holds what the last valid scan kept: the original body still scans */
+            check_memo_scan("original", body, len, memo, n);
+            sbuf_free(&b);
+        }
+    }
+    /* a truncated body, cut inside the memoized tools or just after them */
+    for (size_t cut = tools_start; cut <= tools_end + 1; cut += (tools_end - tools_start) / 7 + 1)
+        check_memo_scan("truncated", body, cut, memo, n);
+    check_memo_scan("truncated after tools", body, tools_end, memo, n);
+Done:
+    json_value_memo_free(memo, n);
+    free(body);
+}
+
 /* The proxy reads members by raw name: escaped or repeated top-level names would let an upstream
  * that decodes names (or keeps the other duplicate) read a different model than the proxy. */
 static void test_member_names(void)
@@ -371,5 +455,6 @@ int main(void)
     test_members_and_splice();
     test_array_each_object();
     test_real_request();
+    test_memo();
     CHECK_DONE();
 }
