@@ -1344,7 +1344,8 @@ static void next_attempt(struct exchange *ex)
 /* Entry */
 
 /* The members Claude Code repeats unchanged in every request of a session (json_scan_object_memo):
- * checked once, then compared. One set for the process: the event loop is its only thread. */
+ * checked once, then compared. One set for the process: requests are scanned on the event loop's
+ * thread only. */
 static struct json_value_memo repeated_members[] = {{.name = "tools"}, {.name = "system"}};
 
 static int validate_body(struct exchange *ex, const char **err)

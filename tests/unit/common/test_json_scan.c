@@ -145,11 +145,18 @@ static void test_array_each_object(void)
     sbuf_free(&it.seen);
 }
 
+/* tests/data's Claude Code request (116 KB), or NULL after a failed check */
+static char *real_request(size_t *len)
+{
+    char *body = check_read_data("claude-code-request.json", len);
+    CHECK(body != NULL);
+    return body;
+}
+
 static void test_real_request(void)
 {
     size_t len;
-    char *body = check_read_data("claude-code-request.json", &len);
-    CHECK(body != NULL);
+    char *body = real_request(&len);
     if (body == NULL)
         return;
     struct json_object_scan o;
@@ -204,8 +211,7 @@ static void check_memo_scan(const char *what, const char *body, size_t len, stru
 static void test_memo(void)
 {
     size_t len;
-    char *body = check_read_data("claude-code-request.json", &len);
-    CHECK(body != NULL);
+    char *body = real_request(&len);
     if (body == NULL)
         return;
     struct json_value_memo memo[] = {{.name = "tools"}, {.name = "system"}, {.name = "model"}};
