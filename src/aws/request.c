@@ -13,7 +13,7 @@ int aws_request_head(sbuf *head, const struct upstream *u, const struct aws_requ
     size_t nheaders = 2;
     if (r->content_type != NULL)
         headers[nheaders++] = (struct sigv4_header){"content-type", r->content_type};
-    struct sigv4_request req = {r->method, path.data, r->query, headers, nheaders, r->body, r->body_len, NULL, 0};
+    struct sigv4_request req = {r->method, path.data, r->query, headers, nheaders, r->body, r->body_len, NULL, 0, NULL};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct sigv4_options opt = {r->region, r->service, time(NULL), 1, 1, 1};
     struct sigv4_result s;

@@ -21,6 +21,9 @@ struct sigv4_request {
     size_t body_len;
     const struct iovec *body_parts; /* when nbody_parts > 0: the body, in these parts (body unused) */
     size_t nbody_parts;
+    /* NULL, or per part: nonzero names the part's exact bytes (body_parts_span's stamp), which lets
+     * the payload hash cache take a part it has seen under the same stamp without comparing it */
+    const unsigned long *body_part_stamps;
 };
 
 struct sigv4_credentials {
@@ -61,13 +64,15 @@ void sigv4_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
  * sigv4.c). The result is the same as without. */
 void sigv4_payload_hash(const void *body, size_t len, char out[65]);
 /* The same, of the body these parts make one after the other. */
-void sigv4_payload_hash_parts(const struct iovec *parts, size_t nparts, char out[65]);
+void sigv4_payload_hash_parts(const struct iovec *parts, const unsigned long *stamps, size_t nparts, char out[65]);
 
 /* For tests and benchmarks: the cache's counters (into stats, may be NULL); on 1 empties it and
  * resets the counters, 0 empties it and hashes without it from then on, -1 only reads. */
 struct sigv4_payload_stats {
     unsigned long hits, misses; /* bodies that resumed from a snapshot, or not */
     unsigned long long resumed_bytes, hashed_bytes;
+    /* of the entries' bytes a body was checked against: compared by memcmp, or known by stamp */
+    unsigned long long compared_bytes, known_bytes;
 };
 void sigv4_payload_cache(int on, struct sigv4_payload_stats *stats);
 

@@ -18,16 +18,20 @@ struct body_parts {
     struct {
         const char *p; /* NULL: owned bytes from off */
         size_t off, len;
+        unsigned long stamp; /* nonzero: these bytes, whenever a part has this stamp */
     } part[BODY_PARTS_MAX];
 };
 
 /* Starts a body whose written bytes go to owned (which may hold no body bytes yet). */
 void body_parts_begin(struct body_parts *b, sbuf *owned);
 /* Appends len bytes at p to the body: as a part of its own where that pays and a part is left,
- * else copied into out. With b NULL, always copied into out (a body in one piece). */
-void body_parts_span(struct body_parts *b, sbuf *out, const char *p, size_t len);
+ * else copied into out. With b NULL, always copied into out (a body in one piece). stamp: 0, or a
+ * number that names these exact bytes (a json_member stamp), kept with the part so that a payload
+ * hash cache may know them without comparing them. */
+void body_parts_span(struct body_parts *b, sbuf *out, const char *p, size_t len, unsigned long stamp);
 /* The body, after its last byte: at most BODY_PARTS_MAX iovecs into v (pointing into owned, which
- * must not change from then on, and into the spans), their number returned; *total its length. */
-size_t body_parts_iovecs(struct body_parts *b, struct iovec *v, size_t *total);
+ * must not change from then on, and into the spans), their number returned; *total its length; the
+ * parts' stamps into stamps (0 for written bytes). */
+size_t body_parts_iovecs(struct body_parts *b, struct iovec *v, unsigned long *stamps, size_t *total);
 
 #endif

@@ -346,11 +346,16 @@ static int memo_hit(struct scanner *s, const struct json_value_memo *memo)
     return 1;
 }
 
-static void memo_keep(struct json_value_memo *memo, struct json_span value)
+/* Stamps come from one counter for every memo and thread, so a stamp names one value for the
+ * process's life. */
+static unsigned long memo_stamps;
+
+/* Keeps value in the memo; returns its new stamp, or 0 if it is not kept. */
+static unsigned long memo_keep(struct json_value_memo *memo, struct json_span value)
 {
     if (memo == NULL || value.len < JSON_MEMO_MIN || value.len > JSON_MEMO_MAX ||
         (value.p[0] != '{' && value.p[0] != '[' && value.p[0] != '"'))
-        return;
+        return 0;
     if (memo->cap < value.len) {
         free(memo->bytes);
         memo->bytes = xmalloc(value.len);
@@ -358,6 +363,8 @@ static void memo_keep(struct json_value_memo *memo, struct json_span value)
     }
     memcpy(memo->bytes, value.p, value.len);
     memo->len = value.len;
+    memo->stamp = __atomic_add_fetch(&memo_stamps, 1, __ATOMIC_RELAXED);
+    return memo->stamp;
 }
 
 void json_value_memo_free(struct json_value_memo *memo, size_t nmemo)
@@ -366,6 +373,7 @@ void json_value_memo_free(struct json_value_memo *memo, size_t nmemo)
         free(memo[i].bytes);
         memo[i].bytes = NULL;
         memo[i].len = memo[i].cap = 0;
+        memo[i].stamp = 0;
     }
 }
 
@@ -413,8 +421,7 @@ static int scan_members(struct scanner *s, struct json_object_scan *out, int dep
                 return -1;
             m.value.p = value_start;
             m.value.len = (size_t)(s->p - value_start);
-            if (mm != NULL && !hit)
-                memo_keep(mm, m.value);
+            m.stamp = hit ? mm->stamp : memo_keep(mm, m.value);
             m.whole.p = key_start;
             m.whole.len = (size_t)(s->p - key_start);
             if (out->count == JSON_SCAN_MAX_MEMBERS) {

@@ -18,6 +18,9 @@ struct json_member {
     struct json_span key;   /* between the quotes (top-level names have no escapes) */
     struct json_span value; /* the raw value text */
     struct json_span whole; /* "key": value, without surrounding commas */
+    /* nonzero: the value is the bytes of a json_value_memo with this stamp, so two members with the
+     * same stamp have the same value (json_scan_object_memo sets it; a stamp is never reused) */
+    unsigned long stamp;
 };
 
 struct json_object_scan {
@@ -37,13 +40,16 @@ struct json_value_memo {
     const char *name; /* the member's name, set by the owner */
     char *bytes;
     size_t len, cap;
+    unsigned long stamp; /* names these bytes: a new one, never 0, each time they are replaced */
 };
 
 /* json_scan_object for bodies that repeat large members: Claude Code sends the same tools and system
  * (95 KB of a 116 KB request) in every request of a session. For each memo[i].name, the member's last
  * value of JSON_MEMO_MIN bytes or more is kept once checked; a value that starts with the same bytes
  * is that value (objects, arrays and strings end where their own bytes say), so it is taken with a
- * memcmp instead of being scanned again. Same results and errors as json_scan_object. */
+ * memcmp instead of being scanned again. Same results and errors as json_scan_object; a member whose
+ * value the memo holds once the scan is done (taken from it or just kept) gets the memo's stamp, so
+ * that what is derived from the value may be kept by stamp instead of comparing the bytes again. */
 #define JSON_MEMO_MIN 4096
 #define JSON_MEMO_MAX (4 * 1024 * 1024)
 int json_scan_object_memo(const char *s, size_t len, struct json_object_scan *out, const char **err,

@@ -42,6 +42,7 @@ struct upstream_request {
     /* the body in parts, when a provider rewrote it and kept long members as the client sent them
      * (nbody_parts > 0): they point into owned_body and the client request, in order */
     struct iovec body_parts[BODY_PARTS_MAX];
+    unsigned long body_part_stamps[BODY_PARTS_MAX]; /* body_parts_span's stamps, 0 for written bytes */
     size_t nbody_parts;
     enum {
         RESPONSE_NATIVE,          /* Anthropic's format, relayed as is */

@@ -73,8 +73,9 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
     char path_only[2048];
     snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
     struct upstream_request *out = ps->out;
-    struct sigv4_request req = {"POST",         path_only,     q ? q + 1 : NULL, headers,         num_headers,
-                                out->body.base, out->body.len, out->body_parts,  out->nbody_parts};
+    struct sigv4_request req = {
+        "POST",         path_only,     q ? q + 1 : NULL, headers,          num_headers,
+        out->body.base, out->body.len, out->body_parts,  out->nbody_parts, out->body_part_stamps};
     struct sigv4_credentials c = {creds->access_key_id, creds->secret_access_key, creds->session_token};
     struct sigv4_options opt = {b->region, ps->mantle ? "bedrock-mantle" : "bedrock", time(NULL), 1, 1, 1};
     memset(r, 0, sizeof(*r));
@@ -323,7 +324,7 @@ static void *build_request(struct pending_sign *ps)
     /* the body as parts: the members kept as they were stay in the client's request (cr->body, which
      * outlives the attempt), not copied; in one piece when nothing was kept by reference */
     size_t total;
-    out->nbody_parts = body_parts_iovecs(&ps->parts, out->body_parts, &total);
+    out->nbody_parts = body_parts_iovecs(&ps->parts, out->body_parts, out->body_part_stamps, &total);
     if (out->nbody_parts <= 1) {
         out->nbody_parts = 0;
         out->body = h2o_iovec_init(out->owned_body.data, out->owned_body.len);

@@ -244,13 +244,15 @@ static int adapt_tools(const struct json_member *m, const struct bedrock_adaptat
 /* ---- the last tools adapted ----
  * Claude Code sends the same tools (80 KB of the body) in every request of a session: the outcome
  * for the last tools array seen (its bytes and the two settings that change tools) is kept, and a
- * request whose tools are the same bytes (memcmp) takes it instead of scanning them again. */
+ * request whose tools are the same bytes takes it instead of scanning them again. The same bytes:
+ * the same stamp (the request scan's memo already compared them), else a memcmp. */
 #define TOOLS_MEMO_MAX (1024 * 1024)
 static struct {
     pthread_mutex_t lock;
     char *bytes;
     size_t len, cap;
-    int flags; /* -1: empty */
+    unsigned long stamp; /* the bytes' json_member stamp, 0 if they had none */
+    int flags;           /* -1: empty */
     int changed, drop;
     sbuf value, removed;
     int off;
@@ -265,7 +267,9 @@ static int adapt_tools_memo(const struct json_member *m, const struct bedrock_ad
         pthread_mutex_unlock(&memo.lock);
         return adapt_tools(m, a, value, drop, removed);
     }
-    if (memo.flags != flags || memo.len != m->value.len || memcmp(memo.bytes, m->value.p, m->value.len) != 0) {
+    int same = memo.flags == flags && memo.len == m->value.len &&
+               ((m->stamp != 0 && m->stamp == memo.stamp) || memcmp(memo.bytes, m->value.p, m->value.len) == 0);
+    if (!same) {
         sbuf_reset(&memo.value);
         sbuf_reset(&memo.removed);
         memo.drop = 0;
@@ -278,6 +282,7 @@ static int adapt_tools_memo(const struct json_member *m, const struct bedrock_ad
         memo.len = m->value.len;
         memo.flags = flags;
     }
+    memo.stamp = m->stamp; /* the bytes are m's now, whichever way they were found the same */
     int changed = memo.changed;
     if (changed)
         sbuf_append(value, memo.value.data, memo.value.len);
@@ -295,6 +300,7 @@ void bedrock_request_tools_memo(int on)
     free(memo.bytes);
     memo.bytes = NULL;
     memo.len = memo.cap = 0;
+    memo.stamp = 0;
     memo.flags = -1;
     sbuf_free(&memo.value);
     sbuf_free(&memo.removed);
@@ -379,8 +385,10 @@ static void splice_stable_first(const struct json_object_scan *o, const struct r
             int r = json_member_key_index(m, w->keys, w->n);
             if (r >= 0)
                 json_member_write(m, values[r], out);
-            else /* as the client sent it: a part of its own when it is long (parts may be NULL) */
-                body_parts_span(parts, out, m->whole.p, m->whole.len);
+            else /* as the client sent it: a part of its own when it is long (parts may be NULL); its
+                  * value's stamp names the part's bytes when nothing stands between "name": and it */
+                body_parts_span(parts, out, m->whole.p, m->whole.len,
+                                m->value.p == m->whole.p + m->key.len + 3 ? m->stamp : 0);
         }
     }
     sbuf_putc(out, '}');

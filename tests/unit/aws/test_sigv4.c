@@ -110,7 +110,7 @@ static int run_case(const char *name)
                                 1};
     struct parsed_request r;
     CHECK_INT_EQ(parse_request(req_text, &r), 0);
-    struct sigv4_request req = {r.method, r.path, r.query, r.headers, r.num_headers, r.body, r.body_len, NULL, 0};
+    struct sigv4_request req = {r.method, r.path, r.query, r.headers, r.num_headers, r.body, r.body_len, NULL, 0, NULL};
     struct sigv4_result res;
     CHECK_INT_EQ(sigv4_sign(&req, &c, &opt, &res), 0);
     CHECK_STR_EQ(res.canonical_request, want_creq);
@@ -164,7 +164,8 @@ static void test_bedrock_against_botocore(void)
                                 body,
                                 strlen(body),
                                 NULL,
-                                0};
+                                0,
+                                NULL};
     struct sigv4_credentials c = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                   "SESSIONTOKEN/with+chars="};
     struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 24, .tm_hour = 12};
@@ -231,9 +232,9 @@ static int hash_matches(const unsigned char *body, size_t len)
     size_t n = split(body, len, v);
     if (turn++ % 2) {
         sigv4_payload_hash(body, len, got);
-        sigv4_payload_hash_parts(v, n, parts);
+        sigv4_payload_hash_parts(v, NULL, n, parts);
     } else {
-        sigv4_payload_hash_parts(v, n, parts);
+        sigv4_payload_hash_parts(v, NULL, n, parts);
         sigv4_payload_hash(body, len, got);
     }
     reference_hash(body, len, want);
@@ -306,12 +307,59 @@ static void test_payload_hash_cache(void)
     free(v);
 }
 
+/* The payload hash of parts with stamps (head, a stamped member, tail), against SHA-256 of the bytes. */
+static int stamped_hash_matches(const unsigned char *body, size_t head, size_t member, size_t len, unsigned long stamp)
+{
+    struct iovec v[3] = {
+        {(void *)body, head}, {(void *)(body + head), member}, {(void *)(body + head + member), len - head - member}};
+    unsigned long stamps[3] = {0, stamp, 0};
+    char got[65], want[65];
+    sigv4_payload_hash_parts(v, stamps, 3, got);
+    reference_hash(body, len, want);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "stamped payload hash (head %zu, member %zu, stamp %lu): %s, want %s\n", head, member, stamp,
+                got, want);
+    return strcmp(got, want) == 0;
+}
+
+/* A stamped part the cache has seen at the same offset under the same stamp is taken without a
+ * compare; anywhere else, or under another stamp, or with none, it is compared. Always the SHA-256
+ * of the bytes. */
+static void test_payload_hash_stamps(void)
+{
+    size_t len = 116 * 1024, member = 81 * 1024;
+    unsigned char *body = malloc(len + 1);
+    unsigned x = 777;
+    for (size_t i = 0; i < len + 1; i++)
+        body[i] = (unsigned char)((x = x * 1103515245 + 12345) >> 16);
+    struct sigv4_payload_stats st;
+    sigv4_payload_cache(1, NULL);
+    CHECK(stamped_hash_matches(body, 700, member, len, 41));
+    sigv4_payload_cache(-1, &st);
+    CHECK(st.known_bytes == 0);
+    /* again: the steps wholly inside the member are known (all but the two it straddles) */
+    CHECK(stamped_hash_matches(body, 700, member, len, 41));
+    sigv4_payload_cache(-1, &st);
+    CHECK_INT_EQ(st.known_bytes, (member / 4096 - 1) * 4096);
+    CHECK(st.compared_bytes <= len - st.known_bytes + 4096);
+    /* the same stamp one byte further on, another stamp, no stamp: compared, and the right hash */
+    unsigned long long known = st.known_bytes;
+    CHECK(stamped_hash_matches(body + 1, 701, member, len, 41));
+    CHECK(stamped_hash_matches(body, 700, member, len, 42));
+    CHECK(stamped_hash_matches(body, 700, member, len, 0));
+    sigv4_payload_cache(-1, &st);
+    CHECK(st.known_bytes == known);
+    CHECK(stamped_hash_matches(body, 700, member, len, 0));
+    sigv4_payload_cache(1, NULL);
+    free(body);
+}
+
 /* The derived signing key is cached per day, region, service and secret: a signature with a cached
  * key is the one a fresh derivation gives, and a change of any of the four is a new key. */
 static void test_signing_key_cache(void)
 {
     struct sigv4_header headers[] = {{"host", "bedrock-runtime.us-east-1.amazonaws.com"}};
-    struct sigv4_request req = {"POST", "/model/x/invoke", NULL, headers, 1, "{}", 2, NULL, 0};
+    struct sigv4_request req = {"POST", "/model/x/invoke", NULL, headers, 1, "{}", 2, NULL, 0, NULL};
     struct sigv4_credentials a = {"AKIDEXAMPLE", "secret-a", NULL}, b = {"AKIDEXAMPLE", "secret-b", NULL};
     struct sigv4_options o1 = {"us-east-1", "bedrock", 1700000000, 1, 1, 1};
     char sigs[8][300];
@@ -376,6 +424,7 @@ int main(void)
     test_uri_encode();
     test_hmac();
     test_payload_hash_cache();
+    test_payload_hash_stamps();
     test_signing_key_cache();
     test_vectors(); /* again, with whatever the caches hold */
     CHECK_DONE();

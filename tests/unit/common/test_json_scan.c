@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include "check.h"
 #include "common/json_scan.h"
+#include "common/memory.h"
 
 static int scan_ok(const char *s)
 {
@@ -204,6 +205,56 @@ static void check_memo_scan(const char *what, const char *body, size_t len, stru
         CHECK_INT_EQ(with_memo.members[i].whole.len, plain.members[i].whole.len);
         CHECK_INT_EQ(with_memo.members[i].value.len, plain.members[i].value.len);
     }
+}
+
+/* The stamp a memo scan of body gives the member name (0 if none, or if the body is refused). */
+static unsigned long stamp_of(const char *body, size_t len, struct json_value_memo *memo, size_t n, const char *name)
+{
+    static struct json_object_scan o;
+    const char *err;
+    if (json_scan_object_memo(body, len, &o, &err, memo, n) != 0)
+        return 0;
+    const struct json_member *m = json_scan_find(&o, name);
+    return m != NULL ? m->stamp : 0;
+}
+
+/* A value the memo holds gets its stamp: the same one while the bytes stay, a new one when they
+ * change (and again when they change back); a value not kept has none. */
+static void test_memo_stamps(void)
+{
+    size_t len;
+    char *body = real_request(&len);
+    if (body == NULL)
+        return;
+    struct json_value_memo memo[] = {{.name = "tools"}, {.name = "system"}, {.name = "model"}};
+    size_t n = sizeof(memo) / sizeof(memo[0]);
+    unsigned long tools = stamp_of(body, len, memo, n, "tools"), system = stamp_of(body, len, memo, n, "system");
+    CHECK(tools != 0 && system != 0 && tools != system);
+    CHECK(tools == memo[0].stamp && system == memo[1].stamp);
+    CHECK_INT_EQ(stamp_of(body, len, memo, n, "model"), 0);
+    CHECK_INT_EQ(stamp_of(body, len, memo, n, "messages"), 0);
+    CHECK(stamp_of(body, len, memo, n, "tools") == tools);
+    /* a letter changed in the tools: new bytes, a new stamp; the system keeps its own */
+    char *changed = xmalloc(len + 1);
+    memcpy(changed, body, len);
+    changed[len] = '\0';
+    char *t = strstr(changed, "\"tools\""), *d = t != NULL ? strstr(t, "\"description\"") : NULL;
+    CHECK(d != NULL);
+    if (d != NULL) {
+        char *letter = strchr(d + 14, '"') + 1; /* the description's first letter */
+        *letter = *letter == 'x' ? 'y' : 'x';
+        unsigned long other = stamp_of(changed, len, memo, n, "tools");
+        CHECK(other != 0 && other != tools && other != system);
+        CHECK(stamp_of(changed, len, memo, n, "system") == system);
+        unsigned long back = stamp_of(body, len, memo, n, "tools");
+        CHECK(back != 0 && back != tools && back != other);
+    }
+    /* a body refused after the memoized members (cut before its last byte) leaves them as they were */
+    CHECK_INT_EQ(stamp_of(body, len - 1, memo, n, "tools"), 0);
+    CHECK(stamp_of(body, len, memo, n, "system") == system);
+    free(changed);
+    json_value_memo_free(memo, n);
+    free(body);
 }
 
 /* Repeated members are taken from the memo only when they are the same bytes, and a body that
@@ -462,5 +513,6 @@ int main(void)
     test_array_each_object();
     test_real_request();
     test_memo();
+    test_memo_stamps();
     CHECK_DONE();
 }

@@ -62,7 +62,8 @@ static void body(const char *in, enum bedrock_route r, const struct bedrock_adap
     bedrock_request_body(&o, r, a, "us.anthropic.claude-x", beta, beta ? strlen(beta) : 0, count, &owned, &parts,
                          &removed2);
     struct iovec v[BODY_PARTS_MAX];
-    size_t total, n = body_parts_iovecs(&parts, v, &total);
+    unsigned long stamps[BODY_PARTS_MAX];
+    size_t total, n = body_parts_iovecs(&parts, v, stamps, &total);
     CHECK(n >= 1 && n <= BODY_PARTS_MAX);
     for (size_t i = 0; i < n; i++) {
         const char *p = v[i].iov_base;
@@ -297,7 +298,8 @@ static void test_parts_real_body(void)
         body_parts_begin(&parts, &owned);
         bedrock_request_body(&o, routes[r], &a, "us.anthropic.claude-x", NULL, 0, 0, &owned, &parts, NULL);
         struct iovec v[BODY_PARTS_MAX];
-        size_t total, n = body_parts_iovecs(&parts, v, &total), spans = 0;
+        unsigned long stamps[BODY_PARTS_MAX];
+        size_t total, n = body_parts_iovecs(&parts, v, stamps, &total), spans = 0;
         for (size_t i = 0; i < n; i++)
             spans += (const char *)v[i].iov_base >= real && (const char *)v[i].iov_base < real + real_len;
         CHECK_INT_EQ(total, flat.len);
