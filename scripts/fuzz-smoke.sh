@@ -13,7 +13,12 @@ seed() { # target -> corpus dir
     dir=build-fuzz/corpus-$1
     mkdir -p "$dir"
     case $1 in
-    fuzz_eventstream) cp tests/data/eventstream/encoded/positive/* "$dir/" ;;
+    fuzz_eventstream)
+        cp tests/data/eventstream/encoded/positive/* "$dir/"
+        # a decoded event as the delta reader takes it
+        printf '%s' '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a \"b\"\n"}}' \
+            >"$dir/delta-event"
+        ;;
     fuzz_json_scan | fuzz_openai) cp tests/data/claude-code-request.json "$dir/" ;;
     fuzz_sse) printf 'event: message_start\ndata: {"type":"message_start","message":{"id":"m"}}\n\n' >"$dir/seed" ;;
     fuzz_headers) printf '120Bearer sk-ant-oat01-x' >"$dir/seed" ;;

@@ -475,6 +475,12 @@ Error:
     return -1;
 }
 
+const char *json_scan_string(const char *p, const char *end)
+{
+    struct scanner s = {p, end, NULL};
+    return p < end && *p == '"' && scan_string(&s) == 0 ? s.p : NULL;
+}
+
 int json_scan_object(const char *str, size_t len, struct json_object_scan *out, const char **err)
 {
     return json_scan_object_memo(str, len, out, err, NULL, 0);

@@ -56,6 +56,9 @@ int json_scan_object_memo(const char *s, size_t len, struct json_object_scan *ou
                           struct json_value_memo *memo, size_t nmemo);
 void json_value_memo_free(struct json_value_memo *memo, size_t nmemo);
 
+/* At p, an opening quote: the byte after the string's closing quote if the string before end is valid
+ * JSON (escapes, no control characters), else NULL. */
+const char *json_scan_string(const char *p, const char *end);
 /* The member with this key, or NULL (top-level names are unique). */
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key);
 

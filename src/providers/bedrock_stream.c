@@ -174,6 +174,45 @@ Ok:
     return 1;
 }
 
+/* After a run of lower-case letters and '_' at p, at least one: where it ends, else NULL. */
+static const char *name_run(const char *p, const char *end)
+{
+    const char *q = p;
+    while (q < end && ((*q >= 'a' && *q <= 'z') || *q == '_'))
+        q++;
+    return q > p ? q : NULL;
+}
+
+/* Whether p starts with the literal lit (of length n) before end; then p past it. */
+static int take(const char **p, const char *end, const char *lit, size_t n)
+{
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+        return 0;
+    *p += n;
+    return 1;
+}
+#define TAKE(p, end, lit) take(&(p), (end), (lit), sizeof(lit) - 1)
+
+int bedrock_delta_event_fast(const char *p, size_t len)
+{
+    const char *end = p + len;
+    if (!TAKE(p, end, "{\"type\":\"content_block_delta\",\"index\":"))
+        return 0;
+    if (p < end && *p == '0') { /* a JSON number without sign, fraction or exponent */
+        p++;
+    } else {
+        const char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return 0;
+    }
+    if (!TAKE(p, end, ",\"delta\":{\"type\":\"") || (p = name_run(p, end)) == NULL || !TAKE(p, end, "\",\"") ||
+        (p = name_run(p, end)) == NULL || !TAKE(p, end, "\":") || (p = json_scan_string(p, end)) == NULL)
+        return 0;
+    return end - p == 2 && p[0] == '}' && p[1] == '}';
+}
+
 /* Base64 has no character that JSON must escape, but a serializer may write '/' as "\/"; any other
  * escape is not base64. */
 int bedrock_chunk_base64_full(const char *payload, size_t len, struct json_object_scan *scan, sbuf *unescaped,
@@ -228,6 +267,35 @@ static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
     return 0;
 }
 
+/* The decoded event, validated, and its type read without building a tree: *tp is the type, its length
+ * returned; *tp NULL if the event is not JSON or has no string type. The type is the fast reader's
+ * for a delta; else the string's own bytes when it has no escape (as json_span_string would copy
+ * them), else json_span_string's copy into buf. */
+static size_t event_type(struct bedrock_stream *s, char *buf, size_t bufsize, const char **tp)
+{
+    static const char delta[] = "content_block_delta";
+    if (bedrock_delta_event_fast(s->decoded.data, s->decoded.len)) {
+        *tp = delta;
+        return sizeof(delta) - 1;
+    }
+    const char *err;
+    const struct json_member *t = NULL;
+    if (json_scan_object(s->decoded.data, s->decoded.len, &s->scan, &err) == 0)
+        t = json_scan_find(&s->scan, "type");
+    if (t == NULL)
+        return 0;
+    if (t->value.len >= 2 && t->value.p[0] == '"' && t->value.len - 2 < bufsize &&
+        memchr(t->value.p + 1, '\\', t->value.len - 2) == NULL) {
+        *tp = t->value.p + 1;
+        return t->value.len - 2;
+    }
+    if (json_span_string(t->value, buf, bufsize) == 0) {
+        *tp = buf;
+        return strlen(buf);
+    }
+    return 0;
+}
+
 static int on_message(void *ud, const struct es_message *m)
 {
     struct bedrock_stream *s = ud;
@@ -239,23 +307,9 @@ static int on_message(void *ud, const struct es_message *m)
             error_event(s, out, "api_error", "Bedrock sent a stream chunk that is not valid base64 JSON");
             return 1;
         }
-        /* validated and its type read without building a tree; the type is the string's own bytes
-         * when it has no escape (as json_span_string would copy them), else json_span_string's copy */
-        const char *err;
-        const struct json_member *t = NULL;
         char type[128];
         const char *tp = NULL;
-        size_t tl = 0;
-        if (json_scan_object(s->decoded.data, s->decoded.len, &s->scan, &err) == 0)
-            t = json_scan_find(&s->scan, "type");
-        if (t != NULL && t->value.len >= 2 && t->value.p[0] == '"' && t->value.len - 2 < sizeof(type) &&
-            memchr(t->value.p + 1, '\\', t->value.len - 2) == NULL) {
-            tp = t->value.p + 1;
-            tl = t->value.len - 2;
-        } else if (t != NULL && json_span_string(t->value, type, sizeof(type)) == 0) {
-            tp = type;
-            tl = strlen(type);
-        }
+        size_t tl = event_type(s, type, sizeof(type), &tp);
         if (tp == NULL) {
             error_event(s, out, "api_error", "Bedrock sent a stream event without a type");
             return 1;

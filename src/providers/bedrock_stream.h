@@ -35,6 +35,14 @@ int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64);
 int bedrock_chunk_base64_full(const char *p, size_t len, struct json_object_scan *scan, sbuf *unescaped,
                               struct json_span *b64);
 
+/* The stream's commonest event by far, one for every few tokens of text, tool input or thinking:
+ *   {"type":"content_block_delta","index":N,"delta":{"type":"<name>","<name>":"<string>"}}
+ * read in one pass over that shape, names of lower-case letters and '_', no space: returns 1 if the
+ * event is exactly that (then it is valid JSON, and of type content_block_delta), else 0 without
+ * judging (the full scan decides). Wherever it returns 1 the JSON scanner takes the event and reads
+ * the same type (unit test and fuzz target). */
+int bedrock_delta_event_fast(const char *p, size_t len);
+
 /* An exception name (throttlingException or ThrottlingException, ...) -> Anthropic error type
  * and the HTTP status that goes with it. */
 const char *bedrock_exception_to_anthropic_type(const char *name, size_t len, int *http_status);

@@ -1,5 +1,6 @@
 /* libFuzzer: the event-stream decoder and the Bedrock -> SSE conversion, fed in two pieces; and the
- * input as a chunk's payload, where the fast reader must agree with the full one wherever it takes it. */
+ * input as a chunk's payload and as a decoded event, where each fast reader must agree with the full
+ * one wherever it takes it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,9 +20,24 @@ static void chunk_readers_agree(const uint8_t *data, size_t size)
     sbuf_free(&unescaped);
 }
 
+/* The input as a decoded event: wherever the delta reader takes it, the scanner takes it too and
+ * reads the type content_block_delta. */
+static void delta_readers_agree(const uint8_t *data, size_t size)
+{
+    static struct json_object_scan scan;
+    const char *err;
+    if (!bedrock_delta_event_fast((const char *)data, size))
+        return;
+    const struct json_member *t =
+        json_scan_object((const char *)data, size, &scan, &err) == 0 ? json_scan_find(&scan, "type") : NULL;
+    if (t == NULL || !json_span_is(t->value, "\"content_block_delta\""))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chunk_readers_agree(data, size);
+    delta_readers_agree(data, size);
     sbuf out = SBUF_INIT;
     struct bedrock_stream *s = bedrock_stream_new();
     size_t cut = size ? data[0] % (size + 1) : 0;

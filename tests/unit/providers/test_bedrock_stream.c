@@ -273,6 +273,102 @@ static void test_chunk_fast(void)
     }
 }
 
+/* The delta reader against the scanner: wherever it takes an event, the scanner takes it and reads
+ * the type content_block_delta. Returns what the delta reader said. */
+static int delta_and_full(const char *ev, size_t len)
+{
+    static struct json_object_scan scan;
+    const char *err;
+    int f = bedrock_delta_event_fast(ev, len);
+    if (f) {
+        int r = json_scan_object(ev, len, &scan, &err);
+        CHECK_INT_EQ(r, 0);
+        const struct json_member *t = r == 0 ? json_scan_find(&scan, "type") : NULL;
+        CHECK(t != NULL && json_span_is(t->value, "\"content_block_delta\""));
+        if (r != 0 || t == NULL)
+            fprintf(stderr, "delta reader took what the scanner does not: %.*s\n", (int)len, ev);
+    }
+    return f;
+}
+
+/* The delta reader takes the deltas Claude Code's streams are made of, and nothing the JSON scanner
+ * would not take in the same way: every byte of them changed to each of a few telling bytes, every
+ * truncation, and bytes after them. */
+static void test_delta_fast(void)
+{
+    static const char *const taken[] = {
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" the\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":12,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"
+        "\"{\\\"path\\\": \\\"/etc\\u00e9\\n\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"signature_delta\",\"signature\":"
+        "\"EqQBCkYIBxgCKkB+/=\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+        "\"\xc3\xa9\xe2\x82\xac\"}}",
+    };
+    static const char *const left[] = {
+        /* not this shape, whatever the scanner says: another spelling, order or member */
+        "{\"type\": \"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}",
+        "{\"index\":0,\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":-1,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":1}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"Text\",\"text\":\"a\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\",\"x\":1}}",
+        /* and not JSON */
+        "{\"type\":\"content_block_delta\",\"index\":01,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\x01\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\\x\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\\u12\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\\\"}}",
+    };
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        if (!delta_and_full(taken[i], strlen(taken[i])))
+            fprintf(stderr, "delta reader left: %s\n", taken[i]);
+        CHECK(delta_and_full(taken[i], strlen(taken[i])));
+    }
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+        if (delta_and_full(left[i], strlen(left[i])))
+            fprintf(stderr, "delta reader took: %s\n", left[i]);
+        CHECK(!delta_and_full(left[i], strlen(left[i])));
+    }
+    static const char bytes[] = {'"', '\\', '\x01', '\x1f', '}', '{', ' ', ',', ':', 'a', 'Z', '0', '9', '-', '\x7f'};
+    size_t still_taken = 0;
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        size_t len = strlen(taken[i]);
+        char buf[512];
+        for (size_t at = 0; at < len; at++)
+            for (size_t b = 0; b < sizeof(bytes); b++) {
+                memcpy(buf, taken[i], len);
+                buf[at] = bytes[b];
+                still_taken += (size_t)delta_and_full(buf, len);
+            }
+        for (size_t cut = 0; cut < len; cut++)
+            CHECK(!delta_and_full(taken[i], cut));
+        for (size_t b = 0; b < sizeof(bytes); b++) {
+            memcpy(buf, taken[i], len);
+            buf[len] = bytes[b];
+            CHECK(!delta_and_full(buf, len + 1));
+        }
+    }
+    CHECK(still_taken > 100); /* changes inside the names and strings that keep the shape */
+    /* through a stream: the event as it came, typed content_block_delta */
+    static const char *const hdr[] = {":event-type", "chunk", ":message-type", "event", NULL};
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        char b64[700], payload[800];
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)taken[i], (int)strlen(taken[i]));
+        snprintf(payload, sizeof(payload), "{\"bytes\":\"%s\"}", b64);
+        sbuf frames = SBUF_INIT, got = SBUF_INIT, want = SBUF_INIT;
+        es_encode(&frames, hdr, payload, strlen(payload));
+        struct bedrock_stream *st = bedrock_stream_new();
+        CHECK_INT_EQ(bedrock_stream_feed(st, (const uint8_t *)frames.data, frames.len, &got), 0);
+        sbuf_printf(&want, "event: content_block_delta\ndata: %s\n\n", taken[i]);
+        CHECK_STR_EQ(got.data, want.data);
+        bedrock_stream_free(st);
+        sbuf_free(&frames), sbuf_free(&got), sbuf_free(&want);
+    }
+}
+
 /* The event's type: its own bytes without an escape, json_span_string's copy with one, refused
  * where json_span_string refuses it (too long, an escape it does not take). */
 static void test_event_type(void)
@@ -406,6 +502,7 @@ int main(void)
 {
     test_chunk_forms();
     test_chunk_fast();
+    test_delta_fast();
     test_event_type();
     test_stream();
     test_exception_mid_stream();
