@@ -388,15 +388,17 @@ static int unreserved(unsigned char c) { return isalnum(c) || c == '-' || c == '
 void sigv4_uri_encode(sbuf *out, const char *s, size_t len, int encode_slash)
 {
     static const char digits[] = "0123456789ABCDEF";
+    size_t run = 0; /* s[run..i) is taken as it is, in one append */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (unreserved(c) || (c == '/' && !encode_slash)) {
-            sbuf_putc(out, (char)c);
-        } else {
-            char e[3] = {'%', digits[c >> 4], digits[c & 15]};
-            sbuf_append(out, e, 3);
-        }
+        if (unreserved(c) || (c == '/' && !encode_slash))
+            continue;
+        sbuf_append(out, s + run, i - run);
+        char e[3] = {'%', digits[c >> 4], digits[c & 15]};
+        sbuf_append(out, e, 3);
+        run = i + 1;
     }
+    sbuf_append(out, s + run, len - run);
 }
 
 /* Percent-decodes into out ('+' stays '+': SigV4 treats the query literally). */
@@ -527,12 +529,22 @@ static int cmp_header(const void *a, const void *b)
     return strcmp(((const struct canon_header *)a)->name, ((const struct canon_header *)b)->name);
 }
 
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 static void append_trimmed(sbuf *out, const char *v)
 {
+    /* most values have nothing to trim or collapse: one append */
+    size_t n = strlen(v), i;
+    for (i = 0; i < n && !is_space((unsigned char)v[i]); i++)
+        ;
+    if (i == n) {
+        sbuf_append(out, v, n);
+        return;
+    }
     int space = 0, started = 0;
     for (; *v; v++) {
         unsigned char c = (unsigned char)*v;
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (is_space(c)) {
             space = started;
             continue;
         }

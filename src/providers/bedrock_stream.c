@@ -115,6 +115,7 @@ static const char *plain_string(const char *p, const char *end)
 {
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    const char *start = p;
     for (; end - p >= 16; p += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
@@ -124,6 +125,18 @@ static const char *plain_string(const char *p, const char *end)
             const char *q = p + __builtin_ctz(m);
             return *q == '"' ? q : NULL;
         }
+    }
+    if (p < end && end - start >= 16) {
+        /* the last bytes: the sixteen that end at end, those before p (already taken) masked off */
+        const char *last = end - 16;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)last);
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                    _mm_cmplt_epi8(x, space));
+        unsigned m = (unsigned)_mm_movemask_epi8(stop) & (0xffffu << (p - last));
+        if (m == 0)
+            return NULL;
+        const char *q = last + __builtin_ctz(m);
+        return *q == '"' ? q : NULL;
     }
     for (; p < end; p++) {
         if (*p == '"')
