@@ -4,6 +4,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,16 +21,19 @@ struct bedrock_stream {
     struct es_decoder decoder;
     sbuf *out; /* during a feed */
     sbuf decoded;
-    sbuf unescaped;               /* a chunk's base64 when its JSON escaped a '/' */
-    struct json_object_scan scan; /* of a chunk, then of its event: nothing is allocated per event */
+    sbuf unescaped; /* a chunk's base64 when its JSON escaped a '/' */
     int ended;
     int saw_message_stop;
     struct usage_counts usage;
+    /* last, and not zeroed (7 KB, one stream per request): the scanner fills it, count first */
+    struct json_object_scan scan; /* of a chunk, then of its event: nothing is allocated per event */
 };
 
 struct bedrock_stream *bedrock_stream_new(void)
 {
-    struct bedrock_stream *s = xcalloc(1, sizeof(*s));
+    struct bedrock_stream *s = xmalloc(sizeof(*s));
+    memset(s, 0, offsetof(struct bedrock_stream, scan));
+    s->scan.count = 0;
     es_decoder_init(&s->decoder, MAX_FRAME);
     return s;
 }
