@@ -581,6 +581,27 @@ static int add_header(struct canon_header *hs, size_t *n, const char *name, cons
     return 0;
 }
 
+/* YYYYMMDDTHHMMSSZ, as strftime's "%Y%m%dT%H%M%SZ" writes it (for years 0 to 9999), without its
+ * locale and format machinery: once per signed request. */
+static void amz_date(const struct tm *tm, char out[17])
+{
+    int year = tm->tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        strftime(out, 17, "%Y%m%dT%H%M%SZ", tm);
+        return;
+    }
+    const int parts[] = {year / 100, year % 100, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec};
+    char *w = out;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (i == 4)
+            *w++ = 'T';
+        *w++ = (char)('0' + parts[i] / 10);
+        *w++ = (char)('0' + parts[i] % 10);
+    }
+    *w++ = 'Z';
+    *w = '\0';
+}
+
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds, const struct sigv4_options *opt,
                struct sigv4_result *out)
 {
@@ -589,7 +610,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
         return -1;
     struct tm tm;
     gmtime_r(&opt->now, &tm);
-    strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    amz_date(&tm, out->amz_date);
     char date[9];
     memcpy(date, out->amz_date, 8);
     date[8] = '\0';

@@ -488,13 +488,17 @@ int json_scan_object(const char *str, size_t len, struct json_object_scan *out, 
 
 int json_member_key_is(const struct json_member *m, const char *key)
 {
+    /* most keys differ from the name at their first byte: no strlen for them */
+    if (m->key.len == 0 || key[0] != m->key.p[0])
+        return m->key.len == 0 && key[0] == '\0';
     return json_member_key_is_span(m, key, strlen(key));
 }
 
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key)
 {
+    size_t n = strlen(key);
     for (size_t i = o->count; i-- > 0;)
-        if (json_member_key_is(&o->members[i], key))
+        if (json_member_key_is_span(&o->members[i], key, n))
             return &o->members[i];
     return NULL;
 }

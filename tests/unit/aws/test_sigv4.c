@@ -2,6 +2,7 @@
  * Bedrock request whose signature was computed by botocore (tests/tools/sigv4_reference.py). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <time.h>
 #include "check.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -354,6 +355,35 @@ static void test_payload_hash_stamps(void)
     free(body);
 }
 
+/* x-amz-date is strftime's "%Y%m%dT%H%M%SZ" of the signing time, at every field's edges. */
+static void test_amz_date(void)
+{
+    static const time_t times[] = {0,
+                                   59,
+                                   3599,
+                                   86399,
+                                   951782400 /* 2000-02-29 */,
+                                   1000000000,
+                                   1767225599,
+                                   2147483647,
+                                   4102444799 /* 2099-12-31 23:59:59 */,
+                                   253402300799 /* 9999 */};
+    struct sigv4_header headers[] = {{"host", "bedrock-runtime.us-east-1.amazonaws.com"}};
+    struct sigv4_request req = {"POST", "/model/x/invoke", NULL, headers, 1, "{}", 2, NULL, 0, NULL};
+    struct sigv4_credentials c = {"AKIDEXAMPLE", "secret", NULL};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        struct sigv4_options opt = {"us-east-1", "bedrock", times[i], 1, 1, 1};
+        struct sigv4_result r;
+        CHECK_INT_EQ(sigv4_sign(&req, &c, &opt, &r), 0);
+        struct tm tm;
+        char want[32];
+        gmtime_r(&times[i], &tm);
+        strftime(want, sizeof(want), "%Y%m%dT%H%M%SZ", &tm);
+        CHECK_STR_EQ(r.amz_date, want);
+        sigv4_result_free(&r);
+    }
+}
+
 /* The derived signing key is cached per day, region, service and secret: a signature with a cached
  * key is the one a fresh derivation gives, and a change of any of the four is a new key. */
 static void test_signing_key_cache(void)
@@ -425,6 +455,7 @@ int main(void)
     test_hmac();
     test_payload_hash_cache();
     test_payload_hash_stamps();
+    test_amz_date();
     test_signing_key_cache();
     test_vectors(); /* again, with whatever the caches hold */
     CHECK_DONE();
