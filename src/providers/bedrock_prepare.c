@@ -20,6 +20,7 @@
 #include "core/headers.h"
 #include "common/log.h"
 #include "common/memory.h"
+#include "common/str_copy.h"
 
 struct pending_sign {
     struct provider *p;
@@ -71,7 +72,7 @@ static int sign(struct pending_sign *ps, const struct aws_creds *creds, struct s
     const char *path = ps->path.data;
     const char *q = strchr(path, '?');
     char path_only[2048];
-    snprintf(path_only, sizeof(path_only), "%.*s", (int)(q ? (size_t)(q - path) : strlen(path)), path);
+    str_copy(path_only, sizeof(path_only), path, q ? (size_t)(q - path) : (size_t)-1);
     struct upstream_request *out = ps->out;
     struct sigv4_request req = {
         "POST",         path_only,     q ? q + 1 : NULL, headers,          num_headers,
@@ -93,7 +94,9 @@ static void write_head(struct pending_sign *ps, const struct aws_creds *creds, c
     const char *tier = ((struct bedrock *)ps->p->impl)->service_tier;
     if (tier != NULL)
         append_header(h, "x-amzn-bedrock-service-tier", tier);
-    sbuf_printf(h, "content-length: %zu\r\nconnection: keep-alive\r\n", ps->out->body.len);
+    sbuf_puts(h, "content-length: ");
+    sbuf_put_uint(h, ps->out->body.len);
+    sbuf_puts(h, "\r\nconnection: keep-alive\r\n");
     if (r != NULL) {
         append_header(h, "x-amz-date", r->amz_date);
         append_header(h, "x-amz-content-sha256", r->payload_hash);
@@ -169,19 +172,19 @@ static void prepare_messages(struct provider *p, const struct client_request *cr
     warn_removed(p, rp, &removed);
     sbuf_free(&removed);
     /* count_tokens on bedrock-mantle is documented by AWS (user guide, count-tokens-mantle) */
-    sbuf_printf(&ps->path, "%s/anthropic/v1/messages%s", ps->target->base_path,
-                cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/count_tokens" : "");
+    sbuf_cat(&ps->path, ps->target->base_path, "/anthropic/v1/messages",
+             cr->endpoint == ENDPOINT_COUNT_TOKENS ? "/count_tokens" : "", (char *)NULL);
     /* 2023-06-01, unless the client asked for 2026-10-21 and the model takes it (4.7 and later) */
     const h2o_iovec_t *version = headers_client(cr->req, "anthropic-version");
     int v2026 = a->version_2026 && version != NULL && h2o_memis(version->base, version->len, H2O_STRLIT("2026-10-21"));
-    sbuf_printf(&ps->extra_headers, "anthropic-version: %s\r\n", v2026 ? "2026-10-21" : "2023-06-01");
+    sbuf_cat(&ps->extra_headers, "anthropic-version: ", v2026 ? "2026-10-21" : "2023-06-01", "\r\n", (char *)NULL);
     sbuf betas = SBUF_INIT;
     bedrock_header_betas(beta ? beta->base : NULL, beta ? beta->len : 0, a, &betas);
     if (betas.len)
-        sbuf_printf(&ps->extra_headers, "anthropic-beta: %s\r\n", betas.data);
+        sbuf_cat(&ps->extra_headers, "anthropic-beta: ", betas.data, "\r\n", (char *)NULL);
     sbuf_free(&betas);
     if (cr->stream && cr->endpoint != ENDPOINT_COUNT_TOKENS)
-        snprintf(ps->accept, sizeof(ps->accept), "text/event-stream");
+        STR_COPY(ps->accept, "text/event-stream");
 }
 
 static void prepare_invoke(struct provider *p, const struct client_request *cr, const struct bedrock_route_plan *rp,
@@ -203,16 +206,16 @@ static void prepare_invoke(struct provider *p, const struct client_request *cr, 
         sbuf_free(&inner);
         const char *base_id = strip_profile_prefix(rp->id);
         sigv4_uri_encode(&encoded, base_id, strlen(base_id), 1);
-        sbuf_printf(&ps->path, "%s/model/%s/count-tokens", ps->target->base_path, encoded.data);
+        sbuf_cat(&ps->path, ps->target->base_path, "/model/", encoded.data, "/count-tokens", (char *)NULL);
     } else {
         bedrock_request_body(cr->scan, BEDROCK_INVOKE, &rp->adapt, rp->id, beta_p, beta_len, 0, &out->owned_body,
                              &ps->parts, &removed);
         sigv4_uri_encode(&encoded, rp->id, strlen(rp->id), 1);
-        sbuf_printf(&ps->path, "%s/model/%s/%s", ps->target->base_path, encoded.data,
-                    cr->stream ? "invoke-with-response-stream" : "invoke");
+        sbuf_cat(&ps->path, ps->target->base_path, "/model/", encoded.data,
+                 cr->stream ? "/invoke-with-response-stream" : "/invoke", (char *)NULL);
         if (cr->stream) {
             out->response_format = RESPONSE_EVENTSTREAM;
-            snprintf(ps->accept, sizeof(ps->accept), "application/vnd.amazon.eventstream");
+            STR_COPY(ps->accept, "application/vnd.amazon.eventstream");
         }
     }
     warn_removed(p, rp, &removed);
@@ -230,7 +233,8 @@ void bedrock_memory_key(const struct client_request *cr, char *key, size_t size)
 {
     const char *model = cr->model_override ? cr->model_override : cr->model;
     const char *suffix = cr->endpoint == ENDPOINT_COUNT_TOKENS ? " (count_tokens)" : "";
-    snprintf(key, size, "%.200s%s", model, suffix);
+    size_t n = str_copy(key, size, model, 200);
+    str_copy(key + n, size - n, suffix, (size_t)-1);
 }
 
 const struct bedrock_route_plan *bedrock_choose_route(struct provider *p, const struct client_request *cr,
@@ -312,7 +316,7 @@ static void *build_request(struct pending_sign *ps)
         pending_done(ps, "invalid_request_error", err);
         return NULL;
     }
-    snprintf(out->model_sent, sizeof(out->model_sent), "%s", rp->id);
+    STR_COPY(out->model_sent, rp->id);
     out->variant = (int)rp->route;
     out->route = bedrock_route_name(rp->route);
     bedrock_memory_key(cr, out->note, sizeof(out->note));
@@ -362,8 +366,8 @@ void *bedrock_prepare(struct provider *p, const struct client_request *cr, struc
     }
     struct pending_sign *ps = xcalloc(1, sizeof(*ps));
     ps->p = p, ps->cr = cr, ps->out = out, ps->done = done, ps->ud = ud;
-    snprintf(ps->content_type, sizeof(ps->content_type), "application/json");
-    snprintf(ps->accept, sizeof(ps->accept), "application/json");
+    STR_COPY(ps->content_type, "application/json");
+    STR_COPY(ps->accept, "application/json");
     /* the first request after a start waits (briefly) for the account's ids */
     if ((ps->listing_wait = bedrock_profiles_wait(b->profiles, 0, on_listing_ready, ps)) != NULL)
         return ps;

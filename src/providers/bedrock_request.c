@@ -459,13 +459,13 @@ void bedrock_request_body(const struct json_object_scan *scan, enum bedrock_rout
 
     sbuf extra = SBUF_INIT;
     if (invoke) {
-        sbuf_printf(&extra, "\"anthropic_version\":\"%s\"",
-                    a->body_version[0] ? a->body_version : "bedrock-2023-05-31");
+        sbuf_cat(&extra, "\"anthropic_version\":\"", a->body_version[0] ? a->body_version : "bedrock-2023-05-31", "\"",
+                 (char *)NULL);
         sbuf betas = SBUF_INIT;
         struct beta_filter f = {a, &betas, 1, 0};
         comma_list_each(beta, beta_len, keep_beta, &f);
         if (f.count)
-            sbuf_printf(&extra, ",\"anthropic_beta\":[%s]", betas.data);
+            sbuf_cat(&extra, ",\"anthropic_beta\":[", betas.data, "]", (char *)NULL);
         sbuf_free(&betas);
         if (count_tokens)
             add_count_max_tokens(scan, thinking_value, thinking_dropped, &extra);

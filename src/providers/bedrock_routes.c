@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include "common/memory.h"
+#include "common/str_copy.h"
 
 static const char *const names[BEDROCK_NUM_ROUTES] = {"invoke", "runtime", "mantle"};
 
@@ -98,7 +99,12 @@ static size_t num_known;
 
 static void make_key(char *key, size_t size, const char *provider, const char *region, const char *model)
 {
-    snprintf(key, size, "%s\n%s\n%s", provider, region, model);
+    /* what snprintf(key, size, "%s\n%s\n%s", ...) writes (twice per request: no printf) */
+    size_t n = str_copy(key, size, provider, (size_t)-1);
+    n += str_copy(key + n, size - n, "\n", 1);
+    n += str_copy(key + n, size - n, region, (size_t)-1);
+    n += str_copy(key + n, size - n, "\n", 1);
+    str_copy(key + n, size - n, model, (size_t)-1);
 }
 
 static struct known *find(const char *provider, const char *region, const char *model, int create)
