@@ -519,9 +519,12 @@ static void canonical_query(sbuf *out, const char *query)
     }
 }
 
+/* The values live one after the other in one buffer (one allocation per signature, not one per
+ * header): trimmed, inner whitespace collapsed; a duplicate name's value is copied to the end and
+ * joined there with ','. */
 struct canon_header {
     char name[128];
-    sbuf value; /* trimmed, inner whitespace collapsed; duplicates joined with ',' */
+    size_t off, len; /* of the value, in the values buffer */
 };
 
 static int cmp_header(const void *a, const void *b)
@@ -556,7 +559,7 @@ static void append_trimmed(sbuf *out, const char *v)
     }
 }
 
-static int add_header(struct canon_header *hs, size_t *n, const char *name, const char *value)
+static int add_header(struct canon_header *hs, size_t *n, sbuf *values, const char *name, const char *value)
 {
     size_t len = strlen(name);
     if (len >= sizeof(hs[0].name))
@@ -566,17 +569,22 @@ static int add_header(struct canon_header *hs, size_t *n, const char *name, cons
         lower[i] = (char)tolower((unsigned char)name[i]);
     for (size_t i = 0; i < *n; i++) {
         if (strcmp(hs[i].name, lower) == 0) {
-            sbuf_putc(&hs[i].value, ',');
-            append_trimmed(&hs[i].value, value);
+            size_t start = values->len;
+            sbuf_reserve(values, hs[i].len + 1); /* so that the copy reads from where it writes */
+            sbuf_append(values, values->data + hs[i].off, hs[i].len);
+            sbuf_putc(values, ',');
+            append_trimmed(values, value);
+            hs[i].off = start;
+            hs[i].len = values->len - start;
             return 0;
         }
     }
     if (*n == MAX_SIGNED_HEADERS)
         return -1;
     memcpy(hs[*n].name, lower, len + 1);
-    hs[*n].value = (sbuf)SBUF_INIT;
-    sbuf_puts(&hs[*n].value, "");
-    append_trimmed(&hs[*n].value, value);
+    hs[*n].off = values->len;
+    append_trimmed(values, value);
+    hs[*n].len = values->len - hs[*n].off;
     (*n)++;
     return 0;
 }
@@ -622,13 +630,15 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     struct canon_header hs[MAX_SIGNED_HEADERS];
     size_t n = 0;
     int ok = 0;
+    sbuf values = SBUF_INIT;
+    sbuf_reserve(&values, 512);
     for (size_t i = 0; i < req->num_headers; i++)
-        ok |= add_header(hs, &n, req->headers[i].name, req->headers[i].value);
-    ok |= add_header(hs, &n, "x-amz-date", out->amz_date);
+        ok |= add_header(hs, &n, &values, req->headers[i].name, req->headers[i].value);
+    ok |= add_header(hs, &n, &values, "x-amz-date", out->amz_date);
     if (creds->session_token != NULL)
-        ok |= add_header(hs, &n, "x-amz-security-token", creds->session_token);
+        ok |= add_header(hs, &n, &values, "x-amz-security-token", creds->session_token);
     if (opt->sign_body)
-        ok |= add_header(hs, &n, "x-amz-content-sha256", out->payload_hash);
+        ok |= add_header(hs, &n, &values, "x-amz-content-sha256", out->payload_hash);
     qsort(hs, n, sizeof(hs[0]), cmp_header);
 
     sbuf creq = SBUF_INIT, signed_headers = SBUF_INIT;
@@ -638,10 +648,12 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     canonical_query(&creq, req->query);
     sbuf_putc(&creq, '\n');
     for (size_t i = 0; i < n; i++) {
-        sbuf_cat(&creq, hs[i].name, ":", hs[i].value.data, "\n", (char *)NULL);
+        sbuf_cat(&creq, hs[i].name, ":", (char *)NULL);
+        sbuf_append(&creq, values.data + hs[i].off, hs[i].len);
+        sbuf_putc(&creq, '\n');
         sbuf_cat(&signed_headers, i ? ";" : "", hs[i].name, (char *)NULL);
-        sbuf_free(&hs[i].value);
     }
+    sbuf_free(&values);
     sbuf_cat(&creq, "\n", signed_headers.data, "\n", out->payload_hash, (char *)NULL);
 
     char creq_hash[65];
