@@ -589,12 +589,13 @@ static int add_header(struct canon_header *hs, size_t *n, sbuf *values, const ch
     return 0;
 }
 
-/* YYYYMMDDTHHMMSSZ, as strftime's "%Y%m%dT%H%M%SZ" writes it (for years 0 to 9999), without its
- * locale and format machinery: once per signed request. */
+/* YYYYMMDDTHHMMSSZ, as strftime's "%Y%m%dT%H%M%SZ" writes it, without its locale and format
+ * machinery (once per signed request); years outside 1000-9999, which strftime writes with other
+ * widths, are left to it. */
 static void amz_date(const struct tm *tm, char out[17])
 {
     int year = tm->tm_year + 1900;
-    if (year < 0 || year > 9999) {
+    if (year < 1000 || year > 9999) {
         strftime(out, 17, "%Y%m%dT%H%M%SZ", tm);
         return;
     }

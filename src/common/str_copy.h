@@ -6,9 +6,11 @@
 #include <string.h>
 
 /* What snprintf(dst, size, "%.*s", (int)max, src) writes: at most max bytes of src, and no more than
- * size - 1, NUL-terminated (size > 0). Returns the length written. */
+ * size - 1, NUL-terminated (nothing when size is 0). Returns the length written. */
 static inline size_t str_copy(char *dst, size_t size, const char *src, size_t max)
 {
+    if (size == 0)
+        return 0;
     size_t n = strnlen(src, max < size - 1 ? max : size - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
