@@ -264,10 +264,12 @@ describe('route()', () => {
 
   test('route() raising an error, looping forever or eating memory: static order, logged once, request served', async () => {
     for (const fn of ['function(req) error("boom") end', 'function(req) while true do end end',
-      'function(req) local t = {} for i = 1, 8 do t[i] = string.rep("x", 16 * 1024 * 1024) end end',
+      // 16 MiB strings made of 64 KiB pieces: string.rep copies its piece once per repetition, and a
+      // byte at a time is slow enough under ASan that the CPU limit, not the memory one, came first
+      'function(req) local s, t = string.rep("x", 65536), {} for i = 1, 8 do t[i] = string.rep(s, 256) end end',
       // memory it keeps: later calls start near the budget, and the proxy's own calls into Lua
       // (building the request view, mapping models) must still not fail outside a pcall
-      'function(req) KEEP = KEEP or {} KEEP[#KEEP + 1] = string.rep("x", 24 * 1024 * 1024) end']) {
+      'function(req) KEEP = KEEP or {} KEEP[#KEEP + 1] = string.rep(string.rep("x", 65536), 384) end']) {
       const primary = await startMock(anthropicHandler({ text: 'primary' }));
       const proxy = await startProxy({ config: { order: ['primary'], providers: { primary: { type: 'anthropic',
         base_url: primary.url } }, route: { lua: fn } } });
