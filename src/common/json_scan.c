@@ -494,6 +494,12 @@ int json_member_key_is(const struct json_member *m, const char *key)
     return json_member_key_is_span(m, key, strlen(key));
 }
 
+unsigned long json_member_whole_stamp(const struct json_member *m)
+{
+    /* the whole starts at the name's opening quote: quote, name, quote, colon, then the value */
+    return m->value.p == m->whole.p + m->key.len + 3 ? m->stamp : 0;
+}
+
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key)
 {
     size_t n = strlen(key);

@@ -59,6 +59,9 @@ void json_value_memo_free(struct json_value_memo *memo, size_t nmemo);
 /* At p, an opening quote: the byte after the string's closing quote if the string before end is valid
  * JSON (escapes, no control characters), else NULL. */
 const char *json_scan_string(const char *p, const char *end);
+/* The member's stamp when its whole text is exactly "name":value (nothing between the colon and the
+ * value, nor around it), so that the stamp names the whole's bytes too; else 0. */
+unsigned long json_member_whole_stamp(const struct json_member *m);
 /* The member with this key, or NULL (top-level names are unique). */
 const struct json_member *json_scan_find(const struct json_object_scan *o, const char *key);
 

@@ -385,10 +385,8 @@ static void splice_stable_first(const struct json_object_scan *o, const struct r
             int r = json_member_key_index(m, w->keys, w->n);
             if (r >= 0)
                 json_member_write(m, values[r], out);
-            else /* as the client sent it: a part of its own when it is long (parts may be NULL); its
-                  * value's stamp names the part's bytes when nothing stands between "name": and it */
-                body_parts_span(parts, out, m->whole.p, m->whole.len,
-                                m->value.p == m->whole.p + m->key.len + 3 ? m->stamp : 0);
+            else /* as the client sent it: a part of its own when it is long (parts may be NULL) */
+                body_parts_span(parts, out, m->whole.p, m->whole.len, json_member_whole_stamp(m));
         }
     }
     sbuf_putc(out, '}');

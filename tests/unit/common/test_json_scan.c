@@ -252,6 +252,23 @@ static void test_memo_stamps(void)
     /* a body refused after the memoized members (cut before its last byte) leaves them as they were */
     CHECK_INT_EQ(stamp_of(body, len - 1, memo, n, "tools"), 0);
     CHECK(stamp_of(body, len, memo, n, "system") == system);
+    /* the whole "name": value has the stamp only when written without space (the test data has one) */
+    {
+        static struct json_object_scan o;
+        const char *err;
+        static const char compact[] = "{\"system\":\"";
+        sbuf b = SBUF_INIT;
+        sbuf_puts(&b, compact);
+        for (int i = 0; i < JSON_MEMO_MIN; i++)
+            sbuf_putc(&b, (char)('a' + i % 26));
+        sbuf_puts(&b, "\"}");
+        CHECK_INT_EQ(json_scan_object_memo(b.data, b.len, &o, &err, memo, n), 0);
+        CHECK(o.members[0].stamp != 0 && json_member_whole_stamp(&o.members[0]) == o.members[0].stamp);
+        sbuf_free(&b);
+        CHECK_INT_EQ(json_scan_object_memo(body, len, &o, &err, memo, n), 0);
+        const struct json_member *sys = json_scan_find(&o, "system");
+        CHECK(sys != NULL && sys->stamp != 0 && json_member_whole_stamp(sys) == 0);
+    }
     free(changed);
     json_value_memo_free(memo, n);
     free(body);
