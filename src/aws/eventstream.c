@@ -18,8 +18,12 @@ static uint32_t crc(const uint8_t *p, size_t n) { return (uint32_t)crc32(0L, p, 
 
 void es_decoder_init(struct es_decoder *d, size_t max_message_len)
 {
-    memset(d, 0, sizeof(*d));
+    d->buf = NULL;
+    d->len = d->cap = 0;
     d->max_message_len = max_message_len;
+    d->error = NULL;
+    d->last_block_len = 0; /* the kept block and headers are written before they are read */
+    d->last_num_headers = 0;
 }
 
 void es_decoder_free(struct es_decoder *d)
@@ -27,6 +31,7 @@ void es_decoder_free(struct es_decoder *d)
     free(d->buf);
     d->buf = NULL;
     d->len = d->cap = 0;
+    d->last_block_len = 0;
 }
 
 int es_decoder_has_partial(const struct es_decoder *d) { return d->len != 0; }
@@ -128,10 +133,17 @@ int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_mess
     return decode_checked(frame, total, out, error);
 }
 
+/* The message checksum covers the prelude, whose own checksum check_prelude has verified: zlib's
+ * CRC-32 goes on from that value over the rest, so the prelude's bytes are not read twice. */
+static int message_crc_ok(const uint8_t *frame, uint32_t total)
+{
+    return (uint32_t)crc32(be32(frame + 8), frame + 8, (uInt)(total - 12)) == be32(frame + total - 4);
+}
+
 /* A frame whose prelude check_prelude has taken, and whose length is the prelude's. */
 static int decode_checked(const uint8_t *frame, uint32_t total, struct es_message *out, const char **error)
 {
-    if (crc(frame, total - 4) != be32(frame + total - 4)) {
+    if (!message_crc_ok(frame, total)) {
         *error = "event-stream message checksum mismatch";
         return ES_ERR_CORRUPT;
     }
@@ -140,15 +152,59 @@ static int decode_checked(const uint8_t *frame, uint32_t total, struct es_messag
         return ES_ERR_CORRUPT;
     out->payload = frame + PRELUDE_LEN + headers_len;
     out->payload_len = total - headers_len - MIN_MESSAGE_LEN;
+    out->same_headers = 0;
     return 0;
+}
+
+/* The headers of a block equal to the kept one: the kept parse, moved from the copy onto block. */
+static void reuse_headers(const struct es_decoder *d, const uint8_t *block, struct es_message *m)
+{
+    for (size_t i = 0; i < d->last_num_headers; i++) {
+        const struct es_header *h = &d->last_headers[i];
+        m->headers[i] = *h;
+        m->headers[i].name = (const char *)block + ((const uint8_t *)h->name - d->last_block);
+        m->headers[i].value = h->value != NULL ? block + (h->value - d->last_block) : NULL;
+    }
+    m->num_headers = d->last_num_headers;
+    m->same_headers = 1;
+}
+
+/* Keeps a copy of m's header block, and m's headers pointing into the copy, to know it again. */
+static void keep_headers(struct es_decoder *d, const uint8_t *block, size_t len, const struct es_message *m)
+{
+    d->last_block_len = 0;
+    if (len == 0 || len > sizeof(d->last_block) || m->num_headers > ES_REPEAT_HEADERS)
+        return;
+    memcpy(d->last_block, block, len);
+    for (size_t i = 0; i < m->num_headers; i++) {
+        struct es_header *h = &d->last_headers[i];
+        *h = m->headers[i];
+        h->name = (const char *)d->last_block + ((const uint8_t *)m->headers[i].name - block);
+        h->value = h->value != NULL ? d->last_block + (m->headers[i].value - block) : NULL;
+    }
+    d->last_num_headers = m->num_headers;
+    d->last_block_len = len;
 }
 
 static int deliver(struct es_decoder *d, const uint8_t *frame, size_t len, es_message_cb cb, void *ud)
 {
     struct es_message m;
     /* both callers took the prelude and gathered the length it gives */
-    if (decode_checked(frame, (uint32_t)len, &m, &d->error) != 0)
-        return ES_ERR_CORRUPT;
+    uint32_t headers_len = be32(frame + 4);
+    const uint8_t *block = frame + PRELUDE_LEN;
+    if (d->last_block_len != 0 && headers_len == d->last_block_len && memcmp(block, d->last_block, headers_len) == 0) {
+        if (!message_crc_ok(frame, (uint32_t)len)) {
+            d->error = "event-stream message checksum mismatch";
+            return ES_ERR_CORRUPT;
+        }
+        reuse_headers(d, block, &m);
+        m.payload = block + headers_len;
+        m.payload_len = len - headers_len - MIN_MESSAGE_LEN;
+    } else {
+        if (decode_checked(frame, (uint32_t)len, &m, &d->error) != 0)
+            return ES_ERR_CORRUPT;
+        keep_headers(d, block, headers_len, &m);
+    }
     return cb(ud, &m);
 }
 

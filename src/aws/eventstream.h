@@ -37,16 +37,29 @@ struct es_message {
     size_t num_headers;
     const uint8_t *payload;
     size_t payload_len;
+    /* 1 when the header block is byte for byte the one of the message this decoder delivered just
+     * before (a stream's events all carry the same three headers): what the callback concluded from
+     * the headers then holds now. Always 0 from es_decode_frame. */
+    int same_headers;
 };
 
 /* Return nonzero to stop decoding (es_decoder_feed then returns that value). */
 typedef int (*es_message_cb)(void *ud, const struct es_message *msg);
+
+#define ES_REPEAT_BLOCK 256 /* header blocks up to this size are kept to be recognised when repeated */
+#define ES_REPEAT_HEADERS 16
 
 struct es_decoder {
     uint8_t *buf; /* the incomplete frame being assembled */
     size_t len, cap;
     size_t max_message_len;
     const char *error; /* set once the stream is corrupt; the decoder stays failed */
+    /* a copy of the last delivered message's header block, and its headers pointing into the copy;
+     * the length 0 when there is none to reuse */
+    uint8_t last_block[ES_REPEAT_BLOCK];
+    size_t last_block_len;
+    struct es_header last_headers[ES_REPEAT_HEADERS];
+    size_t last_num_headers;
 };
 
 #define ES_ERR_CORRUPT (-1)

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include "common/memory.h"
 #include "common/hex.h"
+#include "common/str_copy.h"
 
 #define MAX_SIGNED_HEADERS 64
 
@@ -321,13 +322,16 @@ void sigv4_payload_cache(int on, struct sigv4_payload_stats *stats)
  *
  * kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") is the
  * same all day (UTC) for the same secret, region and service (AWS's SigV4 documentation says so:
- * the derived key may be cached and reused for that day); four HMACs per request otherwise. */
+ * the derived key may be cached and reused for that day); four HMACs per request otherwise. Each
+ * entry keeps an HMAC context keyed with it, which EVP_MAC_init without a key takes back to the
+ * keyed state: a signature is then one update and final, without duplicating a context or hashing
+ * the key's pads again. */
 #define SK_ENTRIES 4
 static struct {
     pthread_mutex_t lock;
     struct sk_entry {
         char date[9], region[64], service[32], secret[128];
-        unsigned char key[32];
+        EVP_MAC_CTX *mac; /* keyed with kSigning */
         unsigned long used;
     } e[SK_ENTRIES];
     unsigned long clock;
@@ -350,36 +354,62 @@ static void derive_signing_key(const char *secret, const char *date, const char 
     OPENSSL_cleanse(k_service, sizeof(k_service));
 }
 
-static void signing_key(const char *secret, const char *date, const char *region, const char *service,
-                        unsigned char out[32])
+/* An HMAC context keyed with the day's signing key (EVP_MAC_CTX_free cleanses it). */
+static EVP_MAC_CTX *keyed_mac(const char *secret, const char *date, const char *region, const char *service)
+{
+    unsigned char key[32];
+    derive_signing_key(secret, date, region, service, key);
+    pthread_once(&mac_once, fetch_hmac);
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(hmac_template);
+    if (c == NULL || !EVP_MAC_init(c, key, sizeof(key), NULL))
+        abort();
+    OPENSSL_cleanse(key, sizeof(key));
+    return c;
+}
+
+static void mac_final(EVP_MAC_CTX *c, const char *msg, size_t len, unsigned char sig[32])
+{
+    size_t n = 0;
+    if (!EVP_MAC_update(c, (const unsigned char *)msg, len) || !EVP_MAC_final(c, sig, &n, 32))
+        abort();
+}
+
+/* HMAC(kSigning, string to sign) */
+static void signature(const char *secret, const char *date, const char *region, const char *service, const char *sts,
+                      size_t sts_len, unsigned char sig[32])
 {
     if (strlen(secret) >= sizeof(sk.e[0].secret) || strlen(region) >= sizeof(sk.e[0].region) ||
         strlen(service) >= sizeof(sk.e[0].service)) {
-        derive_signing_key(secret, date, region, service, out);
+        EVP_MAC_CTX *c = keyed_mac(secret, date, region, service);
+        mac_final(c, sts, sts_len, sig);
+        EVP_MAC_CTX_free(c);
         return;
     }
     pthread_mutex_lock(&sk.lock);
-    struct sk_entry *lru = &sk.e[0];
-    for (size_t i = 0; i < SK_ENTRIES; i++) {
-        struct sk_entry *e = &sk.e[i];
-        if (e->used && strcmp(e->date, date) == 0 && strcmp(e->region, region) == 0 &&
-            strcmp(e->service, service) == 0 && CRYPTO_memcmp(e->secret, secret, strlen(secret) + 1) == 0) {
-            e->used = ++sk.clock;
-            memcpy(out, e->key, 32);
-            pthread_mutex_unlock(&sk.lock);
-            return;
-        }
-        if (e->used < lru->used)
-            lru = e;
+    struct sk_entry *e = NULL, *lru = &sk.e[0];
+    for (size_t i = 0; i < SK_ENTRIES && e == NULL; i++) {
+        struct sk_entry *x = &sk.e[i];
+        if (x->used && strcmp(x->date, date) == 0 && strcmp(x->region, region) == 0 &&
+            strcmp(x->service, service) == 0 && CRYPTO_memcmp(x->secret, secret, strlen(secret) + 1) == 0)
+            e = x;
+        else if (x->used < lru->used)
+            lru = x;
     }
-    derive_signing_key(secret, date, region, service, out);
-    OPENSSL_cleanse(lru, sizeof(*lru));
-    memcpy(lru->date, date, 9);
-    snprintf(lru->region, sizeof(lru->region), "%s", region);
-    snprintf(lru->service, sizeof(lru->service), "%s", service);
-    snprintf(lru->secret, sizeof(lru->secret), "%s", secret);
-    memcpy(lru->key, out, 32);
-    lru->used = ++sk.clock;
+    if (e != NULL) {
+        if (!EVP_MAC_init(e->mac, NULL, 0, NULL)) /* back to the keyed state */
+            abort();
+    } else {
+        e = lru;
+        EVP_MAC_CTX_free(e->mac);
+        OPENSSL_cleanse(e, sizeof(*e));
+        e->mac = keyed_mac(secret, date, region, service);
+        memcpy(e->date, date, 9);
+        STR_COPY(e->region, region);
+        STR_COPY(e->service, service);
+        STR_COPY(e->secret, secret);
+    }
+    e->used = ++sk.clock;
+    mac_final(e->mac, sts, sts_len, sig);
     pthread_mutex_unlock(&sk.lock);
 }
 
@@ -663,12 +693,10 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *
     sbuf_cat(&sts, "AWS4-HMAC-SHA256\n", out->amz_date, "\n", date, "/", opt->region, "/", opt->service,
              "/aws4_request\n", creq_hash, (char *)NULL);
 
-    unsigned char k_signing[32], sig[32];
-    signing_key(creds->secret_access_key, date, opt->region, opt->service, k_signing);
-    hmac(k_signing, 32, sts.data, sig);
+    unsigned char sig[32];
+    signature(creds->secret_access_key, date, opt->region, opt->service, sts.data, sts.len, sig);
     char sig_hex[65];
     hex(sig, 32, sig_hex);
-    OPENSSL_cleanse(k_signing, sizeof(k_signing));
 
     sbuf auth = SBUF_INIT;
     sbuf_cat(&auth, "AWS4-HMAC-SHA256 Credential=", creds->access_key_id, "/", date, "/", opt->region, "/",

@@ -24,6 +24,7 @@ struct bedrock_stream {
     sbuf unescaped; /* a chunk's base64 when its JSON escaped a '/' */
     int ended;
     int saw_message_stop;
+    enum message_kind { CHUNK_EVENT, OTHER_EVENT, EXCEPTION, STREAM_ERROR } kind; /* the last message's headers' */
     struct usage_counts usage;
     /* last, and not zeroed (7 KB, one stream per request): the scanner fills it, count first */
     struct json_object_scan scan; /* of a chunk, then of its event: nothing is allocated per event */
@@ -168,6 +169,13 @@ static const char *plain_string(const char *p, const char *end)
 #endif
 }
 
+/* Base64's characters and its padding, which EVP_DecodeBlock takes without trimming them. */
+static int base64_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
+}
+
 int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64)
 {
     static const char head[] = "{\"bytes\":\"", pad[] = "\",\"p\":\"";
@@ -175,8 +183,9 @@ int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64)
     if (len < hl + 2 || memcmp(p, head, hl) != 0)
         return 0;
     const char *v = p + hl, *end = p + len;
-    const char *q = plain_string(v, end);
-    if (q == NULL)
+    /* the base64 ends at the first quote; what is before it is EVP_DecodeBlock's to check */
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL || (q > v && (!base64_char((unsigned char)v[0]) || !base64_char((unsigned char)q[-1]))))
         return 0;
     if (end - q == 2 && q[1] == '}')
         goto Ok;
@@ -258,15 +267,9 @@ int bedrock_chunk_base64_full(const char *payload, size_t len, struct json_objec
     return 0;
 }
 
-/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. */
-static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
+/* Base64 text -> s->decoded; 0, or -1 if it is not base64 (EVP_DecodeBlock's judgement). */
+static int decode_base64(struct bedrock_stream *s, const char *p, size_t n)
 {
-    struct json_span b64;
-    if (!bedrock_chunk_base64_fast((const char *)m->payload, m->payload_len, &b64) &&
-        bedrock_chunk_base64_full((const char *)m->payload, m->payload_len, &s->scan, &s->unescaped, &b64) != 0)
-        return -1;
-    const char *p = b64.p;
-    size_t n = b64.len;
     if (n % 4 != 0)
         return -1;
     sbuf_reset(&s->decoded);
@@ -282,6 +285,20 @@ static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
     s->decoded.len = (size_t)r;
     s->decoded.data[r] = '\0';
     return 0;
+}
+
+/* {"bytes":"<base64>"} -> the Anthropic event JSON inside. The fast reader's text is decoded as it
+ * is; where EVP_DecodeBlock refuses it (a byte that is not base64, an escape), the full reader has
+ * the last word. */
+static int decode_chunk(struct bedrock_stream *s, const struct es_message *m)
+{
+    struct json_span b64;
+    if (bedrock_chunk_base64_fast((const char *)m->payload, m->payload_len, &b64) &&
+        decode_base64(s, b64.p, b64.len) == 0)
+        return 0;
+    if (bedrock_chunk_base64_full((const char *)m->payload, m->payload_len, &s->scan, &s->unescaped, &b64) != 0)
+        return -1;
+    return decode_base64(s, b64.p, b64.len);
 }
 
 /* The decoded event, validated, and its type read without building a tree: *tp is the type, its length
@@ -313,13 +330,25 @@ static size_t event_type(struct bedrock_stream *s, char *buf, size_t bufsize, co
     return 0;
 }
 
+static enum message_kind message_kind(const struct es_message *m)
+{
+    if (es_header_is(m, ":message-type", "event"))
+        return es_header_is(m, ":event-type", "chunk") ? CHUNK_EVENT : OTHER_EVENT;
+    if (es_header_is(m, ":message-type", "exception"))
+        return EXCEPTION;
+    return STREAM_ERROR; /* :message-type error (protocol level) or anything unknown */
+}
+
 static int on_message(void *ud, const struct es_message *m)
 {
     struct bedrock_stream *s = ud;
     sbuf *out = s->out;
-    if (es_header_is(m, ":message-type", "event")) {
-        if (!es_header_is(m, ":event-type", "chunk"))
-            return 0; /* other event types carry nothing for the client */
+    /* a stream's events repeat one header block: what it said last time holds */
+    if (!m->same_headers)
+        s->kind = message_kind(m);
+    if (s->kind == OTHER_EVENT)
+        return 0; /* other event types carry nothing for the client */
+    if (s->kind == CHUNK_EVENT) {
         if (decode_chunk(s, m) != 0) {
             error_event(s, out, "api_error", "Bedrock sent a stream chunk that is not valid base64 JSON");
             return 1;
@@ -348,7 +377,7 @@ static int on_message(void *ud, const struct es_message *m)
             usage_apply_event_scan(&s->usage, &s->scan);
         return 0;
     }
-    if (es_header_is(m, ":message-type", "exception")) {
+    if (s->kind == EXCEPTION) {
         const struct es_header *h = es_message_header(m, ":exception-type");
         int status;
         const char *type =
@@ -364,7 +393,6 @@ static int on_message(void *ud, const struct es_message *m)
         error_event(s, out, type, text);
         return 1;
     }
-    /* :message-type error (protocol level) or anything unknown */
     const struct es_header *code = es_message_header(m, ":error-code");
     const struct es_header *emsg = es_message_header(m, ":error-message");
     char text[512];

@@ -24,11 +24,14 @@ void bedrock_stream_free(struct bedrock_stream *s);
 
 /* A chunk event's payload {"bytes":"<base64>"} -> where its base64 text is (*b64). The fast
  * reader takes exactly {"bytes":"<text>"} and {"bytes":"<text>","p":"<text>"} (Bedrock's padding
- * member), with no space, where each text is printable ASCII without a quote or a backslash, and
- * returns 1, else 0 without judging; the
- * full reader takes what the JSON scanner validates, "\/" in the base64 included (unescaped into
- * *unescaped), and returns 0 or -1. Wherever the fast reader returns 1 the full one gives the same span
- * (unit test and fuzz target), so that the fast one is only a shortcut. */
+ * member), with no space, where the padding is printable ASCII without a quote or a backslash and the
+ * base64 is whatever comes before the next quote, its first and last byte base64's own (letters,
+ * digits, '+', '/', '='); it returns 1, else 0 without judging. The base64 text is left unchecked
+ * for EVP_DecodeBlock to check as it decodes it: between such ends, that takes only base64's own
+ * bytes, which JSON needs no escape for. The full reader takes what the JSON scanner validates, "\/"
+ * in the base64 included (unescaped into *unescaped), and returns 0 or -1. Wherever the fast reader
+ * returns 1 and EVP_DecodeBlock takes its text, the full one gives the same span (unit test and fuzz
+ * target), so that the fast one is only a shortcut. */
 struct json_span;
 struct json_object_scan;
 int bedrock_chunk_base64_fast(const char *p, size_t len, struct json_span *b64);

@@ -1,17 +1,25 @@
 /* libFuzzer: the event-stream decoder and the Bedrock -> SSE conversion, fed in two pieces; and the
  * input as a chunk's payload and as a decoded event, where each fast reader must agree with the full
- * one wherever it takes it. */
+ * one wherever it takes it (the chunk reader: and EVP_DecodeBlock takes its base64). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <openssl/evp.h>
 #include "common/json_scan.h"
 #include "providers/bedrock_stream.h"
+
+/* Whether EVP_DecodeBlock takes a base64 text, as the stream decodes it. */
+static int decodes(const char *p, size_t n)
+{
+    static unsigned char out[1 << 16];
+    return n % 4 == 0 && n / 4 * 3 <= sizeof(out) && EVP_DecodeBlock(out, (const unsigned char *)p, (int)n) >= 0;
+}
 
 static void chunk_readers_agree(const uint8_t *data, size_t size)
 {
     static struct json_object_scan scan;
     struct json_span fast, full;
-    if (!bedrock_chunk_base64_fast((const char *)data, size, &fast))
+    if (!bedrock_chunk_base64_fast((const char *)data, size, &fast) || !decodes(fast.p, fast.len))
         return;
     sbuf unescaped = SBUF_INIT;
     if (bedrock_chunk_base64_full((const char *)data, size, &scan, &unescaped, &full) != 0 || fast.p != full.p ||

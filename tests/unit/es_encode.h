@@ -5,7 +5,7 @@
 #include <zlib.h>
 #include "common/sbuf.h"
 
-static void es_put32(sbuf *b, uint32_t v)
+static inline void es_put32(sbuf *b, uint32_t v)
 {
     unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
                           (unsigned char)v};
@@ -13,7 +13,7 @@ static void es_put32(sbuf *b, uint32_t v)
 }
 
 /* headers: NULL-terminated name/value pairs */
-static void es_encode(sbuf *out, const char *const *headers, const char *payload, size_t payload_len)
+static inline void es_encode(sbuf *out, const char *const *headers, const char *payload, size_t payload_len)
 {
     sbuf h = SBUF_INIT;
     for (size_t i = 0; headers[i] != NULL; i += 2) {
@@ -37,7 +37,7 @@ static void es_encode(sbuf *out, const char *const *headers, const char *payload
 }
 
 /* A Bedrock chunk event carrying one Anthropic event JSON. */
-static void es_chunk(sbuf *out, const char *event_json)
+static inline void es_chunk(sbuf *out, const char *event_json)
 {
     static const char *const headers[] = {":event-type", "chunk", ":content-type", "application/json", ":message-type",
                                           "event",       NULL};

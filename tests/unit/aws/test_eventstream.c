@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include "aws/eventstream.h"
 #include "common/sbuf.h"
+#include "es_encode.h"
 
 #define MAX (16 * 1024 * 1024)
 
@@ -111,9 +112,14 @@ static void test_vectors(void)
 static int record(void *ud, const struct es_message *m)
 {
     sbuf *out = ud;
-    for (size_t i = 0; i < m->num_headers; i++)
-        sbuf_printf(out, "%.*s:%d:%lld:%zu;", (int)m->headers[i].name_len, m->headers[i].name, m->headers[i].type,
-                    (long long)m->headers[i].int_value, m->headers[i].value_len);
+    for (size_t i = 0; i < m->num_headers; i++) {
+        const struct es_header *h = &m->headers[i];
+        sbuf_printf(out, "%.*s:%d:%lld:%zu:", (int)h->name_len, h->name, h->type, (long long)h->int_value,
+                    h->value_len);
+        for (size_t k = 0; k < h->value_len; k++)
+            sbuf_printf(out, "%02x", h->value[k]);
+        sbuf_putc(out, ';');
+    }
     sbuf_putc(out, '|');
     sbuf_append(out, m->payload, m->payload_len);
     sbuf_putc(out, '\n');
@@ -187,10 +193,104 @@ static void test_length_bounds(void)
     es_decoder_free(&d);
 }
 
+/* Records as record does, with whether the decoder said the headers were the last message's. */
+static int record_same(void *ud, const struct es_message *m)
+{
+    sbuf_printf(ud, "%d ", m->same_headers);
+    return record(ud, m);
+}
+
+/* Frames that repeat the last one's header block are given its parse, moved onto their own bytes,
+ * and said to repeat it; anything else is parsed afresh: the same messages as each frame decoded on
+ * its own, whole, byte by byte and in random pieces. */
+static void test_repeated_headers(void)
+{
+    static const char *const x[] = {":event-type", "chunk", ":content-type", "application/json", ":message-type",
+                                    "event",       NULL};
+    static const char *const y[] = {":event-type", "chunX", ":content-type", "application/json", ":message-type",
+                                    "event",       NULL}; /* as long as x, one byte different */
+    static const char *const none[] = {NULL};
+    char big_value[300];
+    memset(big_value, 'v', sizeof(big_value) - 1);
+    big_value[sizeof(big_value) - 1] = '\0';
+    const char *const big[] = {":event-type", big_value, NULL}; /* longer than the decoder keeps */
+    const char *const *seq[] = {x, x, y, x, x, none, none, x, big, big, x};
+    const char expect_same[] = {0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    sbuf stream = SBUF_INIT, alone = SBUF_INIT;
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        char payload[32];
+        int n = snprintf(payload, sizeof(payload), "payload %zu", i);
+        size_t at = stream.len;
+        es_encode(&stream, seq[i], payload, (size_t)n);
+        struct es_message m;
+        const char *err = NULL;
+        CHECK_INT_EQ(es_decode_frame((const uint8_t *)stream.data + at, stream.len - at, MAX, &m, &err), 0);
+        CHECK_INT_EQ(m.same_headers, 0);
+        m.same_headers = expect_same[i];
+        record_same(&alone, &m);
+    }
+    /* the vectors' frame with every header type, twice: bool, integer and UUID headers reused too */
+    size_t len = 0;
+    char *frame = read_vector("encoded/positive", "all_headers", &len);
+    for (int k = 0; k < 2; k++) {
+        sbuf_append(&stream, frame, len);
+        struct es_message m;
+        const char *err = NULL;
+        CHECK_INT_EQ(es_decode_frame((const uint8_t *)frame, len, MAX, &m, &err), 0);
+        m.same_headers = k;
+        record_same(&alone, &m);
+    }
+    free(frame);
+    struct es_decoder d;
+    sbuf whole = SBUF_INIT, bytewise = SBUF_INIT;
+    es_decoder_init(&d, MAX);
+    CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record_same, &whole), 0);
+    es_decoder_free(&d);
+    CHECK_STR_EQ(whole.data, alone.data);
+    es_decoder_init(&d, MAX);
+    for (size_t i = 0; i < stream.len; i++)
+        CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data + i, 1, record_same, &bytewise), 0);
+    es_decoder_free(&d);
+    CHECK_STR_EQ(bytewise.data, alone.data);
+    srand(7);
+    for (int iter = 0; iter < 100; iter++) {
+        sbuf split = SBUF_INIT;
+        es_decoder_init(&d, MAX);
+        for (size_t pos = 0; pos < stream.len;) {
+            size_t n = (size_t)rand() % 61 + 1;
+            if (n > stream.len - pos)
+                n = stream.len - pos;
+            es_decoder_feed(&d, (const uint8_t *)stream.data + pos, n, record_same, &split);
+            pos += n;
+        }
+        es_decoder_free(&d);
+        int same = strcmp(split.data, alone.data) == 0;
+        CHECK(same);
+        sbuf_free(&split);
+        if (!same)
+            break;
+    }
+    /* a repeated block does not excuse a bad message checksum: the second frame's payload changed */
+    const unsigned char *u = (const unsigned char *)stream.data;
+    size_t second = (size_t)u[0] << 24 | (size_t)u[1] << 16 | (size_t)u[2] << 8 | u[3];
+    size_t second_len =
+        (size_t)u[second] << 24 | (size_t)u[second + 1] << 16 | (size_t)u[second + 2] << 8 | u[second + 3];
+    stream.data[second + second_len - 5] ^= 1; /* the payload's last byte */
+    sbuf bad = SBUF_INIT;
+    es_decoder_init(&d, MAX);
+    CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record_same, &bad), ES_ERR_CORRUPT);
+    CHECK_STR_EQ(d.error, "event-stream message checksum mismatch");
+    es_decoder_free(&d);
+    CHECK(bad.data != NULL && strchr(bad.data, '\n') == bad.data + bad.len - 1); /* the first message only */
+    sbuf_free(&bad);
+    sbuf_free(&stream), sbuf_free(&alone), sbuf_free(&whole), sbuf_free(&bytewise);
+}
+
 int main(void)
 {
     test_vectors();
     test_split_feeding();
     test_length_bounds();
+    test_repeated_headers();
     CHECK_DONE();
 }

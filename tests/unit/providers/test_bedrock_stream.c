@@ -183,24 +183,43 @@ static void test_chunk_forms(void)
     sbuf_free(&escaped);
 }
 
-/* The fast chunk reader against the full one: wherever the fast one takes a payload, the full one
- * takes it too and finds the same base64; where it does not, the full one still decides. */
-static int fast_and_full(const char *payload, size_t len)
+/* Whether EVP_DecodeBlock takes a base64 text as the stream decodes it (a length of four). */
+static int decodes(const char *p, size_t n)
+{
+    unsigned char out[256];
+    return n % 4 == 0 && n / 4 * 3 <= sizeof(out) && EVP_DecodeBlock(out, (const unsigned char *)p, (int)n) >= 0;
+}
+
+/* The fast chunk reader against the full one: wherever the fast one takes a payload and
+ * EVP_DecodeBlock its base64, the full one takes it too and finds the same base64; elsewhere the
+ * full one still decides. Returns what the fast one said; *decoded whether its text decodes. */
+static int fast_and_full(const char *payload, size_t len, int *decoded)
 {
     struct json_span fast, full;
     static struct json_object_scan scan;
     sbuf unescaped = SBUF_INIT;
     int f = bedrock_chunk_base64_fast(payload, len, &fast);
-    if (f) {
+    int d = f && decodes(fast.p, fast.len);
+    if (d) {
         int r = bedrock_chunk_base64_full(payload, len, &scan, &unescaped, &full);
         CHECK_INT_EQ(r, 0);
         if (r == 0) {
             CHECK(fast.p == full.p);
             CHECK_INT_EQ(fast.len, full.len);
         }
+        if (r != 0)
+            fprintf(stderr, "fast chunk reader took what the full one does not: %.*s\n", (int)len, payload);
     }
+    if (decoded != NULL)
+        *decoded = d;
     sbuf_free(&unescaped);
     return f;
+}
+
+static int base64_byte(int c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
 }
 
 static void test_chunk_fast(void)
@@ -213,12 +232,17 @@ static void test_chunk_fast(void)
         {"{\"bytes\":\"eyJ0eXBlIjoicGluZyJ9\",\"p\":\"abcdefghijklmnopqrstuvwxyz\"}", 1},
         {"{\"bytes\":\"\",\"p\":\"\"}", 1},
         {"{\"bytes\":\"a+/=\"}", 1},
-        {"{\"bytes\":\"not base64 at all ~!\"}", 1}, /* a plain string: base64 is EVP_DecodeBlock's to judge */
+        {"{\"bytes\":\"not base64 at all ~!\"}", 0},  /* its last byte is not base64's */
+        {"{\"bytes\":\"not base64 at all ~ok\"}", 1}, /* base64 is EVP_DecodeBlock's to judge */
+        {"{\"bytes\":\"e3\\n0\"}", 1},
+        {"{\"bytes\":\" e30=\"}", 0}, /* EVP_DecodeBlock would trim the space */
+        {"{\"bytes\":\"e30=\\\"}", 0},
         {"{\"p\":\"ab\",\"bytes\":\"e30=\"}", 0},
         {"{\"bytes\": \"e30=\"}", 0},
         {"{\"bytes\":\"e30=\" }", 0},
         {"{\"bytes\":\"e30=\"} ", 0},
-        {"{\"bytes\":\"e3\\/0=\"}", 0},
+        {"{\"bytes\":\"e3\\/0=\"}",
+         1}, /* left to EVP_DecodeBlock, which refuses the escape; the full reader takes it */
         {"{\"bytes\":\"e30=\",\"p\":\"a\\\"b\"}", 0},
         {"{\"bytes\":\"e30=\",\"q\":\"ab\"}", 0},
         {"{\"bytes\":\"e30=\",\"p\":\"ab\",\"p\":\"ab\"}", 0},
@@ -230,29 +254,43 @@ static void test_chunk_fast(void)
         {"", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int f = fast_and_full(cases[i].payload, strlen(cases[i].payload));
+        int f = fast_and_full(cases[i].payload, strlen(cases[i].payload), NULL);
         if (f != cases[i].fast)
             fprintf(stderr, "fast chunk case %zu: %d\n", i, f);
         CHECK_INT_EQ(f, cases[i].fast);
     }
-    /* every byte at every offset of both strings, around the eight-byte words: only printable
-     * ASCII but the backslash and the quote stays on the fast path */
-    char buf[128];
+    /* every byte at every offset of both strings, around the eight-byte words. The padding stays on
+     * the fast path with printable ASCII but the backslash and the quote. The base64 stays on it with
+     * anything but the quote inside and base64's own bytes at its ends, and then decodes only with
+     * base64's own bytes throughout: what EVP_DecodeBlock takes needs no escape in JSON, so that the
+     * fast reader may leave the text to it. */
     for (size_t n = 0; n <= 40; n++) {
         for (size_t at = 0; at < n; at++) {
-            for (int c = 1; c < 256; c++) {
+            for (int c = 0; c < 256; c++) {
                 for (int member = 0; member < 2; member++) {
                     char text[48];
                     memset(text, 'A', n);
                     text[at] = (char)c;
-                    int len = member ? snprintf(buf, sizeof(buf), "{\"bytes\":\"QUJD\",\"p\":\"%.*s\"}", (int)n, text)
-                                     : snprintf(buf, sizeof(buf), "{\"bytes\":\"%.*s\"}", (int)n, text);
-                    int want = c >= 0x20 && c < 0x80 && c != '\\' && c != '"';
-                    int f = fast_and_full(buf, (size_t)len);
-                    if (f != want)
-                        fprintf(stderr, "fast chunk: length %zu, byte %#x at %zu, member %d: %d\n", n, c, at, member,
-                                f);
+                    sbuf payload = SBUF_INIT;
+                    sbuf_puts(&payload, member ? "{\"bytes\":\"QUJD\",\"p\":\"" : "{\"bytes\":\"");
+                    sbuf_append(&payload, text, n);
+                    sbuf_puts(&payload, "\"}");
+                    int want, want_decoded;
+                    if (member) {
+                        want = c >= 0x20 && c < 0x80 && c != '\\' && c != '"';
+                        want_decoded = want;
+                    } else {
+                        want = c != '"' && ((at != 0 && at != n - 1) || base64_byte(c));
+                        want_decoded = n % 4 == 0 && base64_byte(c);
+                    }
+                    int decoded;
+                    int f = fast_and_full(payload.data, payload.len, &decoded);
+                    if (f != want || decoded != want_decoded)
+                        fprintf(stderr, "fast chunk: length %zu, byte %#x at %zu, member %d: %d, decoded %d\n", n, c,
+                                at, member, f, decoded);
                     CHECK_INT_EQ(f, want);
+                    CHECK_INT_EQ(decoded, want_decoded);
+                    sbuf_free(&payload);
                 }
             }
         }
