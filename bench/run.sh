@@ -3,7 +3,10 @@
 #   bench/run.sh            (make bench builds build-release first)
 # Needs wrk, nginx and taskset: as root with apt-get they are installed (wrk nginx-light), else it
 # says what to install. Linux only (CPU time comes from /proc).
-# Environment: DURATION (s per point, default 10), CONNS (default 32), THREADS (wrk, default 2), BIN,
+# Environment: DURATION (s per point and peer, default 10), ROUNDS (default 3: each peer's DURATION is
+# cut into ROUNDS runs that alternate with the peer it is compared with, and a figure is the median of
+# its rounds, a ratio the median of the rounds' ratios, so that a machine whose speed drifts over
+# minutes moves both sides of a ratio alike), CONNS (default 32), THREADS (wrk, default 2), BIN,
 # POINTS (a grep -E pattern of the points to run, default all), PROFILE=1 (perf record -g of the
 # claude-proxy process during each point, to out/perf-*.data; PROFILE=dwarf for DWARF call graphs),
 # LEDGER=0 (the usage ledger off; on by default, as users run it, in the run's own temporary file).
@@ -16,6 +19,8 @@ cd "$(dirname "$0")"
 BIN=${BIN:-../build-release/claude-proxy}
 MICRO=${MICRO:-$(dirname "$BIN")/bench_json_scan}
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+ROUND_S=$((DURATION / ROUNDS)); [ "$ROUND_S" -ge 1 ] || ROUND_S=1
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 OUT=out
@@ -166,7 +171,7 @@ run() {
         perf_pid=$!
         sleep 0.2
     fi
-    out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${DURATION}s" --latency -s "$SCRIPT" \
+    out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${RUN_S:-$DURATION}s" --latency -s "$SCRIPT" \
         "http://127.0.0.1:$2/v1/messages$3" 2>&1)
     b1=$(machine_busy); i1=$(machine_idle)
     [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
@@ -188,16 +193,18 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 
 BODY_REAL=$(wc -c <"$WORK/real-json.json")
 BODY_CONV=$(wc -c <"$WORK/conv-json.json")
-HEAD="claude-proxy benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $NCPU CPUs, ${DURATION}s per point, wrk -t$THREADS; $LAYOUT; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
+HEAD="claude-proxy benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $NCPU CPUs, ${DURATION}s per point and peer ($ROUNDS alternating rounds), wrk -t$THREADS; $LAYOUT; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
 {
 echo "# $HEAD"
 echo
-echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "Each peer's figures are the medians of $ROUNDS runs of ${ROUND_S}s that alternate with the peer compared (nginx and the proxy; the passthrough and Bedrock); the last column is the proxy's CPU over its peer's in each round."
+echo
+echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU | CPU ratio by round |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/results.md"
 {
-echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC ($NCPU CPUs, $LAYOUT; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; ${DURATION}s per point)."
-echo "CPU is the proxy process's user + system time, in seconds per 10k requests."
+echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC ($NCPU CPUs, $LAYOUT; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; ${DURATION}s per point and peer, in $ROUNDS alternating rounds)."
+echo "CPU is the proxy process's user + system time, in seconds per 10k requests: the median of the rounds; a ratio is the median of the rounds' ratios."
 echo
 echo "| workload | conns | nginx rps | proxy rps | nginx CPU s/10k | proxy CPU s/10k | proxy/nginx CPU |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -216,25 +223,55 @@ echo "| --- | --- | --- | --- | --- | --- |"
 
 SCRIPT=post.lua # the wrk script: post.lua, or post-vary.lua for the varying points
 selected() { [ -z "${POINTS:-}" ] || echo "$1" | grep -qE "$POINTS"; }
+# median of each column of the lines of a file
+medians() {
+    awk '{ for (i = 1; i <= NF; i++) v[i, NR] = $i; if (NF > nf) nf = NF }
+         END { for (i = 1; i <= nf; i++) { n = 0; for (r = 1; r <= NR; r++) a[++n] = v[i, r]
+                 for (x = 1; x <= n; x++) for (y = x + 1; y <= n; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
+                 m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+                 printf "%s%s", m, (i < nf ? " " : "\n") } }' "$1"
+}
+# median over rounds of column $3 of file $1 divided by the same column of file $2, line by line
+median_ratio() {
+    paste -d' ' "$1" "$2" | awk -v c="$3" '{ h = NF / 2; if ($(h + c) > 0) print $c / $(h + c) }' > "$WORK/ratios"
+    [ -s "$WORK/ratios" ] && medians "$WORK/ratios" | awk '{ printf "%.2f", $1 }' || echo -
+}
+# rounds of their run ... A (NAME PORT QUERY BODY CONNS PID) and then B (the same), alternating;
+# each side's runs to $WORK/a.rounds and $WORK/b.rounds, and the ratios' spread to $WORK/spread
+alternate() {
+    : > "$WORK/a.rounds"; : > "$WORK/b.rounds"
+    r=0
+    while [ "$r" -lt "$ROUNDS" ]; do
+        RUN_S=$ROUND_S run "$1" "$2" "$3" "$4" "$5" "$6" >> "$WORK/a.rounds"
+        RUN_S=$ROUND_S run "$7" "$8" "$9" "${10}" "${11}" "${12}" >> "$WORK/b.rounds"
+        r=$((r + 1))
+    done
+    paste -d' ' "$WORK/b.rounds" "$WORK/a.rounds" | awk '{ h = NF / 2; if ($(h + 4) > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $4 / $(h + 4) }' > "$WORK/spread"
+}
 point() { # NAME QUERY BODY CONNS [TARGET]
     selected "$1" || return 0
     key=$(echo "$3" | tr -c 'a-z0-9\n' _)
     d=$(run "$1 direct" $UP "$2" "$3" "$4")
-    n=$(run "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER")
-    p=$(run "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID")
+    alternate "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER" "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID"
+    n=$(medians "$WORK/a.rounds")
+    p=$(medians "$WORK/b.rounds")
+    cpu_ratio=$(median_ratio "$WORK/b.rounds" "$WORK/a.rounds" 4)
     [ -n "${5:-}" ] && budget "$1" "$5" $n $p
     set -- "$1" "$4" $d $n $p
     # $3..$9 direct (rps p50 p99 cpu sys busy share), $10..$16 nginx, $17..$23 proxy
-    echo "| $1 | $2 | $3 | ${10} | ${17} | $(ratio "${17}" "${10}") | $(ratio "${17}" "$3") | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(ratio "${13}" "${20}") |" >> "$OUT/results.md"
-    echo "| $1 | $2 | ${10} | ${17} | $(per10k "${13}") | $(per10k "${20}") | $(ratio "${20}" "${13}") |" >> "$OUT/summary.md"
+    echo "| $1 | $2 | $3 | ${10} | ${17} | $(ratio "${17}" "${10}") | $(ratio "${17}" "$3") | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(ratio "${13}" "${20}") | $(cat "$WORK/spread") |" >> "$OUT/results.md"
+    echo "| $1 | $2 | ${10} | ${17} | $(per10k "${13}") | $(per10k "${20}") | $cpu_ratio |" >> "$OUT/summary.md"
     eval "PROXY_CPU_$key=${20}"
 }
-bedrock_point() { # NAME BODY CONNS PASSTHROUGH_CPU [PORT PID]
+bedrock_point() { # NAME BODY CONNS PASSTHROUGH_QUERY PASSTHROUGH_BODY [PORT PID]: beside the passthrough's same point
     selected "$1" || return 0
-    p=$(run "$1" "${5:-$PROXY_BEDROCK}" "" "$2" "$3" "${6:-$BEDROCK_PID}")
-    set -- "$1" "$3" "$4" $p
-    echo "| $1 | $2 | - | - | $4 | - | - | - / - / $5 | - / - / $6 | - / $7 | - |" >> "$OUT/results.md"
-    echo "| $1 | $2 | $4 | $(per10k "$7") | $(per10k "$3") | $(ratio "$7" "$3") |" >> "$OUT/bedrock.md"
+    alternate "$1 passthrough" $PROXY "$4" "$5" "$3" "$PROXY_PID" "$1" "${6:-$PROXY_BEDROCK}" "" "$2" "$3" "${7:-$BEDROCK_PID}"
+    pass=$(medians "$WORK/a.rounds")
+    p=$(medians "$WORK/b.rounds")
+    cpu_ratio=$(median_ratio "$WORK/b.rounds" "$WORK/a.rounds" 4)
+    set -- "$1" "$3" "$(echo "$pass" | cut -d' ' -f4)" $p
+    echo "| $1 | $2 | - | - | $4 | - | - | - / - / $5 | - / - / $6 | - / $7 | - | $(cat "$WORK/spread") |" >> "$OUT/results.md"
+    echo "| $1 | $2 | $4 | $(per10k "$7") | $(per10k "$3") | $cpu_ratio |" >> "$OUT/bedrock.md"
 }
 # What a throughput target leaves the proxy. With the machine saturated, requests/s is its busy CPU
 # divided by the CPU all processes spend per request; to serve TARGET times nginx's requests/s the
@@ -261,19 +298,18 @@ SCRIPT=post-vary.lua
 point "SSE, Claude Code body, varying last message" "?sse=1" real-sse-vary.json 8
 point "SSE, Claude Code body, new tools and system each request" "?sse=1" real-sse-cold.json 8
 SCRIPT=post.lua
-bedrock_point "Bedrock JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}"
-bedrock_point "Bedrock SSE (event-stream translated), Claude Code body" bedrock-real-sse.json 8 "${PROXY_CPU_real_sse_json:-0}"
+bedrock_point "Bedrock JSON, Claude Code body" bedrock-real-json.json 8 "" real-json.json
+bedrock_point "Bedrock SSE (event-stream translated), Claude Code body" bedrock-real-sse.json 8 "?sse=1" real-sse.json
 SCRIPT=post-vary.lua
-bedrock_point "Bedrock SSE (translated), varying last message" bedrock-real-sse-vary.json 8 \
-    "${PROXY_CPU_real_sse_vary_json:-0}"
+bedrock_point "Bedrock SSE (translated), varying last message" bedrock-real-sse-vary.json 8 "?sse=1" real-sse-vary.json
 SCRIPT=post.lua
-bedrock_point "Bedrock API key JSON, Claude Code body" bedrock-real-json.json 8 "${PROXY_CPU_real_json_json:-0}" \
+bedrock_point "Bedrock API key JSON, Claude Code body" bedrock-real-json.json 8 "" real-json.json \
     $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
-bedrock_point "Bedrock API key SSE (translated), Claude Code body" bedrock-real-sse.json 8 \
-    "${PROXY_CPU_real_sse_json:-0}" $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
+bedrock_point "Bedrock API key SSE (translated), Claude Code body" bedrock-real-sse.json 8 "?sse=1" real-sse.json \
+    $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
 SCRIPT=post-vary.lua
-bedrock_point "Bedrock API key SSE (translated), varying last message" bedrock-real-sse-vary.json 8 \
-    "${PROXY_CPU_real_sse_vary_json:-0}" $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
+bedrock_point "Bedrock API key SSE (translated), varying last message" bedrock-real-sse-vary.json 8 "?sse=1" \
+    real-sse-vary.json $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
 SCRIPT=post.lua
 cat "$OUT/bedrock.md" >> "$OUT/summary.md"
 MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
