@@ -20,6 +20,7 @@ BIN=${BIN:-../build-release/claude-proxy}
 MICRO=${MICRO:-$(dirname "$BIN")/bench_json_scan}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
+[ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "bench: ROUNDS must be a whole number from 1" >&2; exit 1; }
 ROUND_S=$((DURATION / ROUNDS)); [ "$ROUND_S" -ge 1 ] || ROUND_S=1
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
@@ -193,17 +194,17 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 
 BODY_REAL=$(wc -c <"$WORK/real-json.json")
 BODY_CONV=$(wc -c <"$WORK/conv-json.json")
-HEAD="claude-proxy benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $NCPU CPUs, ${DURATION}s per point and peer ($ROUNDS alternating rounds), wrk -t$THREADS; $LAYOUT; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
+HEAD="claude-proxy benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $NCPU CPUs, $((ROUND_S * ROUNDS))s per point and peer ($ROUNDS alternating rounds of ${ROUND_S}s), wrk -t$THREADS; $LAYOUT; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
 {
 echo "# $HEAD"
 echo
 echo "Each peer's figures are the medians of $ROUNDS runs of ${ROUND_S}s that alternate with the peer compared (nginx and the proxy; the passthrough and Bedrock); the last column is the proxy's CPU over its peer's in each round."
 echo
-echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU | CPU ratio by round |"
+echo "| workload | conns | direct rps | nginx rps | proxy rps | proxy/nginx | proxy/direct | p50 ms (direct/nginx/proxy) | p99 ms (direct/nginx/proxy) | CPU µs/req (nginx/proxy) | nginx/proxy CPU | proxy/nginx CPU by round (Bedrock/passthrough) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$OUT/results.md"
 {
-echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC ($NCPU CPUs, $LAYOUT; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; ${DURATION}s per point and peer, in $ROUNDS alternating rounds)."
+echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC ($NCPU CPUs, $LAYOUT; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; $((ROUND_S * ROUNDS))s per point and peer, in $ROUNDS alternating rounds of ${ROUND_S}s)."
 echo "CPU is the proxy process's user + system time, in seconds per 10k requests: the median of the rounds; a ratio is the median of the rounds' ratios."
 echo
 echo "| workload | conns | nginx rps | proxy rps | nginx CPU s/10k | proxy CPU s/10k | proxy/nginx CPU |"
@@ -241,16 +242,17 @@ median_ratio() {
 alternate() {
     : > "$WORK/a.rounds"; : > "$WORK/b.rounds"
     r=0
+    RUN_S=$ROUND_S # run's length while alternating; unset after, for the points' other runs
     while [ "$r" -lt "$ROUNDS" ]; do
-        RUN_S=$ROUND_S run "$1" "$2" "$3" "$4" "$5" "$6" >> "$WORK/a.rounds"
-        RUN_S=$ROUND_S run "$7" "$8" "$9" "${10}" "${11}" "${12}" >> "$WORK/b.rounds"
+        run "$1" "$2" "$3" "$4" "$5" "$6" >> "$WORK/a.rounds"
+        run "$7" "$8" "$9" "${10}" "${11}" "${12}" >> "$WORK/b.rounds"
         r=$((r + 1))
     done
+    RUN_S=
     paste -d' ' "$WORK/b.rounds" "$WORK/a.rounds" | awk '{ h = NF / 2; if ($(h + 4) > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $4 / $(h + 4) }' > "$WORK/spread"
 }
 point() { # NAME QUERY BODY CONNS [TARGET]
     selected "$1" || return 0
-    key=$(echo "$3" | tr -c 'a-z0-9\n' _)
     d=$(run "$1 direct" $UP "$2" "$3" "$4")
     alternate "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER" "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID"
     n=$(medians "$WORK/a.rounds")
@@ -261,7 +263,6 @@ point() { # NAME QUERY BODY CONNS [TARGET]
     # $3..$9 direct (rps p50 p99 cpu sys busy share), $10..$16 nginx, $17..$23 proxy
     echo "| $1 | $2 | $3 | ${10} | ${17} | $(ratio "${17}" "${10}") | $(ratio "${17}" "$3") | $4 / ${11} / ${18} | $5 / ${12} / ${19} | ${13} / ${20} | $(ratio "${13}" "${20}") | $(cat "$WORK/spread") |" >> "$OUT/results.md"
     echo "| $1 | $2 | ${10} | ${17} | $(per10k "${13}") | $(per10k "${20}") | $cpu_ratio |" >> "$OUT/summary.md"
-    eval "PROXY_CPU_$key=${20}"
 }
 bedrock_point() { # NAME BODY CONNS PASSTHROUGH_QUERY PASSTHROUGH_BODY [PORT PID]: beside the passthrough's same point
     selected "$1" || return 0

@@ -197,7 +197,35 @@ static void test_length_bounds(void)
 static int record_same(void *ud, const struct es_message *m)
 {
     sbuf_printf(ud, "%d ", m->same_headers);
+    /* every header's bytes lie in this frame's header block, just before its payload (a parse reused
+     * from the decoder's copy must have been moved onto this frame) */
+    uintptr_t payload = (uintptr_t)m->payload;
+    for (size_t i = 0; i < m->num_headers; i++) {
+        uintptr_t name = (uintptr_t)m->headers[i].name, value = (uintptr_t)m->headers[i].value;
+        CHECK(name < payload && payload - name < 4096);
+        CHECK(value == 0 || (value < payload && payload - value < 4096));
+    }
     return record(ud, m);
+}
+
+/* A frame of n bool-true headers named "h00".., each 5 bytes: 16 of them fit the decoder's kept
+ * block and headers, 17 fit the block but not the headers. */
+static void bool_frame(sbuf *out, int n, const char *payload)
+{
+    sbuf block = SBUF_INIT;
+    for (int i = 0; i < n; i++) {
+        char h[5] = {3, 'h', (char)('0' + i / 10), (char)('0' + i % 10), ES_BOOL_TRUE};
+        sbuf_append(&block, h, sizeof(h));
+    }
+    size_t at = out->len, plen = strlen(payload);
+    uint32_t total = (uint32_t)(16 + block.len + plen);
+    es_put32(out, total);
+    es_put32(out, (uint32_t)block.len);
+    es_put32(out, (uint32_t)crc32(0, (const Bytef *)out->data + at, 8));
+    sbuf_append(out, block.data, block.len);
+    sbuf_append(out, payload, plen);
+    es_put32(out, (uint32_t)crc32(0, (const Bytef *)out->data + at, total - 4));
+    sbuf_free(&block);
 }
 
 /* Frames that repeat the last one's header block are given its parse, moved onto their own bytes,
@@ -227,6 +255,19 @@ static void test_repeated_headers(void)
         CHECK_INT_EQ(es_decode_frame((const uint8_t *)stream.data + at, stream.len - at, MAX, &m, &err), 0);
         CHECK_INT_EQ(m.same_headers, 0);
         m.same_headers = expect_same[i];
+        record_same(&alone, &m);
+    }
+    /* as many headers as the decoder keeps, and one more, each block twice */
+    const int counts[] = {16, 16, 17, 17};
+    const char counts_same[] = {0, 1, 0, 0};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        size_t at = stream.len;
+        bool_frame(&stream, counts[i], "bools");
+        struct es_message m;
+        const char *err = NULL;
+        CHECK_INT_EQ(es_decode_frame((const uint8_t *)stream.data + at, stream.len - at, MAX, &m, &err), 0);
+        CHECK_INT_EQ(m.num_headers, (size_t)counts[i]);
+        m.same_headers = counts_same[i];
         record_same(&alone, &m);
     }
     /* the vectors' frame with every header type, twice: bool, integer and UUID headers reused too */
