@@ -54,8 +54,8 @@ struct es_decoder {
     size_t len, cap;
     size_t max_message_len;
     const char *error; /* set once the stream is corrupt; the decoder stays failed */
-    /* a copy of the last delivered message's header block, and its headers pointing into the copy;
-     * the length 0 when there is none to reuse */
+    /* a copy of the last delivered message's header block, and its headers pointing into the copy
+     * (so a decoder in use is not to be copied or moved); the length 0 when there is none to reuse */
     uint8_t last_block[ES_REPEAT_BLOCK];
     size_t last_block_len;
     struct es_header last_headers[ES_REPEAT_HEADERS];
