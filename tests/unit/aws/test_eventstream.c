@@ -126,6 +126,24 @@ static int record(void *ud, const struct es_message *m)
     return 0;
 }
 
+/* Decodes stream with a fresh decoder fed pieces of 1..max_piece bytes (sizes from rand()), the
+ * messages recorded by cb into out; returns whether a frame was left partial. */
+static int feed_in_pieces(const sbuf *stream, size_t max_piece, es_message_cb cb, sbuf *out)
+{
+    struct es_decoder d;
+    es_decoder_init(&d, MAX);
+    for (size_t pos = 0; pos < stream->len;) {
+        size_t n = (size_t)rand() % max_piece + 1;
+        if (n > stream->len - pos)
+            n = stream->len - pos;
+        CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream->data + pos, n, cb, out), 0);
+        pos += n;
+    }
+    int partial = es_decoder_has_partial(&d);
+    es_decoder_free(&d);
+    return partial;
+}
+
 static void test_split_feeding(void)
 {
     sbuf stream = SBUF_INIT;
@@ -142,31 +160,17 @@ static void test_split_feeding(void)
     CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record, &whole), 0);
     CHECK(!es_decoder_has_partial(&d));
     es_decoder_free(&d);
-    es_decoder_init(&d, MAX);
-    for (size_t i = 0; i < stream.len; i++)
-        CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data + i, 1, record, &bytewise), 0);
-    es_decoder_free(&d);
+    CHECK(!feed_in_pieces(&stream, 1, record, &bytewise));
     CHECK_STR_EQ(bytewise.data, whole.data);
     srand(42);
     for (int iter = 0; iter < 200; iter++) {
         sbuf split = SBUF_INIT;
-        es_decoder_init(&d, MAX);
-        size_t pos = 0;
-        while (pos < stream.len) {
-            size_t n = (size_t)rand() % 97 + 1;
-            if (n > stream.len - pos)
-                n = stream.len - pos;
-            es_decoder_feed(&d, (const uint8_t *)stream.data + pos, n, record, &split);
-            pos += n;
-        }
-        CHECK(!es_decoder_has_partial(&d));
-        es_decoder_free(&d);
-        if (strcmp(split.data, whole.data) != 0) {
-            CHECK_STR_EQ(split.data, whole.data);
-            sbuf_free(&split);
-            break;
-        }
+        CHECK(!feed_in_pieces(&stream, 97, record, &split));
+        int same = strcmp(split.data, whole.data) == 0;
+        CHECK_STR_EQ(split.data, whole.data);
         sbuf_free(&split);
+        if (!same)
+            break;
     }
     /* a truncated stream leaves a partial frame */
     es_decoder_init(&d, MAX);
@@ -288,23 +292,12 @@ static void test_repeated_headers(void)
     CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record_same, &whole), 0);
     es_decoder_free(&d);
     CHECK_STR_EQ(whole.data, alone.data);
-    es_decoder_init(&d, MAX);
-    for (size_t i = 0; i < stream.len; i++)
-        CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data + i, 1, record_same, &bytewise), 0);
-    es_decoder_free(&d);
+    CHECK(!feed_in_pieces(&stream, 1, record_same, &bytewise));
     CHECK_STR_EQ(bytewise.data, alone.data);
     srand(7);
     for (int iter = 0; iter < 100; iter++) {
         sbuf split = SBUF_INIT;
-        es_decoder_init(&d, MAX);
-        for (size_t pos = 0; pos < stream.len;) {
-            size_t n = (size_t)rand() % 61 + 1;
-            if (n > stream.len - pos)
-                n = stream.len - pos;
-            es_decoder_feed(&d, (const uint8_t *)stream.data + pos, n, record_same, &split);
-            pos += n;
-        }
-        es_decoder_free(&d);
+        CHECK(!feed_in_pieces(&stream, 61, record_same, &split));
         int same = strcmp(split.data, alone.data) == 0;
         CHECK(same);
         sbuf_free(&split);
