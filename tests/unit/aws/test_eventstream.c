@@ -144,6 +144,27 @@ static int feed_in_pieces(const sbuf *stream, size_t max_piece, es_message_cb cb
     return partial;
 }
 
+/* Fed byte by byte, and in rounds of random pieces of 1..max_piece bytes (srand(seed)), stream gives
+ * what cb records as expected, with no frame left partial. */
+static void feeds_alike(const sbuf *stream, es_message_cb cb, const char *expected, size_t max_piece, int rounds,
+                        unsigned seed)
+{
+    sbuf bytewise = SBUF_INIT;
+    CHECK(!feed_in_pieces(stream, 1, cb, &bytewise));
+    CHECK_STR_EQ(bytewise.data, expected);
+    sbuf_free(&bytewise);
+    srand(seed);
+    for (int iter = 0; iter < rounds; iter++) {
+        sbuf split = SBUF_INIT;
+        CHECK(!feed_in_pieces(stream, max_piece, cb, &split));
+        int same = strcmp(split.data, expected) == 0;
+        CHECK_STR_EQ(split.data, expected);
+        sbuf_free(&split);
+        if (!same)
+            break;
+    }
+}
+
 static void test_split_feeding(void)
 {
     sbuf stream = SBUF_INIT;
@@ -154,24 +175,13 @@ static void test_split_feeding(void)
             sbuf_append(&stream, frame, len);
             free(frame);
         }
-    sbuf whole = SBUF_INIT, bytewise = SBUF_INIT;
+    sbuf whole = SBUF_INIT;
     struct es_decoder d;
     es_decoder_init(&d, MAX);
     CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record, &whole), 0);
     CHECK(!es_decoder_has_partial(&d));
     es_decoder_free(&d);
-    CHECK(!feed_in_pieces(&stream, 1, record, &bytewise));
-    CHECK_STR_EQ(bytewise.data, whole.data);
-    srand(42);
-    for (int iter = 0; iter < 200; iter++) {
-        sbuf split = SBUF_INIT;
-        CHECK(!feed_in_pieces(&stream, 97, record, &split));
-        int same = strcmp(split.data, whole.data) == 0;
-        CHECK_STR_EQ(split.data, whole.data);
-        sbuf_free(&split);
-        if (!same)
-            break;
-    }
+    feeds_alike(&stream, record, whole.data, 97, 200, 42);
     /* a truncated stream leaves a partial frame */
     es_decoder_init(&d, MAX);
     sbuf tmp = SBUF_INIT;
@@ -179,7 +189,7 @@ static void test_split_feeding(void)
     CHECK(es_decoder_has_partial(&d));
     es_decoder_free(&d);
     sbuf_free(&tmp);
-    sbuf_free(&stream), sbuf_free(&whole), sbuf_free(&bytewise);
+    sbuf_free(&stream), sbuf_free(&whole);
 }
 
 static void test_length_bounds(void)
@@ -287,23 +297,12 @@ static void test_repeated_headers(void)
     }
     free(frame);
     struct es_decoder d;
-    sbuf whole = SBUF_INIT, bytewise = SBUF_INIT;
+    sbuf whole = SBUF_INIT;
     es_decoder_init(&d, MAX);
     CHECK_INT_EQ(es_decoder_feed(&d, (const uint8_t *)stream.data, stream.len, record_same, &whole), 0);
     es_decoder_free(&d);
     CHECK_STR_EQ(whole.data, alone.data);
-    CHECK(!feed_in_pieces(&stream, 1, record_same, &bytewise));
-    CHECK_STR_EQ(bytewise.data, alone.data);
-    srand(7);
-    for (int iter = 0; iter < 100; iter++) {
-        sbuf split = SBUF_INIT;
-        CHECK(!feed_in_pieces(&stream, 61, record_same, &split));
-        int same = strcmp(split.data, alone.data) == 0;
-        CHECK(same);
-        sbuf_free(&split);
-        if (!same)
-            break;
-    }
+    feeds_alike(&stream, record_same, alone.data, 61, 100, 7);
     /* a repeated block does not excuse a bad message checksum: the second frame's payload changed */
     const unsigned char *u = (const unsigned char *)stream.data;
     size_t second = (size_t)u[0] << 24 | (size_t)u[1] << 16 | (size_t)u[2] << 8 | u[3];
@@ -317,7 +316,7 @@ static void test_repeated_headers(void)
     es_decoder_free(&d);
     CHECK(bad.data != NULL && strchr(bad.data, '\n') == bad.data + bad.len - 1); /* the first message only */
     sbuf_free(&bad);
-    sbuf_free(&stream), sbuf_free(&alone), sbuf_free(&whole), sbuf_free(&bytewise);
+    sbuf_free(&stream), sbuf_free(&alone), sbuf_free(&whole);
 }
 
 int main(void)
