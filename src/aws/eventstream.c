@@ -115,7 +115,8 @@ Bad:
     return ES_ERR_CORRUPT;
 }
 
-static int decode_checked(const uint8_t *frame, uint32_t total, struct es_message *out, const char **error);
+static int decode_checked(const uint8_t *frame, uint32_t total, struct es_decoder *d, struct es_message *out,
+                          const char **error);
 
 int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_message *out, const char **error)
 {
@@ -130,7 +131,7 @@ int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_mess
         *error = "event-stream frame length mismatch";
         return ES_ERR_CORRUPT;
     }
-    return decode_checked(frame, total, out, error);
+    return decode_checked(frame, total, NULL, out, error);
 }
 
 /* The message checksum covers the prelude, whose own checksum check_prelude has verified: zlib's
@@ -138,22 +139,6 @@ int es_decode_frame(const uint8_t *frame, size_t len, size_t max, struct es_mess
 static int message_crc_ok(const uint8_t *frame, uint32_t total)
 {
     return (uint32_t)crc32(be32(frame + 8), frame + 8, (uInt)(total - 12)) == be32(frame + total - 4);
-}
-
-/* A frame whose prelude check_prelude has taken, and whose length is the prelude's. */
-static int decode_checked(const uint8_t *frame, uint32_t total, struct es_message *out, const char **error)
-{
-    if (!message_crc_ok(frame, total)) {
-        *error = "event-stream message checksum mismatch";
-        return ES_ERR_CORRUPT;
-    }
-    uint32_t headers_len = be32(frame + 4);
-    if (parse_headers(frame + PRELUDE_LEN, headers_len, out, error) != 0)
-        return ES_ERR_CORRUPT;
-    out->payload = frame + PRELUDE_LEN + headers_len;
-    out->payload_len = total - headers_len - MIN_MESSAGE_LEN;
-    out->same_headers = 0;
-    return 0;
 }
 
 /* The headers of a block equal to the kept one: the kept parse, moved from the copy onto block. */
@@ -186,25 +171,38 @@ static void keep_headers(struct es_decoder *d, const uint8_t *block, size_t len,
     d->last_block_len = len;
 }
 
+/* A frame whose prelude check_prelude has taken, and whose length is the prelude's. With a decoder
+ * (d), a header block equal to the one it kept takes the kept parse, and any other is kept. */
+static int decode_checked(const uint8_t *frame, uint32_t total, struct es_decoder *d, struct es_message *out,
+                          const char **error)
+{
+    if (!message_crc_ok(frame, total)) {
+        *error = "event-stream message checksum mismatch";
+        return ES_ERR_CORRUPT;
+    }
+    uint32_t headers_len = be32(frame + 4);
+    const uint8_t *block = frame + PRELUDE_LEN;
+    if (d != NULL && d->last_block_len != 0 && headers_len == d->last_block_len &&
+        memcmp(block, d->last_block, headers_len) == 0) {
+        reuse_headers(d, block, out);
+    } else {
+        if (parse_headers(block, headers_len, out, error) != 0)
+            return ES_ERR_CORRUPT;
+        out->same_headers = 0;
+        if (d != NULL)
+            keep_headers(d, block, headers_len, out);
+    }
+    out->payload = block + headers_len;
+    out->payload_len = total - headers_len - MIN_MESSAGE_LEN;
+    return 0;
+}
+
 static int deliver(struct es_decoder *d, const uint8_t *frame, size_t len, es_message_cb cb, void *ud)
 {
     struct es_message m;
     /* both callers took the prelude and gathered the length it gives */
-    uint32_t headers_len = be32(frame + 4);
-    const uint8_t *block = frame + PRELUDE_LEN;
-    if (d->last_block_len != 0 && headers_len == d->last_block_len && memcmp(block, d->last_block, headers_len) == 0) {
-        if (!message_crc_ok(frame, (uint32_t)len)) {
-            d->error = "event-stream message checksum mismatch";
-            return ES_ERR_CORRUPT;
-        }
-        reuse_headers(d, block, &m);
-        m.payload = block + headers_len;
-        m.payload_len = len - headers_len - MIN_MESSAGE_LEN;
-    } else {
-        if (decode_checked(frame, (uint32_t)len, &m, &d->error) != 0)
-            return ES_ERR_CORRUPT;
-        keep_headers(d, block, headers_len, &m);
-    }
+    if (decode_checked(frame, (uint32_t)len, d, &m, &d->error) != 0)
+        return ES_ERR_CORRUPT;
     return cb(ud, &m);
 }
 
