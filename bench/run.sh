@@ -41,6 +41,7 @@ need wrk wrk
 need nginx nginx-light
 need taskset util-linux
 need curl curl
+need openssl openssl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BIN" ] || { echo "bench: no $BIN (make bench builds it)" >&2; exit 1; }
 
@@ -59,6 +60,8 @@ fi
 
 # outside the ephemeral port range, so that old connections cannot hold them
 UP=28101; NGX=28102; PROXY=28103; PROXY_BEDROCK=28104; PROXY_BEDROCK_KEY=28105
+# the same peers with the upstream over HTTPS, as api.anthropic.com and Bedrock are
+UPS=28106; NGXS=28107; PROXYS=28108; PROXYS_BEDROCK=28109; PROXYS_BEDROCK_KEY=28110
 WORK=$(mktemp -d)
 chmod 755 "$WORK"  # nginx workers may run as another user
 cleanup() {
@@ -67,6 +70,7 @@ cleanup() {
     [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null || true
     [ -n "${BEDROCK_PID:-}" ] && kill "$BEDROCK_PID" 2>/dev/null || true
     [ -n "${BEDROCK_KEY_PID:-}" ] && kill "$BEDROCK_KEY_PID" 2>/dev/null || true
+    for p in ${TLS_PIDS:-}; do kill "$p" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -75,9 +79,11 @@ trap cleanup EXIT INT TERM
 # the same 56 events as SSE and as a Bedrock event-stream.
 python3 bodies.py "$WORK"
 
-# The mock upstream: nginx answering from files (bench/mock-upstream.sh).
+# The mock upstream: nginx answering from files (bench/mock-upstream.sh), over HTTP and, with a CA
+# made for the run, over HTTPS.
 . ./mock-upstream.sh
-mock_upstream_conf "$WORK" "$UP"
+make_test_ca "$WORK"
+mock_upstream_conf "$WORK" "$UP" "$UPS"
 cat > "$WORK/ngx.conf" <<NGX
 worker_processes 1;
 pid $WORK/ngx.pid;
@@ -86,10 +92,17 @@ events { worker_connections 4096; }
 http {
 $(nginx_http_settings)
   upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  upstream ups { server 127.0.0.1:$UPS; keepalive 64; }
   server {
     listen 127.0.0.1:$NGX;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off;
                  proxy_request_buffering on; }
+  }
+  server {
+    listen 127.0.0.1:$NGXS;
+    location / { proxy_pass https://ups; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off;
+                 proxy_request_buffering on; proxy_ssl_verify on; proxy_ssl_trusted_certificate $WORK/ca.pem;
+                 proxy_ssl_name localhost; proxy_ssl_server_name on; proxy_ssl_session_reuse on; }
   }
 }
 NGX
@@ -113,6 +126,14 @@ return { port = $PROXY_BEDROCK_KEY, log_level = "warn", max_body = 64 * 1024 * 1
   providers = { bedrock = { type = "bedrock", region = "us-west-2", endpoint = "http://127.0.0.1:$UP",
     api_key = "bench-api-key-not-a-secret" } } }
 LUA
+# the three over HTTPS: the same configs, the upstream https://localhost with the run's CA
+for c in proxy bedrock bedrock-key; do
+    sed -e 's|http://127.0.0.1:'"$UP"'"|https://localhost:'"$UPS"'", ca_file = "'"$WORK"'/ca.pem"|' \
+        -e "s/port = $PROXY,/port = $PROXYS,/; s/port = $PROXY_BEDROCK,/port = $PROXYS_BEDROCK,/" \
+        -e "s/port = $PROXY_BEDROCK_KEY,/port = $PROXYS_BEDROCK_KEY,/; s/usage\([-a-z]*\)\.db/usage\1-tls.db/" \
+        "$WORK/$c.lua" > "$WORK/$c-tls.lua"
+    grep -q "https://localhost:$UPS" "$WORK/$c-tls.lua" || { echo "bench: $c-tls.lua has no HTTPS upstream" >&2; exit 1; }
+done
 $PIN_PROXY "$BIN" --config "$WORK/proxy.lua" 2>"$WORK/proxy.log" &
 PROXY_PID=$!
 AWS_ACCESS_KEY_ID=AKIDBENCHMARKEXAMPLE AWS_SECRET_ACCESS_KEY=bench-secret-not-a-secret AWS_REGION=us-west-2 \
@@ -122,6 +143,16 @@ BEDROCK_PID=$!
 AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
     $PIN_PROXY "$BIN" --config "$WORK/bedrock-key.lua" 2>"$WORK/bedrock-key.log" &
 BEDROCK_KEY_PID=$!
+$PIN_PROXY "$BIN" --config "$WORK/proxy-tls.lua" 2>"$WORK/proxy-tls.log" &
+PROXYS_PID=$!
+AWS_ACCESS_KEY_ID=AKIDBENCHMARKEXAMPLE AWS_SECRET_ACCESS_KEY=bench-secret-not-a-secret AWS_REGION=us-west-2 \
+    AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+    $PIN_PROXY "$BIN" --config "$WORK/bedrock-tls.lua" 2>"$WORK/bedrock-tls.log" &
+BEDROCKS_PID=$!
+AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+    $PIN_PROXY "$BIN" --config "$WORK/bedrock-key-tls.lua" 2>"$WORK/bedrock-key-tls.log" &
+BEDROCKS_KEY_PID=$!
+TLS_PIDS="$PROXYS_PID $BEDROCKS_PID $BEDROCKS_KEY_PID"
 sleep 0.5
 # warm-up, and a check that each path answers what it should
 check() { # port body query expected-text
@@ -132,14 +163,14 @@ check() { # port body query expected-text
         exit 1 ;;
     esac
 }
-for port in $UP $NGX $PROXY; do
+for port in $UP $NGX $PROXY $NGXS $PROXYS; do
     check $port small-json.json "" '"msg_bench"'
     check $port small-sse.json "?sse=1" 'event: message_stop'
 done
-check $PROXY_BEDROCK bedrock-real-json.json "" '"msg_bench"'
-check $PROXY_BEDROCK bedrock-real-sse.json "" 'event: message_stop'
-check $PROXY_BEDROCK_KEY bedrock-real-json.json "" '"msg_bench"'
-check $PROXY_BEDROCK_KEY bedrock-real-sse.json "" 'event: message_stop'
+for port in $PROXY_BEDROCK $PROXY_BEDROCK_KEY $PROXYS_BEDROCK $PROXYS_BEDROCK_KEY; do
+    check $port bedrock-real-json.json "" '"msg_bench"'
+    check $port bedrock-real-sse.json "" 'event: message_stop'
+done
 n_events=$(curl -s -XPOST -H "content-type: application/json" --data-binary @"$WORK/bedrock-real-sse.json" "http://127.0.0.1:$PROXY_BEDROCK/v1/messages" | grep -c "^event: ")
 [ "$n_events" = 56 ] ||
     { echo "the Bedrock stream arrived as $n_events SSE events, not 56" >&2; exit 1; }
@@ -158,7 +189,7 @@ IDLE_RSS=$(rss_kib "$PROXY_PID")
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 machine_idle() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; }
 
-# run NAME PORT QUERY BODY CONNS [PID]
+# run NAME PORT QUERY BODY CONNS [PID] (PORT: of http://127.0.0.1, or a whole base URL)
 #   -> "rps p50_ms p99_ms cpu_us_per_request kernel_us_per_request machine_busy_us_per_request busy_share"
 run() {
     t=$THREADS; [ "$5" -lt "$t" ] && t=$5
@@ -173,7 +204,7 @@ run() {
         sleep 0.2
     fi
     out=$(BODY="$WORK/$4" $PIN_OTHER wrk -t"$t" -c"$5" -d"${RUN_S:-$DURATION}s" --latency -s "$SCRIPT" \
-        "http://127.0.0.1:$2/v1/messages$3" 2>&1)
+        "$(base_url "$2")/v1/messages$3" 2>&1)
     b1=$(machine_busy); i1=$(machine_idle)
     [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
     n=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -187,6 +218,7 @@ run() {
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
     echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu $sys $busy $share"
 }
+base_url() { case $1 in *://*) echo "$1" ;; *) echo "http://127.0.0.1:$1" ;; esac; }
 to_ms() { echo "$1" | awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v=v*1000 }; printf "%.3f", v }'; }
 # µs per request -> s per 10k requests
 per10k() { echo "$1" | awk '{ printf "%.2f", $1 / 100 }'; }
@@ -253,8 +285,8 @@ alternate() {
 }
 point() { # NAME QUERY BODY CONNS [TARGET]
     selected "$1" || return 0
-    d=$(run "$1 direct" $UP "$2" "$3" "$4")
-    alternate "$1 nginx" $NGX "$2" "$3" "$4" "$NGX_WORKER" "$1 proxy" $PROXY "$2" "$3" "$4" "$PROXY_PID"
+    d=$(run "$1 direct" $P_UP "$2" "$3" "$4")
+    alternate "$1 nginx" $P_NGX "$2" "$3" "$4" "$NGX_WORKER" "$1 proxy" $P_PROXY "$2" "$3" "$4" "$P_PROXY_PID"
     n=$(medians "$WORK/a.rounds")
     p=$(medians "$WORK/b.rounds")
     cpu_ratio=$(median_ratio "$WORK/b.rounds" "$WORK/a.rounds" 4)
@@ -266,7 +298,7 @@ point() { # NAME QUERY BODY CONNS [TARGET]
 }
 bedrock_point() { # NAME BODY CONNS PASSTHROUGH_QUERY PASSTHROUGH_BODY [PORT PID]: beside the passthrough's same point
     selected "$1" || return 0
-    alternate "$1 passthrough" $PROXY "$4" "$5" "$3" "$PROXY_PID" "$1" "${6:-$PROXY_BEDROCK}" "" "$2" "$3" "${7:-$BEDROCK_PID}"
+    alternate "$1 passthrough" $P_PROXY "$4" "$5" "$3" "$P_PROXY_PID" "$1" "${6:-$P_BEDROCK}" "" "$2" "$3" "${7:-$P_BEDROCK_PID}"
     pass=$(medians "$WORK/a.rounds")
     p=$(medians "$WORK/b.rounds")
     cpu_ratio=$(median_ratio "$WORK/b.rounds" "$WORK/a.rounds" 4)
@@ -286,6 +318,18 @@ budget() {
       printf "- %s: %.1fx nginx leaves the proxy %.1f µs of CPU per request (the machine was %s%% busy, %.1f µs per request in all); nginx spent %.1f µs, %.1f of them in the kernel; the proxy %.1f, %.1f in the kernel.\n", name, target, b, $7, $6, $4, $5, $11, $12
     }' >> "$OUT/budget.md"
 }
+# which peers a point measures: those of the plain upstream, or of the same answers over HTTPS
+# (the direct run then goes to the mock's HTTPS port; nginx is the same worker, another server{})
+use_upstream() { # http | https
+    if [ "$1" = https ]; then
+        P_UP=https://127.0.0.1:$UPS; P_NGX=$NGXS; P_PROXY=$PROXYS; P_PROXY_PID=$PROXYS_PID
+        P_BEDROCK=$PROXYS_BEDROCK; P_BEDROCK_PID=$BEDROCKS_PID
+    else
+        P_UP=$UP; P_NGX=$NGX; P_PROXY=$PROXY; P_PROXY_PID=$PROXY_PID
+        P_BEDROCK=$PROXY_BEDROCK; P_BEDROCK_PID=$BEDROCK_PID
+    fi
+}
+use_upstream http
 point "JSON, small body" "" small-json.json "$CONNS" 1.1
 point "SSE, small body" "?sse=1" small-sse.json "$CONNS" 1.5
 point "JSON, 1 connection (added latency)" "" small-json.json 1
@@ -312,6 +356,15 @@ SCRIPT=post-vary.lua
 bedrock_point "Bedrock API key SSE (translated), varying last message" bedrock-real-sse-vary.json 8 "?sse=1" \
     real-sse-vary.json $PROXY_BEDROCK_KEY "$BEDROCK_KEY_PID"
 SCRIPT=post.lua
+# As deployed: api.anthropic.com and Bedrock are HTTPS, so the proxy encrypts each 112 KiB body and
+# decrypts each answer; nginx proxy_pass beside it does the same (proxy_ssl_verify, session reuse).
+use_upstream https
+point "JSON, Claude Code body, HTTPS upstream" "" real-json.json 8
+point "SSE, Claude Code body, HTTPS upstream" "?sse=1" real-sse.json 8
+bedrock_point "Bedrock SSE (translated), Claude Code body, HTTPS upstream" bedrock-real-sse.json 8 "?sse=1" real-sse.json
+bedrock_point "Bedrock API key SSE (translated), Claude Code body, HTTPS upstream" bedrock-real-sse.json 8 "?sse=1" \
+    real-sse.json $PROXYS_BEDROCK_KEY "$BEDROCKS_KEY_PID"
+use_upstream http
 cat "$OUT/bedrock.md" >> "$OUT/summary.md"
 MAX_RSS=$(sort -n "$WORK/rss.log" | tail -n 1)
 sleep 6 # the proxy hands freed heap pages back after a few idle seconds
