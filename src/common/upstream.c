@@ -27,7 +27,7 @@ int upstream_parse_url(const char *url, struct upstream_url *out, char *err, siz
     return 0;
 }
 
-static SSL_CTX *make_ssl_ctx(const struct upstream *u, const char *ca_file, char *err, size_t errlen)
+static SSL_CTX *make_ssl_ctx(struct upstream *u, const char *ca_file, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
@@ -47,8 +47,8 @@ static SSL_CTX *make_ssl_ctx(const struct upstream *u, const char *ca_file, char
      * certificate against the host (or IP address) on every handshake. */
     X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    int ok = X509_VERIFY_PARAM_set1_ip_asc(param, u->host) == 1 || X509_VERIFY_PARAM_set1_host(param, u->host, 0) == 1;
-    if (!ok)
+    u->host_is_address = X509_VERIFY_PARAM_set1_ip_asc(param, u->host) == 1;
+    if (!u->host_is_address && X509_VERIFY_PARAM_set1_host(param, u->host, 0) != 1)
         goto Fail;
     return ctx;
 Fail:

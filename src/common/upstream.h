@@ -16,6 +16,9 @@ struct upstream {
     char *base_path;   /* path prefix without trailing slash ("" if none) */
     uint16_t port;
     int is_tls;
+    /* host is an IP address, which OpenSSL checks against the certificate's address entries
+     * (h2o 2.2.5's own check knows only host names) */
+    int host_is_address;
     SSL_CTX *ssl_ctx;
     h2o_timeout_t io_timeout;   /* request_timeout: to connect, to the head, between body reads */
     h2o_linklist_t idle;        /* idle keep-alive connections (http_client.c) */

@@ -493,6 +493,40 @@ describe('TLS to the upstream', () => {
     }
   });
 
+  // base_url by address, as for a gateway on the local network: the certificate's IP address
+  // entries decide (RFC 6125), not its host names
+  const byAddress = (mock) => mock.url.replace('//localhost:', '//127.0.0.1:');
+  test('an upstream addressed by IP: a certificate for that address works, TLS 1.2 and 1.3', async () => {
+    const pki = makePki();
+    for (const v of ['TLSv1.2', 'TLSv1.3']) {
+      const mock = await startMock(anthropicHandler(), { tls: pki.localhost, tlsOptions: { minVersion: v, maxVersion: v } });
+      const proxy = await startProxy({ config: anthropicOnly(mock, { base_url: byAddress(mock), ca_file: pki.caFile }) });
+      try {
+        const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body({ stream: true }) });
+        assert.equal(r.status, 200, `${v}: ${r.text}`);
+        assert.equal(parseSse(r.text).at(-1).event, 'message_stop');
+        assert.equal(mock.requests.length, 1);
+      } finally { await stopProxy(proxy, assert); await mock.close(); }
+    }
+  });
+
+  test('an upstream addressed by IP: a certificate for another address, or naming it only as a host name, is refused', async () => {
+    const pki = makePki();
+    for (const [name, leaf] of [['another address', pki.otherIp], ['the address as a DNS name', pki.ipAsDns],
+      ['a host name', pki.other]]) {
+      for (const v of ['TLSv1.2', 'TLSv1.3']) {
+        const mock = await startMock(anthropicHandler(), { tls: leaf, tlsOptions: { minVersion: v, maxVersion: v } });
+        const proxy = await startProxy({ config: anthropicOnly(mock, { base_url: byAddress(mock), ca_file: pki.caFile }) });
+        try {
+          const r = await request(`${proxy.url}/v1/messages`, { method: 'POST', body: body() });
+          assert.equal(r.status, 502, `${name}, ${v}: ${r.text}`);
+          assert.equal(JSON.parse(r.text).type, 'error');
+          assert.equal(mock.requests.length, 0, `${name}, ${v}: no request reached the impostor`);
+        } finally { await stopProxy(proxy, assert); await mock.close(); }
+      }
+    }
+  });
+
   test('an unknown CA is refused', async () => {
     const pki = makePki();
     const mock = await startMock(anthropicHandler(), { tls: pki.localhost });

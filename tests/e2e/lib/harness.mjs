@@ -35,7 +35,7 @@ export async function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A CA, a certificate for localhost/127.0.0.1 and one for another host, made with openssl.
+// A CA, a certificate for localhost/127.0.0.1 and ones for other names, made with openssl.
 let cachedPki;
 export function makePki() {
   if (cachedPki) return cachedPki;
@@ -56,6 +56,9 @@ export function makePki() {
     caFile: path.join(dir, 'ca.pem'),
     localhost: leaf('localhost', 'DNS:localhost,IP:127.0.0.1'),
     other: leaf('other.example', 'DNS:other.example'),
+    // for an upstream addressed by IP: another address, and the address written as a host name
+    otherIp: leaf('other-ip', 'IP:127.0.0.2'),
+    ipAsDns: leaf('ip-as-dns', 'DNS:127.0.0.1'),
   };
   return cachedPki;
 }
