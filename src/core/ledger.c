@@ -14,6 +14,9 @@
 #define REOPEN_INTERVAL_MS 30000      /* a file that could not be opened is tried again */
 #define RETENTION_INTERVAL_MS 3600000 /* retention runs at start, then hourly */
 #define MAX_QUEUED 50000              /* rows waiting while the file fails (~25 MB) */
+/* A round's buffer that grew past this (a burst: thousands of requests a second in a benchmark)
+ * is given back once the load is gone, rather than held at its peak for the life of the process. */
+#define KEEP_ROWS 256
 
 /* ------------------------------------------------------------------------------------------ */
 /* Schema: migrations[i] takes a file from version i to i + 1. */
@@ -128,6 +131,7 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct row_queue queue;    /* guarded by lock */
+    size_t batch_cap;          /* guarded by lock: the worker's buffer's capacity, for stats */
     struct ledger_stats stats; /* guarded by lock */
     /* the worker's own */
     sqlite3 *db;
@@ -388,8 +392,16 @@ static void *worker(void *arg)
         L.queue = batch;
         batch = t;
         pthread_mutex_unlock(&L.lock);
+        size_t taken = batch.len;
         work(&batch);
+        /* given back when written and a quarter full at most, so that a steady load keeps its
+         * buffers and the end of a burst frees them (each of the two, within two rounds) */
+        if (batch.len == 0 && batch.cap > KEEP_ROWS && taken * 4 <= batch.cap) {
+            free(batch.rows);
+            batch = (struct row_queue){0};
+        }
         pthread_mutex_lock(&L.lock);
+        L.batch_cap = batch.cap;
         if (stopping)
             break;
         if (!L.stopping) {
@@ -454,6 +466,7 @@ void ledger_get_stats(struct ledger_stats *out)
     }
     pthread_mutex_lock(&L.lock);
     *out = L.stats;
+    out->queue_capacity = L.queue.cap + L.batch_cap;
     pthread_mutex_unlock(&L.lock);
 }
 

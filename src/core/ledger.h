@@ -46,6 +46,7 @@ const char *ledger_running_path(void);
 struct ledger_stats {
     uint64_t written, dropped, failed_batches;
     int failing;
+    size_t queue_capacity; /* rows the queue's two buffers have room for: the memory they hold */
 };
 void ledger_get_stats(struct ledger_stats *out);
 
