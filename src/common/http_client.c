@@ -470,7 +470,10 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
     /* For an IP address, h2o 2.2.5 matches the certificate's host names against it and finds none
      * in a certificate issued for the address. The handshake it then reports has passed OpenSSL's
      * verification, which make_ssl_ctx set to require the address among the certificate's IP
-     * entries (a certificate without it fails the handshake before h2o's check): that holds. */
+     * entries (a certificate without it fails the handshake before h2o's check): that holds. (Only a
+     * TLS 1.2 full handshake gets there. On that path h2o leaves records that came with the server's
+     * last handshake flight undecoded until the next read; an HTTP server sends nothing before the
+     * request, so nothing waits on them.) */
     if (err == h2o_socket_error_ssl_cert_name_mismatch && c->u->host_is_address)
         err = NULL;
     if (err != NULL) {

@@ -1,4 +1,5 @@
 #include "common/upstream.h"
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -47,9 +48,22 @@ static SSL_CTX *make_ssl_ctx(struct upstream *u, const char *ca_file, char *err,
      * certificate against the host (or IP address) on every handshake. */
     X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    u->host_is_address = X509_VERIFY_PARAM_set1_ip_asc(param, u->host) == 1;
-    if (!u->host_is_address && X509_VERIFY_PARAM_set1_host(param, u->host, 0) != 1)
+    /* An address is checked as the bytes the connection goes to: inet_pton takes only the forms
+     * every parser reads alike, where OpenSSL would read 0177.0.0.1 as 177.0.0.1 and the resolver
+     * as 127.0.0.1 (octal). A numeric host in any other form is refused, not guessed at. */
+    unsigned char addr[16];
+    int v4 = inet_pton(AF_INET, u->host, addr) == 1, v6 = !v4 && inet_pton(AF_INET6, u->host, addr) == 1;
+    u->host_is_address = v4 || v6;
+    if (u->host_is_address) {
+        if (X509_VERIFY_PARAM_set1_ip(param, addr, v4 ? 4 : 16) != 1)
+            goto Fail;
+    } else if (X509_VERIFY_PARAM_set1_ip_asc(param, u->host) == 1) {
+        snprintf(err, errlen, "%s: write the address in the usual form (a.b.c.d, no leading zeros)", u->origin);
+        SSL_CTX_free(ctx);
+        return NULL;
+    } else if (X509_VERIFY_PARAM_set1_host(param, u->host, 0) != 1) {
         goto Fail;
+    }
     return ctx;
 Fail:
     snprintf(err, errlen, "cannot set up TLS for %s: %s", u->origin, ERR_reason_error_string(ERR_get_error()));

@@ -11,7 +11,7 @@ import {
   OAUTH_TOKEN, API_KEY, TEST_DATA, claudeCodeHeaders, parseSse, freePort, PROXY_BIN, tmpdir, rawExchange,
   splitResponses,
 } from './lib/harness.mjs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { h2connect } from './lib/h2raw.mjs';
 
 const body = (extra = {}) => ({ model: 'claude-sonnet-5', max_tokens: 100,
@@ -525,6 +525,17 @@ describe('TLS to the upstream', () => {
         } finally { await stopProxy(proxy, assert); await mock.close(); }
       }
     }
+  });
+
+  test('an address in a form parsers read differently (0177.0.0.1: 177.0.0.1 to OpenSSL, 127.0.0.1 to the resolver) is refused at start', async () => {
+    const dir = tmpdir('cp-octal-');
+    const file = path.join(dir, 'config.lua');
+    fs.writeFileSync(file, `return { port = ${await freePort()}, order = { "anthropic" }, usage_db = false,
+      providers = { anthropic = { type = "anthropic", base_url = "https://0177.0.0.1:8443" } } }\n`);
+    const r = spawnSync(PROXY_BIN, ['--config', file], { env: { PATH: process.env.PATH, HOME: dir }, timeout: 10000 });
+    assert.notEqual(r.status, 0, 'the proxy does not start');
+    assert.equal(r.signal, null, 'it exits by itself, at once');
+    assert.match(r.stderr.toString(), /0177\.0\.0\.1:8443: write the address in the usual form/);
   });
 
   test('an unknown CA is refused', async () => {
