@@ -24,15 +24,16 @@ NGX
 }
 
 # mock_upstream_conf WORK PORT [TLS_PORT]: with TLS_PORT, the same answers over HTTPS there too, with
-# the certificate make_test_ca wrote (for localhost: on ::1 as well where the machine has IPv6, since
-# a client may resolve localhost to either).
+# the certificate make_test_ca wrote (for localhost: on ::1 as well where loopback has it, since a
+# client may resolve localhost to either), TLS 1.2 and 1.3.
 mock_upstream_conf() {
     tls=
     if [ -n "${3:-}" ]; then
-        v6=; [ -f /proc/net/if_inet6 ] && v6="listen [::1]:$3 ssl;"
+        v6=; grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null && v6="listen [::1]:$3 ssl;"
         tls="  server {
     listen 127.0.0.1:$3 ssl; $v6
     ssl_certificate $1/localhost.pem; ssl_certificate_key $1/localhost.key;
+    ssl_protocols TLSv1.2 TLSv1.3; # nginx 1.22 leaves TLS 1.3 out by default; Anthropic and AWS speak it
 $(mock_locations "$1")
   }"
     fi
