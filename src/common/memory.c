@@ -37,24 +37,27 @@ void memory_tune(void)
 static uv_timer_t trim_timer;
 static int (*loop_is_idle)(void);
 static uint64_t (*requests_started)(void);
-static uint64_t requests_at_last_trim;
-static int trims_due;
+static struct memory_trim_state trim_state;
 
-/* Trimmed on the first idle tick after requests, and on the one after it: what the ledger's
- * writer gives back a round or two after a burst (ledger.c) is freed after the first trim. */
+int memory_trim_due(struct memory_trim_state *s, int idle, uint64_t requests)
+{
+    if (!idle)
+        return 0;
+    if (requests != s->requests_at_last) {
+        s->requests_at_last = requests;
+        s->due = 2;
+    }
+    if (s->due == 0)
+        return 0;
+    s->due--;
+    return 1;
+}
+
 static void on_trim_timer(uv_timer_t *t)
 {
     (void)t;
-    if (!loop_is_idle())
+    if (!memory_trim_due(&trim_state, loop_is_idle(), requests_started()))
         return;
-    uint64_t n = requests_started();
-    if (n != requests_at_last_trim) {
-        requests_at_last_trim = n;
-        trims_due = 2;
-    }
-    if (trims_due == 0)
-        return;
-    trims_due--;
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif

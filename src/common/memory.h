@@ -25,5 +25,13 @@ void memory_tune(void);
  * requests (requests(), a running count) since the last time, checked every few seconds: a burst
  * of large requests does not pin its peak RSS. The timer does not keep the loop alive. */
 void memory_trim_when_idle(uv_loop_t *loop, int (*is_idle)(void), uint64_t (*requests)(void));
+/* The timer's decision, each tick: 1 to trim. It trims on the first idle tick after requests and on
+ * the one after it, for what the ledger's writer gives back a round or two after a burst
+ * (ledger.c) and the first trim came too early for. */
+struct memory_trim_state {
+    uint64_t requests_at_last;
+    int due;
+};
+int memory_trim_due(struct memory_trim_state *s, int idle, uint64_t requests);
 
 #endif

@@ -46,6 +46,24 @@ static void test_contents(void)
     free(s);
 }
 
+/* The idle trim: on the first two idle ticks after requests, never while busy, not again until
+ * there are more requests. */
+static void test_trim_decision(void)
+{
+    struct memory_trim_state st = {0};
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 0), 0); /* idle from the start: nothing to give back */
+    CHECK_INT_EQ(memory_trim_due(&st, 0, 5), 0); /* busy */
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 5), 1); /* the first idle tick after requests */
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 5), 1); /* and the one after it */
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 5), 0);
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 5), 0);
+    CHECK_INT_EQ(memory_trim_due(&st, 0, 9), 0); /* busy again */
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 9), 1);
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 12), 1); /* requests between two idle ticks: two more */
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 12), 1);
+    CHECK_INT_EQ(memory_trim_due(&st, 1, 12), 0);
+}
+
 /* 1 if f() ended the child process abnormally (abort, or the sanitizer's report) instead of returning. */
 static int dies(void (*f)(void))
 {
@@ -70,6 +88,7 @@ int main(void)
 {
     test_sizes();
     test_contents();
+    test_trim_decision();
     /* under ASan the child's report is the sanitizer's, not abort(): either way none returns */
     CHECK(!dies(no_failure));
     CHECK(dies(calloc_overflow));
