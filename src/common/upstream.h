@@ -39,6 +39,11 @@ struct upstream_url {
 /* Validates url (http:// or https://host[:port][/path]) without touching the network. */
 int upstream_parse_url(const char *url, struct upstream_url *out, char *err, size_t errlen);
 
+/* Whether upstream_get will be able to make url's TLS context with ca_file (the CA file loads, a
+ * numeric host is in its usual form), without the network: what start would refuse, said when
+ * the config is read, so that --check and a reload refuse it too. 0 for plain HTTP. */
+int upstream_check_tls(const struct upstream_url *url, const char *ca_file, char *err, size_t errlen);
+
 /* The shared upstream for url; ca_file may be NULL (system store, which honours SSL_CERT_FILE
  * and SSL_CERT_DIR). Returns NULL with err filled on failure. */
 struct upstream *upstream_get(h2o_context_t *ctx, const char *url, const char *ca_file, uint64_t timeout_ms, char *err,

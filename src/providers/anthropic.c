@@ -31,7 +31,8 @@ static int anthropic_configure(struct provider *p, lua_State *L, int idx, char *
     if (config_field_string(L, idx, "base_url", &a->base_url, DEFAULT_ANTHROPIC_URL, err, errlen) != 0 ||
         config_field_string(L, idx, "token", &a->token, NULL, err, errlen) != 0 ||
         config_field_string(L, idx, "ca_file", &a->ca_file, NULL, err, errlen) != 0 ||
-        upstream_parse_url(a->base_url, &a->url, err, errlen) != 0)
+        upstream_parse_url(a->base_url, &a->url, err, errlen) != 0 ||
+        upstream_check_tls(&a->url, a->ca_file, err, errlen) != 0)
         return -1;
     if (config_url_points_at_proxy(p->config, a->url.host, a->url.port)) {
         snprintf(err, errlen,

@@ -217,7 +217,10 @@ int bedrock_configure(struct provider *p, lua_State *L, int idx, char *err, size
     resolve_endpoints(b, endpoint, mantle, control);
     if (upstream_parse_url(b->runtime_url, &b->runtime_parsed, err, errlen) != 0 ||
         upstream_parse_url(b->mantle_url, &b->mantle_parsed, err, errlen) != 0 ||
-        upstream_parse_url(b->control_url, &b->control_parsed, err, errlen) != 0)
+        upstream_parse_url(b->control_url, &b->control_parsed, err, errlen) != 0 ||
+        upstream_check_tls(&b->runtime_parsed, b->ca_file, err, errlen) != 0 ||
+        upstream_check_tls(&b->mantle_parsed, b->ca_file, err, errlen) != 0 ||
+        upstream_check_tls(&b->control_parsed, b->ca_file, err, errlen) != 0)
         return -1;
     if (config_url_points_at_proxy(p->config, b->runtime_parsed.host, b->runtime_parsed.port) ||
         config_url_points_at_proxy(p->config, b->mantle_parsed.host, b->mantle_parsed.port) ||

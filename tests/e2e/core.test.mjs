@@ -527,16 +527,41 @@ describe('TLS to the upstream', () => {
     }
   });
 
-  test('an address in a form parsers read differently (0177.0.0.1: 177.0.0.1 to OpenSSL, 127.0.0.1 to the resolver) is refused at start', async () => {
-    const dir = tmpdir('cp-octal-');
+  // What start would refuse, --check and `claude-proxy reload` refuse too: the config is read the
+  // same way by all three, so a config that passes --check starts.
+  const refusedEverywhere = (name, config, message) => test(name, async () => {
+    const dir = tmpdir('cp-refused-');
     const file = path.join(dir, 'config.lua');
-    fs.writeFileSync(file, `return { port = ${await freePort()}, order = { "anthropic" }, usage_db = false,
-      providers = { anthropic = { type = "anthropic", base_url = "https://0177.0.0.1:8443" } } }\n`);
-    const r = spawnSync(PROXY_BIN, ['--config', file], { env: { PATH: process.env.PATH, HOME: dir }, timeout: 10000 });
-    assert.notEqual(r.status, 0, 'the proxy does not start');
-    assert.equal(r.signal, null, 'it exits by itself, at once');
-    assert.match(r.stderr.toString(), /0177\.0\.0\.1:8443: write the address in the usual form/);
+    fs.writeFileSync(file, config(await freePort()));
+    const env = { PATH: process.env.PATH, HOME: dir, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x',
+      AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
+    for (const args of [['--check', '--config', file], ['--config', file], ['reload', '--config', file]]) {
+      const r = spawnSync(PROXY_BIN, args, { env, timeout: 10000 });
+      assert.equal(r.status, 1, `${args[0]}: exits 1 (${r.stdout}${r.stderr})`);
+      assert.equal(r.signal, null, `${args[0]}: it exits by itself, at once`);
+      assert.match(r.stderr.toString(), message, args[0]);
+      assert.doesNotMatch(r.stdout.toString(), /config OK/, args[0]);
+    }
   });
+
+  refusedEverywhere('an address in a form parsers read differently (0177.0.0.1: 177.0.0.1 to OpenSSL, 127.0.0.1 to the resolver) is refused by --check, at start and by reload',
+    (port) => `return { port = ${port}, order = { "anthropic" }, usage_db = false,
+      providers = { anthropic = { type = "anthropic", base_url = "https://0177.0.0.1:8443" } } }\n`,
+    /0177\.0\.0\.1:8443: write the address in the usual form/);
+
+  refusedEverywhere('an Anthropic ca_file that does not exist is refused by --check, at start and by reload',
+    (port) => `return { port = ${port}, order = { "anthropic" }, usage_db = false,
+      providers = { anthropic = { type = "anthropic", base_url = "https://localhost:8443", ca_file = "/nonexistent/ca.pem" } } }\n`,
+    /providers\.anthropic: https:\/\/localhost:8443: cannot load CA file \/nonexistent\/ca\.pem: No such file or directory/);
+
+  refusedEverywhere('a Bedrock ca_file that holds no certificate is refused by --check, at start and by reload',
+    (port) => {
+      const bad = path.join(tmpdir('cp-badca-'), 'ca.pem');
+      fs.writeFileSync(bad, 'not a certificate\n');
+      return `return { port = ${port}, order = { "bedrock" }, usage_db = false,
+        providers = { bedrock = { type = "bedrock", region = "us-west-2", ca_file = "${bad}" } } }\n`;
+    },
+    /providers\.bedrock: https:\/\/bedrock-runtime\.us-west-2\.amazonaws\.com: cannot load CA file .*ca\.pem: no certificate or crl found/);
 
   test('an unknown CA is refused', async () => {
     const pki = makePki();
