@@ -99,8 +99,9 @@ static SSL_CTX *make_ssl_ctx(const char *host, const char *origin, const char *c
                     : X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)
         goto Fail;
     return ctx;
-Fail:
-    snprintf(err, errlen, "cannot set up TLS for %s: %s", origin, ERR_reason_error_string(ERR_get_error()));
+Fail:;
+    const char *why = ERR_reason_error_string(ERR_get_error()); /* NULL when OpenSSL queued none */
+    snprintf(err, errlen, "cannot set up TLS for %s: %s", origin, why != NULL ? why : "unknown error");
     ERR_clear_error();
     if (ctx != NULL)
         SSL_CTX_free(ctx);
